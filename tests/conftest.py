@@ -1,0 +1,53 @@
+"""Shared fixtures: the sample archive on 127.0.0.1, brokers pointed at it, and target factories."""
+import pytest
+
+from tests.sample_archive import SampleArchive
+from tom_bhtom_brokers import http
+from tom_bhtom_brokers.brokers.gaia_alerts import GaiaAlertsBroker
+
+# Fast limits so fault tests take a second, not a minute; still the real client and real HTTP.
+TEST_BROKER_SETTINGS = {"timeout": 1.0, "backoff_seconds": 0.01, "retries": 2, "max_retry_wait": 2.0}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--remote-data", action="store_true", help="also run the checks against the real archives")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--remote-data"):
+        return
+    skip = pytest.mark.skip(reason="talks to the real archive; run with --remote-data")
+    for item in items:
+        if "remote_data" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def sample_archive_server():
+    with SampleArchive() as server:
+        yield server
+
+
+@pytest.fixture
+def archive(sample_archive_server, settings):
+    """The sample archive, with no faults or latency, and every broker pointed at it."""
+    sample_archive_server.reset()
+    settings.DATA_SERVICES = {name: {"url": sample_archive_server.url, **TEST_BROKER_SETTINGS}
+                              for name in ("Gaia Alerts", "NEOWISE")}
+    http.reset_host_limiter()
+    GaiaAlertsBroker._index_cache.clear()
+    yield sample_archive_server
+    sample_archive_server.reset()
+
+
+@pytest.fixture
+def make_target(db):
+    from tom_targets.models import Target, TargetExtra
+
+    def make(name, ra=None, dec=None, **survey_names):
+        target = Target.objects.create(name=name, type=Target.SIDEREAL, ra=ra, dec=dec, epoch=2000.0)
+        for key, value in survey_names.items():
+            TargetExtra.objects.create(target=target, key=key, value=value)
+        return target
+
+    return make

@@ -1,0 +1,9 @@
+"""A local stand-in for the survey archives: replays recorded responses over real HTTP on 127.0.0.1.
+
+Requests are answered by path and parameters from ``tests/data/<survey>/routes.json``; a cone search
+(an ADQL ``CIRCLE``, ``POS=CIRCLE ra dec r``, or ``ra``/``dec`` parameters) is answered with the
+recorded response whose position lies inside the cone, else with the survey's "no coverage" file.
+Switches add latency to every request and inject faults (status codes with ``Retry-After``, HTML
+error pages, truncated or empty bodies, stalls, connection resets, garbage, oversize bodies).
+"""
+from tests.sample_archive.server import Fault, SampleArchive  # noqa: F401

@@ -1,0 +1,269 @@
+"""The sample archive server; see the package docstring. In-process (tests) or as a process (demo, bench)."""
+import json
+import math
+import re
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+CIRCLE_ADQL = re.compile(r"CIRCLE\(\s*'ICRS'\s*,\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*\)", re.I)
+CIRCLE_POS = re.compile(r"^CIRCLE\s+([-+\d.eE]+)\s+([-+\d.eE]+)\s+([-+\d.eE]+)$", re.I)
+
+HTML_ERROR_PAGE = (b"<!DOCTYPE html>\n<html><head><title>Service temporarily unavailable</title></head>"
+                   b"<body><h1>Service temporarily unavailable</h1><p>Please try again later.</p></body></html>\n")
+
+
+@dataclass
+class Fault:
+    """An injected misbehaviour for requests whose path contains ``path`` (and whose query contains ``query``).
+
+    kind: status | html | truncate | stall | reset | garbage | oversize | empty
+    times: how many matching requests it spoils (None: all of them).
+    """
+
+    kind: str
+    path: str = ""
+    query: str = ""
+    times: int | None = None
+    status: int = 500
+    retry_after: str | None = None
+    seconds: float = 5.0
+    size: int = 0
+    served: int = 0
+
+    def matches(self, path, raw_query):
+        return self.path in path and self.query in raw_query and (self.times is None or self.served < self.times)
+
+
+def cone_of(params):
+    """(ra, dec, radius_deg) of a cone search in any of the archives' spellings, else None."""
+    for value in params.values():
+        match = CIRCLE_ADQL.search(value) or CIRCLE_POS.match(value.strip())
+        if match:
+            return tuple(float(x) for x in match.groups())
+    lower = {k.lower(): v for k, v in params.items()}
+    if "ra" in lower and "dec" in lower:
+        radius = float(lower.get("radius", lower.get("sr", 0.0)))
+        return float(lower["ra"]), float(lower["dec"]), radius
+    return None
+
+
+def separation_deg(ra1, dec1, ra2, dec2):
+    ra1, dec1, ra2, dec2 = map(math.radians, (ra1, dec1, ra2, dec2))
+    cos = math.sin(dec1) * math.sin(dec2) + math.cos(dec1) * math.cos(dec2) * math.cos(ra1 - ra2)
+    return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
+
+
+@dataclass
+class Route:
+    """One recorded response: a path (``{name}`` matches one path segment), parameter substrings that must
+    appear, an optional cone centre, and the file to serve."""
+
+    survey: str
+    path: str
+    file: str
+    contains: dict = field(default_factory=dict)
+    cone: list | None = None
+    content_type: str = "text/plain; charset=utf-8"
+    status: int = 200
+
+    def path_match(self, path):
+        pattern = "^" + re.escape(self.path).replace(r"\{name\}", r"(?P<name>[^/]+)") + "/?$"
+        return re.match(pattern, path)
+
+
+def load_routes(data_dir=DATA_DIR):
+    routes = []
+    for routes_file in sorted(Path(data_dir).glob("*/routes.json")):
+        for spec in json.loads(routes_file.read_text()):
+            routes.append(Route(survey=routes_file.parent.name, **spec))
+    return routes
+
+
+class SampleArchive:
+    """The server. ``with SampleArchive() as archive: archive.url`` gives its base URL."""
+
+    def __init__(self, host="127.0.0.1", port=0, latency=0.0, data_dir=DATA_DIR):
+        self.routes = load_routes(data_dir)
+        self.data_dir = Path(data_dir)
+        self.latency = latency
+        self.faults = []
+        self.requests = []
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        archive = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                archive.handle(self, "GET")
+
+            def do_POST(self):
+                archive.handle(self, "POST")
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = None
+
+    @property
+    def url(self):
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self):
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="sample-archive", daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def reset(self):
+        with self._lock:
+            self.faults, self.requests = [], []
+            self.max_in_flight = 0
+            self.latency = 0.0
+
+    def add_fault(self, **spec):
+        fault = Fault(**spec)
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    # --- request handling ----------------------------------------------------------------------------
+
+    def handle(self, handler, method):
+        parts = urlsplit(handler.path)
+        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        body = b""
+        if method == "POST":
+            length = int(handler.headers.get("Content-Length") or 0)
+            body = handler.rfile.read(length)
+            params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        if parts.path.startswith("/_sample_archive/"):
+            return self.control(handler, parts.path, body)
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self.requests.append({"method": method, "path": parts.path, "params": params, "time": time.time(),
+                                  "headers": dict(handler.headers)})
+            fault = next((f for f in self.faults if f.matches(parts.path, parts.query + body.decode("latin-1"))),
+                         None)
+            if fault:
+                fault.served += 1
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            if fault:
+                return self.misbehave(handler, fault, parts.path, params)
+            status, content_type, content = self.answer(parts.path, params)
+            self.send(handler, status, content_type, content)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def answer(self, path, params):
+        cone = cone_of(params)
+        fallback = None
+        for route in self.routes:
+            match = route.path_match(path)
+            if not match or any(text not in params.get(key, "") for key, text in route.contains.items()):
+                continue
+            if route.cone is not None:
+                if cone and separation_deg(route.cone[0], route.cone[1], cone[0], cone[1]) <= max(cone[2], 1e-6):
+                    return self.file_answer(route, match)
+                continue
+            if "{name}" in route.path:
+                answer = self.file_answer(route, match)
+                if answer[0] == 404:
+                    continue
+                return answer
+            fallback = fallback or (route, match)
+        if fallback:
+            return self.file_answer(*fallback)
+        return 404, "text/plain; charset=utf-8", f"Not Found: {path}\n".encode()
+
+    def file_answer(self, route, match):
+        name = match.groupdict().get("name", "")
+        path = self.data_dir / route.survey / route.file.replace("{name}", name)
+        if not path.is_file() or (name and not re.fullmatch(r"[\w.+-]+", name)):
+            return 404, "text/plain; charset=utf-8", f"Not Found: {name or route.file}\n".encode()
+        return route.status, route.content_type, path.read_bytes()
+
+    def misbehave(self, handler, fault, path, params):
+        kind = fault.kind
+        if kind == "status":
+            headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+            return self.send(handler, fault.status, "text/plain; charset=utf-8",
+                             f"Error {fault.status}\n".encode(), headers)
+        if kind == "html":
+            return self.send(handler, 200, "text/html; charset=utf-8", HTML_ERROR_PAGE)
+        if kind == "empty":
+            return self.send(handler, 200, "text/plain; charset=utf-8", b"")
+        if kind == "garbage":
+            return self.send(handler, 200, "text/plain; charset=utf-8",
+                             b"\x00\x17\xff garbage, not an archive format \x89PNG\r\n" * 8)
+        if kind == "oversize":
+            return self.send(handler, 200, "text/plain; charset=utf-8", b"x" * fault.size)
+        status, content_type, content = self.answer(path, params)
+        if kind == "stall":
+            time.sleep(fault.seconds)
+            return self.send(handler, status, content_type, content)
+        if kind == "truncate":
+            handler.send_response(status)
+            handler.send_header("Content-Type", content_type)
+            handler.send_header("Content-Length", str(len(content)))
+            handler.end_headers()
+            handler.wfile.write(content[: len(content) // 2])
+            handler.wfile.flush()
+            handler.close_connection = True
+            handler.connection.shutdown(socket.SHUT_RDWR)
+            return None
+        if kind == "reset":
+            # SO_LINGER 0 makes close() send a TCP RST: the client sees "connection reset by peer"
+            handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            handler.close_connection = True
+            handler.connection.close()
+            return None
+        raise ValueError(f"unknown fault kind {kind!r}")
+
+    def send(self, handler, status, content_type, content, headers=None):
+        handler.send_response(status)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(content)))
+        for key, value in (headers or {}).items():
+            handler.send_header(key, value)
+        handler.end_headers()
+        handler.wfile.write(content)
+
+    def control(self, handler, path, body):
+        """``POST /_sample_archive/faults`` (a JSON list of faults), ``/_sample_archive/latency`` ({"seconds": x}),
+        ``/_sample_archive/reset``; ``GET /_sample_archive/stats``: requests served and the peak concurrency."""
+        if path.endswith("/faults"):
+            for spec in json.loads(body or b"[]"):
+                self.add_fault(**spec)
+        elif path.endswith("/latency"):
+            self.latency = float(json.loads(body)["seconds"])
+        elif path.endswith("/reset"):
+            self.reset()
+        stats = {"requests": len(self.requests), "max_in_flight": self.max_in_flight, "latency": self.latency}
+        self.send(handler, 200, "application/json", json.dumps(stats).encode())

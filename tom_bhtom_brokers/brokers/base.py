@@ -1,0 +1,257 @@
+"""``BHTOMBroker``: the machinery every archive broker shares.
+
+A broker module declares facts about its archive (``source``, ``default_url``, ``match_radius``,
+``cadence``, ``telescope``) and implements two pure methods: ``query`` (which request to send for a
+target) and ``parse`` (bytes to :class:`~tom_bhtom_brokers.lightcurve.Lightcurve`). Archives needing
+several round trips override ``fetch``. Configuration, HTTP, error handling, and TOM Toolkit's
+``DataService`` interface live here, once.
+"""
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import astropy.units as u
+import pandas as pd
+from django import forms
+from django.conf import settings
+
+from tom_dataservices.dataservices import DataService
+from tom_dataservices.forms import BaseQueryForm
+
+from tom_bhtom_brokers.exceptions import (BrokerNotApplicable, BrokerNotConfigured, BrokerParseError,
+                                          BrokerServiceError)
+from tom_bhtom_brokers.http import HttpClient
+from tom_bhtom_brokers.lightcurve import Lightcurve
+from tom_bhtom_brokers.sources import PRETTY_SURVEY_NAME, TARGET_NAME_KEYS, DataSource
+from tom_bhtom_brokers.target_info import TargetInfo
+
+logger = logging.getLogger(__name__)
+
+#: What a ``parse`` may raise on a payload that is not what it should be; turned into BrokerParseError.
+PARSE_FAILURES = (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError, pd.errors.ParserError)
+
+
+@dataclass
+class Request:
+    """One request to the archive: a path under the broker's base URL and its parameters."""
+
+    path: str
+    params: dict = field(default_factory=dict)
+    method: str = "GET"
+    data: dict | None = None
+
+
+class ConeQueryForm(BaseQueryForm):
+    """The Data Services query form of a cone-search broker: a position and a radius."""
+
+    ra = forms.FloatField(label="RA (deg)", min_value=0, max_value=360)
+    dec = forms.FloatField(label="Dec (deg)", min_value=-90, max_value=90)
+    radius_arcsec = forms.FloatField(label="Radius (arcsec)", required=False, min_value=0.01, max_value=600)
+
+
+class BHTOMBroker(DataService):
+    """Base class of all archive brokers; a TOM Toolkit data service."""
+
+    source: DataSource = None
+    #: scheme + host (+ prefix) of the archive; the request paths are the archive's own.
+    default_url = ""
+    #: cone radius when the target is searched by position
+    match_radius = 1 * u.arcsec
+    #: how often new data may appear; None for a data release that is read once
+    cadence = timedelta(days=1)
+    telescope = ""
+    instrument = ""
+    default_timeout = 60.0
+    #: keys that must be present in ``settings.DATA_SERVICES[name]`` before the broker can run
+    required_settings = ()
+    #: archives that legitimately answer in HTML set this, everyone else treats an HTML page as an error
+    accepts_html = False
+    citation = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.source is not None:
+            cls.name = PRETTY_SURVEY_NAME[cls.source]
+            cls.verbose_name = cls.verbose_name or cls.name
+            cls.info_url = cls.info_url or cls.default_url
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.http = HttpClient(timeout=self.timeout, retries=int(self.setting("retries", 3)),
+                               backoff=float(self.setting("backoff_seconds", 1.0)),
+                               max_retry_wait=float(self.setting("max_retry_wait", 60.0)),
+                               max_bytes=int(self.setting("max_bytes", 200 * 1024 * 1024)))
+
+    # --- configuration -------------------------------------------------------------------------
+
+    @classmethod
+    def configuration(cls):
+        """The site's overrides from ``settings.DATA_SERVICES[name]``; empty (all defaults) when absent."""
+        return dict(getattr(settings, "DATA_SERVICES", {}).get(cls.name, {}))
+
+    @classmethod
+    def setting(cls, key, default=None):
+        return cls.configuration().get(key, default)
+
+    @property
+    def base_url(self):
+        return str(self.setting("url", self.default_url)).rstrip("/")
+
+    @property
+    def timeout(self):
+        return float(self.setting("timeout", self.default_timeout))
+
+    @property
+    def radius(self):
+        if getattr(self, "_radius_override", None) is not None:
+            return self._radius_override
+        value = self.setting("radius_arcsec")
+        return self.match_radius if value is None else float(value) * u.arcsec
+
+    @classmethod
+    def cadence_interval(cls):
+        """The configured cadence: ``cadence_hours`` in settings (None: read once) or the class default."""
+        configured = cls.configuration()
+        if "cadence_hours" in configured:
+            hours = configured["cadence_hours"]
+            return None if hours is None else timedelta(hours=float(hours))
+        return cls.cadence
+
+    @classmethod
+    def enabled(cls):
+        return bool(cls.setting("enabled", True))
+
+    @classmethod
+    def check_configured(cls):
+        missing = [key for key in cls.required_settings if not cls.setting(key)]
+        if missing:
+            raise BrokerNotConfigured(
+                f"{cls.name} needs {', '.join(missing)} in settings.DATA_SERVICES['{cls.name}']")
+
+    @classmethod
+    def name_key(cls):
+        """The label of the target-name field for this archive, or None for position-only archives."""
+        return TARGET_NAME_KEYS.get(cls.source)
+
+    def survey_name(self, target: TargetInfo):
+        key = self.name_key()
+        return target.survey_names.get(key) if key else None
+
+    def queried_with(self, target: TargetInfo):
+        """What the request is made from; when it changes, a data release is read again."""
+        name = self.survey_name(target)
+        if name:
+            return f"{self.name_key()}={name}"
+        if target.has_position:
+            return f"cone {target.ra:.6f} {target.dec:+.6f} r={self.radius.to_value(u.arcsec):g}\""
+        return ""
+
+    # --- what each broker implements ---------------------------------------------------------------
+
+    def query(self, target: TargetInfo, survey_name):
+        """The request for this target (pure). Raise BrokerNotApplicable when there is nothing to ask."""
+        raise NotImplementedError
+
+    def parse(self, payload: bytes, target: TargetInfo) -> Lightcurve:
+        """The archive's bytes as a Lightcurve (pure, whole-column)."""
+        raise NotImplementedError
+
+    # --- shared machinery --------------------------------------------------------------------------
+
+    def request(self, req: Request):
+        """Send one request to this archive through the shared client; refuse HTML error pages."""
+        url = f"{self.base_url}{req.path}"
+        response = self.http.request(req.method, url, params=req.params, data=req.data)
+        if not self.accepts_html and looks_like_html(response):
+            raise BrokerServiceError("the archive sent an HTML page instead of data (an error page?)",
+                                     url=response.url, status=response.status)
+        return response
+
+    def fetch(self, target: TargetInfo) -> Lightcurve:
+        """Find, download and parse this target's light curve; cleaned, in UTC. Raises BrokerError."""
+        self.check_configured()
+        return self.download(self.query(target, self.survey_name(target)), target)
+
+    def download(self, req: Request, target: TargetInfo) -> Lightcurve:
+        """Send one request and parse its answer."""
+        response = self.request(req)
+        lightcurve = self.parse_response(response, target)
+        lightcurve.url = response.url
+        return lightcurve
+
+    def parse_response(self, response, target):
+        if not response.content.strip():
+            raise BrokerParseError("the archive sent an empty response", url=response.url)
+        try:
+            lightcurve = self.parse(response.content, target)
+        except BrokerParseError as exc:
+            exc.url = exc.url or response.url
+            raise BrokerParseError(exc.reason, url=exc.url) from None
+        except PARSE_FAILURES as exc:
+            raise BrokerParseError(f"could not read the {self.name} response: {exc}", url=response.url) from exc
+        return lightcurve.cleaned(self.source)
+
+    def require_position(self, target: TargetInfo):
+        if not target.has_position:
+            raise BrokerNotApplicable("the target has no coordinates for a cone search")
+
+    # --- TOM Toolkit DataService interface ---------------------------------------------------------
+
+    def build_query_parameters_from_target(self, target, **kwargs):
+        return {"target_id": target.pk}
+
+    def query_photometry(self, query_parameters, **kwargs):
+        """TOM's Manage Data form and ``updatereduceddata`` come here; returns a Lightcurve."""
+        from tom_targets.models import Target
+
+        target = Target.objects.get(pk=query_parameters["target_id"])
+        return self.fetch(TargetInfo.from_target(target))
+
+    def create_reduced_datums_from_query(self, target, data, data_type=None, **kwargs):
+        """Store a Lightcurve from ``query_photometry`` through our sync, and record the pair's status."""
+        from tom_bhtom_brokers.updating import record_success
+
+        outcome = record_success(target, self, TargetInfo.from_target(target), data)
+        return outcome.created
+
+    @classmethod
+    def get_form_class(cls):
+        return ConeQueryForm
+
+    def build_query_parameters(self, parameters, **kwargs):
+        radius = parameters.get("radius_arcsec") or self.radius.to_value(u.arcsec)
+        return {"ra": parameters.get("ra"), "dec": parameters.get("dec"), "radius_arcsec": float(radius)}
+
+    def query_service(self, query_parameters, **kwargs):
+        return self.query_targets(query_parameters, **kwargs)
+
+    def query_targets(self, query_parameters, **kwargs):
+        """A cone from the Data Services form: the archive object found there, ready to become a target."""
+        ra, dec = float(query_parameters["ra"]), float(query_parameters["dec"])
+        probe = TargetInfo(id=None, name="", ra=ra, dec=dec)
+        self.query_parameters = query_parameters
+        if query_parameters.get("radius_arcsec"):
+            self._radius_override = float(query_parameters["radius_arcsec"]) * u.arcsec
+        lightcurve = self.fetch(probe)
+        if not len(lightcurve):
+            return []
+        return [{
+            "name": lightcurve.matched_identifier or f"{self.name} {ra:.5f} {dec:+.5f}",
+            "ra": ra, "dec": dec, "identifier": lightcurve.matched_identifier, "points": len(lightcurve),
+        }]
+
+    def create_target_from_query(self, target_result, **kwargs):
+        from tom_targets.models import Target
+
+        return Target(name=target_result["name"], type=Target.SIDEREAL, ra=target_result["ra"],
+                      dec=target_result["dec"], epoch=2000.0)
+
+    def create_target_extras_from_query(self, query_results, **kwargs):
+        key = self.name_key()
+        identifier = query_results.get("identifier")
+        return {key: identifier} if key and identifier else {}
+
+
+def looks_like_html(response):
+    head = response.content[:512].lstrip().lower()
+    return response.content_type == "text/html" or head.startswith((b"<!doctype html", b"<html"))

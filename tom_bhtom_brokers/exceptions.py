@@ -1,0 +1,49 @@
+"""Errors a broker raises; the updater records each one per (target, source) and carries on.
+
+``BrokerError`` derives from TOM Toolkit's ``QueryServiceError`` so TOM's own views (Manage Data,
+the Data Services query page) show our messages instead of crashing.
+"""
+from tom_dataservices.dataservices import QueryServiceError
+
+
+class BrokerError(QueryServiceError):
+    """Base class: something stopped a broker from delivering a light curve."""
+
+
+class BrokerServiceError(BrokerError):
+    """The archive did not answer usefully: timeout, refused connection, HTTP error, HTML error page.
+
+    Keeps the URL and, where there was one, the HTTP status, so a person can retry the request by hand.
+    """
+
+    def __init__(self, reason, url=None, status=None):
+        self.reason = reason
+        self.url = url
+        self.status = status
+        parts = [reason]
+        if status is not None:
+            parts.append(f"HTTP {status}")
+        if url:
+            parts.append(url)
+        super().__init__(" | ".join(parts))
+
+
+class BrokerParseError(BrokerError):
+    """The archive answered, but the payload is not in the format the broker reads."""
+
+    def __init__(self, reason, url=None):
+        self.reason = reason
+        self.url = url
+        super().__init__(f"{reason} | {url}" if url else reason)
+
+
+class BrokerNotConfigured(BrokerError):
+    """The site has not given this broker what it needs (credentials, a database connection)."""
+
+
+class BrokerInputError(BrokerError):
+    """A user-entered survey name or URL the broker refuses to use (no request is made)."""
+
+
+class BrokerNotApplicable(BrokerError):
+    """The broker cannot look for this target: no survey name for a name-only archive, no coordinates."""

@@ -1,0 +1,135 @@
+"""The one shape between ``parse`` and ``store``: a columnar light curve in UTC, and time conversions.
+
+Columns (one row per measurement):
+
+``mjd``                          UTC MJD of the measurement (mid-exposure where the archive says so)
+``brightness``/``brightness_error``  magnitude or flux and its error; NaN for a non-detection
+``limit``                        limiting magnitude/flux of a non-detection, else NaN
+``unit``                         ``mag`` or a flux unit such as ``mJy``
+``filter``                       the survey's own filter label (``G``, ``W1``, ...)
+
+Optional columns ``telescope``, ``instrument`` and ``exposure_time`` go to the datum's fields of the
+same name; every other column is a per-point extra stored in the datum's ``value`` JSON, together
+with :attr:`Lightcurve.extras` (facts true of every point, such as the magnitude system).
+"""
+import logging
+
+import numpy as np
+import pandas as pd
+from astropy.time import Time
+
+from tom_bhtom_brokers.sources import FILTERS, DataSource
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_COLUMNS = ("mjd", "brightness", "brightness_error", "limit", "unit", "filter")
+DATUM_COLUMNS = ("telescope", "instrument", "exposure_time")
+
+
+class Lightcurve:
+    """A light curve as a pandas DataFrame with the standard columns, plus what the broker learned.
+
+    ``matched_identifier`` is the archive's own id of the object the points belong to (found by
+    name or by cone), ``extras`` the per-light-curve facts copied into every point's ``value``.
+    """
+
+    def __init__(self, frame, matched_identifier="", extras=None):
+        missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+        if missing:
+            raise ValueError(f"Lightcurve is missing columns {missing}")
+        self.frame = frame.reset_index(drop=True)
+        self.matched_identifier = matched_identifier or ""
+        self.extras = dict(extras or {})
+        #: the request the points came from, and a line for the status when there are none
+        self.url = ""
+        self.note = ""
+
+    @classmethod
+    def empty(cls, matched_identifier="", extras=None):
+        frame = pd.DataFrame({c: pd.Series(dtype=float if c not in ("unit", "filter") else object)
+                              for c in REQUIRED_COLUMNS})
+        return cls(frame, matched_identifier, extras)
+
+    @classmethod
+    def from_columns(cls, mjd, filter, brightness=None, brightness_error=None, limit=None, unit="mag",
+                     matched_identifier="", extras=None, **other_columns):
+        """Build from whole columns (arrays or scalars broadcast to the length of ``mjd``)."""
+        mjd = np.asarray(mjd, dtype=float)
+        n = len(mjd)
+
+        def column(values, dtype=float):
+            if values is None:
+                return np.full(n, np.nan)
+            if np.ndim(values) == 0:
+                return np.full(n, values, dtype=object if dtype is object else dtype)
+            return np.asarray(values, dtype=dtype)
+
+        frame = pd.DataFrame({
+            "mjd": mjd,
+            "brightness": column(brightness),
+            "brightness_error": column(brightness_error),
+            "limit": column(limit),
+            "unit": column(unit, object),
+            "filter": column(filter, object),
+            **{name: column(values, object) for name, values in other_columns.items()},
+        })
+        return cls(frame, matched_identifier, extras)
+
+    @classmethod
+    def concat(cls, parts, matched_identifier="", extras=None):
+        """One light curve from several (e.g. one per band), keeping every column any of them has."""
+        frames = [p.frame for p in parts if len(p.frame)]
+        if not frames:
+            return cls.empty(matched_identifier, extras)
+        return cls(pd.concat(frames, ignore_index=True), matched_identifier, extras)
+
+    def __len__(self):
+        return len(self.frame)
+
+    def __bool__(self):
+        # TOM's to_reduced_datums() tests truthiness; an empty light curve is still an answer to store.
+        return True
+
+    def extra_columns(self):
+        return [c for c in self.frame.columns if c not in REQUIRED_COLUMNS and c not in DATUM_COLUMNS]
+
+    def cleaned(self, source: DataSource):
+        """Drop what cannot be stored: no time, neither value nor limit, a filter the archive does not have,
+        and exact repeats (archives do serve the same measurement twice)."""
+        frame = self.frame
+        usable = frame["mjd"].notna() & np.isfinite(frame["mjd"].astype(float))
+        usable &= frame["brightness"].notna() | frame["limit"].notna()
+        allowed = frame["filter"].isin(FILTERS[source])
+        unknown = frame.loc[usable & ~allowed, "filter"]
+        if len(unknown):
+            logger.warning("%s: dropped %d point(s) in unexpected filter(s) %s", source.value, len(unknown),
+                           sorted(map(str, unknown.unique())))
+        frame = frame[usable & allowed]
+        key = ["mjd", "filter", "brightness", "limit"]
+        frame = frame.drop_duplicates(subset=key)
+        cleaned = Lightcurve(frame, self.matched_identifier, self.extras)
+        cleaned.url, cleaned.note = self.url, self.note
+        return cleaned
+
+
+def utc_mjd(values, format="mjd", scale="utc"):
+    """Whole-column conversion of archive times (JD or MJD on the UTC, TAI, TT or TCB scale) to UTC MJD.
+
+    Geocentric scales only; barycentric or heliocentric times need :func:`geocentric_utc_mjd`.
+    """
+    values = np.asarray(values, dtype=float)
+    if scale == "utc" and format == "mjd":
+        return values
+    if scale == "utc" and format == "jd":
+        return values - 2400000.5
+    return Time(values, format=format, scale=scale).utc.mjd
+
+
+def utc_datetimes(mjd):
+    """UTC MJD column to timezone-aware ``datetime`` objects for the database, microsecond-rounded, vectorised."""
+    mjd = np.asarray(mjd, dtype=float)
+    if len(mjd) == 0:
+        return []
+    # astropy knows the leap-second days of UTC; datetime64 keeps the rounding exact and whole-column.
+    stamps = Time(mjd, format="mjd", scale="utc").to_value("datetime64").astype("datetime64[us]")
+    return pd.DatetimeIndex(stamps).tz_localize("UTC").to_pydatetime().tolist()

@@ -1,0 +1,102 @@
+"""``python manage.py update_lightcurves``: refresh archival light curves of the site's targets."""
+import sys
+from collections import Counter, defaultdict
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Q
+
+from tom_targets.models import Target
+
+from tom_bhtom_brokers import updating
+
+
+class Command(BaseCommand):
+    help = ("Fetch archival light curves for targets from every installed survey broker, concurrently, "
+            "honouring each archive's cadence. Exits with status 1 if any (target, source) failed.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--target", action="append", default=[], metavar="ID_OR_NAME",
+                            help="a target id or name (repeatable); default: all targets")
+        parser.add_argument("--source", action="append", default=[], metavar="NAME",
+                            help="a source such as 'Gaia Alerts' or GAIA_ALERTS (repeatable); default: all")
+        parser.add_argument("--force", action="store_true", help="fetch even what is not due")
+        parser.add_argument("--workers", type=int, default=updating.DEFAULT_WORKERS,
+                            help=f"concurrent fetches (default {updating.DEFAULT_WORKERS})")
+        parser.add_argument("--dry-run", action="store_true", help="say what would be fetched and why; fetch nothing")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+
+    def handle(self, *args, **options):
+        try:
+            brokers = updating.installed_brokers(options["source"])
+        except ValueError as exc:
+            raise CommandError(str(exc))
+        targets = self.targets(options["target"])
+        items = updating.plan(targets, brokers, force=options["force"])
+        if options["dry_run"]:
+            for item in items:
+                verdict = "fetch" if item.due else "skip "
+                self.stdout.write(f"{verdict} {item.target.name} · {item.broker.name}: {item.reason}")
+            self.stdout.write(f"{sum(i.due for i in items)} of {len(items)} pair(s) would be fetched")
+            return
+        outcomes = self.run_with_progress(items, options)
+        self.stdout.write(summary_table(outcomes, [b.name for b in brokers]))
+        failures = [o for o in outcomes if o.failed]
+        for outcome in failures:
+            self.stderr.write(f"ERROR target '{outcome.target_name}' (id {outcome.target_id}) · {outcome.source}"
+                              f" · {outcome.url or 'no request made'} · {outcome.message}")
+        if failures:
+            raise CommandError(f"{len(failures)} of {len(outcomes)} update(s) failed", returncode=1)
+
+    def targets(self, wanted):
+        if not wanted:
+            return list(Target.objects.order_by("pk"))
+        found = []
+        for value in wanted:
+            query = Q(name=value) | Q(aliases__name=value)
+            if value.isdigit():
+                query |= Q(pk=int(value))
+            matches = list(Target.objects.filter(query).distinct())
+            if not matches:
+                raise CommandError(f"no target with id or name '{value}'")
+            found.extend(m for m in matches if m not in found)
+        return found
+
+    def run_with_progress(self, items, options):
+        due = sum(item.due for item in items)
+        if options["no_progress"] or not sys.stderr.isatty() or not due:
+            return updating.run(items, workers=options["workers"])
+        from tqdm import tqdm
+
+        with tqdm(total=due, unit="pair", desc="light curves", file=sys.stderr) as bar:
+            def tick(outcome):
+                if outcome.status != "skipped":
+                    bar.update(1)
+            return updating.run(items, workers=options["workers"], on_outcome=tick)
+
+
+COLUMNS = ("source", "checked", "fetched", "no data", "not due", "no name", "not conf.", "added", "removed", "errors")
+
+
+def summary_table(outcomes, source_names):
+    """One row per source: pairs checked, fetched, skipped by reason, points added and removed, errors."""
+    rows = defaultdict(Counter)
+    for o in outcomes:
+        row = rows[o.source]
+        row["checked"] += 1
+        row["added"] += o.added
+        row["removed"] += o.removed
+        row[{"ok": "fetched", "no_data": "no data", "skipped": "not due", "not_applicable": "no name",
+             "not_configured": "not conf.", "error": "errors"}.get(o.status, o.status)] += 1
+    lines = [list(COLUMNS)]
+    for name in source_names:
+        lines.append([name] + [str(rows[name][c]) for c in COLUMNS[1:]])
+    total = Counter()
+    for name in source_names:
+        total.update(rows[name])
+    lines.append(["total"] + [str(total[c]) for c in COLUMNS[1:]])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(COLUMNS))]
+    text = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
+            for line in lines]
+    text.insert(1, "-" * len(text[0]))
+    text.insert(len(text) - 1, "-" * len(text[0]))
+    return "\n".join(text)

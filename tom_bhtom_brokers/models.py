@@ -1,0 +1,42 @@
+"""The state of each (target, archive) pair: what the last update found, when, and what went wrong."""
+from django.db import models
+from django.utils import timezone
+
+
+class LightcurveUpdate(models.Model):
+    """One row per target and archive, written after every update attempt."""
+
+    class Status(models.TextChoices):
+        OK = "ok", "ok"
+        NO_DATA = "no_data", "no data"
+        NOT_APPLICABLE = "not_applicable", "not applicable"
+        NOT_CONFIGURED = "not_configured", "not configured"
+        ERROR = "error", "error"
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+
+    target = models.ForeignKey("tom_targets.BaseTarget", on_delete=models.CASCADE,
+                               related_name="lightcurve_updates")
+    #: The broker's name, which is also the ``source_name`` of the points it stores.
+    source = models.CharField(max_length=100)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    message = models.TextField(blank=True, default="")
+    #: The archive's own identifier of the matched object (alert name, source id, position).
+    matched_identifier = models.CharField(max_length=200, blank=True, default="")
+    #: What the query was made from (a survey name, or a cone); a change makes the pair due again.
+    queried_with = models.CharField(max_length=500, blank=True, default="")
+    url = models.CharField(max_length=2000, blank=True, default="")
+    points_added = models.PositiveIntegerField(default=0)
+    points_removed = models.PositiveIntegerField(default=0)
+    points_total = models.PositiveIntegerField(default=0)
+    last_attempt = models.DateTimeField(default=timezone.now)
+    last_success = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["target", "source"], name="unique_lightcurve_update_per_source"),
+        ]
+        ordering = ["target", "source"]
+
+    def __str__(self):
+        return f"{self.source} for target {self.target_id}: {self.get_status_display()}"

@@ -1,0 +1,45 @@
+"""A plain snapshot of what a broker needs to know about a target.
+
+Brokers run in worker threads and must not touch the database; the updater reads each target once,
+in the main thread, into a :class:`TargetInfo`.
+"""
+from dataclasses import dataclass, field
+
+from tom_targets.models import TargetExtra
+
+from tom_bhtom_brokers.sources import TARGET_NAME_KEYS
+
+SURVEY_NAME_LABELS = frozenset(TARGET_NAME_KEYS.values())
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    id: int | None
+    name: str
+    ra: float | None
+    dec: float | None
+    survey_names: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_target(cls, target, extras=None):
+        """``extras``: the target's survey-name extras if the caller already read them in bulk."""
+        if extras is None:
+            extras = dict(TargetExtra.objects.filter(target=target, key__in=SURVEY_NAME_LABELS)
+                          .values_list("key", "value"))
+        names = {key: value.strip() for key, value in extras.items() if value and value.strip()}
+        return cls(id=target.pk, name=target.name, ra=target.ra, dec=target.dec, survey_names=names)
+
+    @classmethod
+    def for_targets(cls, targets):
+        """Snapshots of many targets with one query for all their survey-name extras."""
+        targets = list(targets)
+        extras = {}
+        for target_id, key, value in (TargetExtra.objects
+                                      .filter(target__in=[t.pk for t in targets], key__in=SURVEY_NAME_LABELS)
+                                      .values_list("target_id", "key", "value")):
+            extras.setdefault(target_id, {})[key] = value
+        return [cls.from_target(t, extras.get(t.pk, {})) for t in targets]
+
+    @property
+    def has_position(self):
+        return self.ra is not None and self.dec is not None

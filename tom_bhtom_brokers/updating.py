@@ -1,0 +1,227 @@
+"""Update light curves: decide which (target, source) pairs are due, fetch them concurrently, store.
+
+Fetching and parsing run in a thread pool (network-bound work); every database write happens in the
+calling thread, one transaction per pair, so SQLite stays safe and a failure of one pair never
+touches another. A ``BrokerError`` becomes that pair's status; nothing stored is lost.
+"""
+import logging
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tom_dataservices.dataservices import get_data_service_classes
+from tom_targets.models import Target, TargetExtra
+
+from tom_bhtom_brokers.brokers.base import BHTOMBroker
+from tom_bhtom_brokers.exceptions import BrokerError, BrokerNotApplicable, BrokerNotConfigured
+from tom_bhtom_brokers.models import LightcurveUpdate
+from tom_bhtom_brokers.store import SyncResult, sync
+from tom_bhtom_brokers.target_info import TargetInfo
+
+logger = logging.getLogger(__name__)
+
+Status = LightcurveUpdate.Status
+DEFAULT_WORKERS = 8
+
+
+@dataclass
+class PlanItem:
+    """One (target, broker) pair and whether it is fetched in this run, with the reason."""
+
+    target: TargetInfo
+    broker: BHTOMBroker
+    due: bool
+    reason: str
+
+
+@dataclass
+class Outcome:
+    """What happened to one pair; ``status`` is a LightcurveUpdate status or ``skipped``."""
+
+    target_id: int
+    target_name: str
+    source: str
+    status: str
+    message: str = ""
+    url: str = ""
+    added: int = 0
+    removed: int = 0
+    total: int = 0
+    created: list = field(default_factory=list, repr=False)
+
+    @property
+    def failed(self):
+        return self.status == Status.ERROR
+
+
+def installed_brokers(names=None):
+    """Instances of our brokers among the site's data services, optionally only those named
+    (by display name or DataSource value, case-insensitive), skipping those disabled in settings."""
+    brokers = [cls for cls in get_data_service_classes().values() if issubclass(cls, BHTOMBroker)]
+    if names:
+        wanted = {n.strip().lower() for n in names}
+        unknown = wanted - {b.name.lower() for b in brokers} - {b.source.value.lower() for b in brokers}
+        if unknown:
+            raise ValueError(f"unknown source(s) {sorted(unknown)}; installed: {sorted(b.name for b in brokers)}")
+        brokers = [b for b in brokers if b.name.lower() in wanted or b.source.value.lower() in wanted]
+    return [cls() for cls in brokers if cls.enabled()]
+
+
+def plan(targets, brokers, force=False, now=None):
+    """Every (target, broker) pair with the decision to fetch it or not, and why."""
+    now = now or timezone.now()
+    infos = TargetInfo.for_targets(targets)
+    rows = {(row.target_id, row.source): row for row in
+            LightcurveUpdate.objects.filter(target__in=[t.id for t in infos], source__in=[b.name for b in brokers])}
+    items = []
+    for info in infos:
+        for broker in brokers:
+            due, reason = is_due(broker, info, rows.get((info.id, broker.name)), force, now)
+            items.append(PlanItem(info, broker, due, reason))
+    return items
+
+
+def is_due(broker, info, row, force, now):
+    if force:
+        return True, "forced"
+    if row is None:
+        return True, "never fetched"
+    if row.queried_with != broker.queried_with(info):
+        return True, "survey name or position changed"
+    if row.status not in (Status.OK, Status.NO_DATA):
+        return True, f"last attempt: {row.get_status_display()}"
+    cadence = broker.cadence_interval()
+    if cadence is None:
+        return False, "data release already read (use --force to read again)"
+    since = now - row.last_attempt
+    if since >= cadence:
+        return True, f"last read {since.total_seconds() / 3600:.1f} h ago"
+    return False, f"not due until {(row.last_attempt + cadence):%Y-%m-%d %H:%M} UTC"
+
+
+def fetch_one(item):
+    """Worker: fetch and parse one pair. Returns (item, lightcurve, error); never raises."""
+    try:
+        item.broker.check_configured()
+        return item, item.broker.fetch(item.target), None
+    except BrokerError as exc:
+        return item, None, exc
+    except Exception as exc:  # noqa: BLE001 - a bug in one broker must not stop every other update
+        logger.exception("%s failed on target %s", item.broker.name, item.target.name)
+        return item, None, BrokerError(f"internal error in the {item.broker.name} broker: "
+                                       f"{type(exc).__name__}: {exc}")
+
+
+def run(items, workers=DEFAULT_WORKERS, on_outcome=None):
+    """Fetch the due items concurrently and record each result as it arrives; returns the outcomes."""
+    outcomes = []
+
+    def done(outcome):
+        outcomes.append(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+
+    due = []
+    for item in items:
+        if item.due:
+            due.append(item)
+        else:
+            done(Outcome(item.target.id, item.target.name, item.broker.name, "skipped", item.reason))
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lightcurve") as pool:
+        futures = [pool.submit(fetch_one, item) for item in due]
+        for future in as_completed(futures):
+            item, lightcurve, error = future.result()
+            done(record(item, lightcurve, error))
+    return outcomes
+
+
+def record(item, lightcurve, error):
+    """Write one pair's result in the calling thread; a deleted target is reported, not fatal."""
+    try:
+        target = Target.objects.get(pk=item.target.id)
+    except Target.DoesNotExist:
+        return _target_gone(item)
+    try:
+        if error is None:
+            return record_success(target, item.broker, item.target, lightcurve)
+        return record_failure(target, item.broker, item.target, error)
+    except IntegrityError:
+        if not Target.objects.filter(pk=item.target.id).exists():
+            return _target_gone(item)
+        raise
+
+
+def _target_gone(item):
+    return Outcome(item.target.id, item.target.name, item.broker.name, "skipped",
+                   "target deleted while its update was running")
+
+
+def record_success(target, broker, info, lightcurve):
+    """Sync the points and write the pair's status, in one transaction."""
+    now = timezone.now()
+    with transaction.atomic():
+        row = _locked_row(target, broker)
+        result = sync(target, broker.source, broker.name, lightcurve) if len(lightcurve) else SyncResult(
+            total=target.photometryreduceddatum_set.filter(source_name=broker.name).count())
+        if len(lightcurve):
+            status, message = Status.OK, ""
+        else:
+            status = Status.NO_DATA
+            message = lightcurve.note or "the archive has no points for this target"
+            if result.total:
+                message += f"; the {result.total} points stored earlier are kept"
+        row.status, row.message, row.url = status, message, lightcurve.url[:2000]
+        row.matched_identifier = lightcurve.matched_identifier[:200]
+        row.queried_with = broker.queried_with(info)[:500]
+        row.points_added, row.points_removed, row.points_total = result.added, result.removed, result.total
+        row.last_attempt = row.last_success = now
+        if _remember_identifier(target, broker, info, lightcurve.matched_identifier):
+            # the next update goes by this name: that is what this answer was for
+            row.queried_with = f"{broker.name_key()}={lightcurve.matched_identifier}"[:500]
+        row.save()
+    return Outcome(info.id, info.name, broker.name, status, message, lightcurve.url,
+                   result.added, result.removed, result.total, result.created)
+
+
+def record_failure(target, broker, info, error):
+    """Write the pair's status for a failed or impossible fetch; stored points are untouched."""
+    if isinstance(error, BrokerNotApplicable):
+        status = Status.NOT_APPLICABLE
+    elif isinstance(error, BrokerNotConfigured):
+        status = Status.NOT_CONFIGURED
+    else:
+        status = Status.ERROR
+    message = str(getattr(error, "reason", None) or error)
+    url = getattr(error, "url", None) or ""
+    with transaction.atomic():
+        row = _locked_row(target, broker)
+        total = target.photometryreduceddatum_set.filter(source_name=broker.name).count()
+        unchanged = row.pk and row.status == status and row.message == message and status != Status.ERROR
+        if not unchanged:
+            # not applicable / not configured again: no write, a re-run with nothing to do stays cheap
+            row.status, row.message, row.url = status, message, url[:2000]
+            row.queried_with = broker.queried_with(info)[:500]
+            row.points_added = row.points_removed = 0
+            row.points_total = total
+            row.last_attempt = timezone.now()
+            row.save()
+    return Outcome(info.id, info.name, broker.name, status, message, url, total=total)
+
+
+def _locked_row(target, broker):
+    """The pair's status row, locked for this transaction (PostgreSQL) so two runs write it in turn."""
+    row = (LightcurveUpdate.objects.select_for_update().filter(target=target, source=broker.name).first())
+    return row or LightcurveUpdate(target=target, source=broker.name)
+
+
+def _remember_identifier(target, broker, info, identifier):
+    """After a cone match, record the archive's name for the object if the user had not given one,
+    so the match shows in the target's fields and the next update goes by name."""
+    key = broker.name_key()
+    if not key or not identifier or info.survey_names.get(key):
+        return False
+    _, created = TargetExtra.objects.get_or_create(target=target, key=key, defaults={"value": identifier})
+    return created
+
