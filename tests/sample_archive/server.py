@@ -99,6 +99,7 @@ class SampleArchive:
         self._lock = threading.Lock()
         self.in_flight = 0
         self.max_in_flight = 0
+        self._release_stalls = threading.Event()
         archive = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -138,6 +139,12 @@ class SampleArchive:
         self.stop()
 
     def reset(self):
+        """No faults, no latency, no log; stalled requests are released and drained first."""
+        self._release_stalls.set()
+        deadline = time.monotonic() + 5
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self._release_stalls.clear()
         with self._lock:
             self.faults, self.requests = [], []
             self.max_in_flight = 0
@@ -177,6 +184,8 @@ class SampleArchive:
                 return self.misbehave(handler, fault, parts.path, params)
             status, content_type, content = self.answer(parts.path, params)
             self.send(handler, status, content_type, content)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test): nothing to answer
         finally:
             with self._lock:
                 self.in_flight -= 1
@@ -226,7 +235,7 @@ class SampleArchive:
             return self.send(handler, 200, "text/plain; charset=utf-8", b"x" * fault.size)
         status, content_type, content = self.answer(path, params)
         if kind == "stall":
-            time.sleep(fault.seconds)
+            self._release_stalls.wait(fault.seconds)
             return self.send(handler, status, content_type, content)
         if kind == "truncate":
             handler.send_response(status)

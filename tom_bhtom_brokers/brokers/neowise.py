@@ -101,13 +101,25 @@ class NeowiseBroker(BHTOMBroker):
 
 
 def read_ipac(payload: bytes) -> Table:
+    """An IRSA IPAC table, refusing a cut one: astropy would read a row cut short as masked cells."""
     text = payload.decode("utf-8")
     if not text.lstrip().startswith(("\\", "|")):
         raise BrokerParseError("the response is not an IPAC table")
+    if not text.endswith("\n"):
+        raise BrokerParseError("the IPAC table ends mid-line (truncated response)")
+    lines = text.splitlines()
+    header_rows = [i for i, line in enumerate(lines) if line.startswith("|")]
+    if not header_rows:
+        raise BrokerParseError("the IPAC table has no '|' column header")
+    header = lines[header_rows[0]].rstrip()
+    last_column_start = header[:-1].rfind("|")
+    data = [line for line in lines[header_rows[-1] + 1:] if line.strip()]
+    if any(len(line.rstrip()) <= last_column_start for line in data):
+        raise BrokerParseError("a row of the IPAC table is cut short (truncated response)")
     try:
         return Table.read(text, format="ascii.ipac", guess=False)
     except (ValueError, IndexError) as exc:
-        # astropy reports cut rows and bad header lines as ValueError/IndexError
+        # astropy reports bad header lines and unreadable cells as ValueError/IndexError
         raise BrokerParseError(f"unreadable IPAC table ({exc})") from exc
 
 

@@ -29,7 +29,7 @@ class Command(BaseCommand):
         try:
             brokers = updating.installed_brokers(options["source"])
         except ValueError as exc:
-            raise CommandError(str(exc))
+            raise CommandError(str(exc), returncode=2)
         targets = self.targets(options["target"])
         items = updating.plan(targets, brokers, force=options["force"])
         if options["dry_run"]:
@@ -57,7 +57,7 @@ class Command(BaseCommand):
                 query |= Q(pk=int(value))
             matches = list(Target.objects.filter(query).distinct())
             if not matches:
-                raise CommandError(f"no target with id or name '{value}'")
+                raise CommandError(f"no target with id or name '{value}'", returncode=2)
             found.extend(m for m in matches if m not in found)
         return found
 

@@ -1,0 +1,129 @@
+"""The contract every broker's tests subclass: each subclass supplies a target that the sample archive
+has recorded data for, one it has none for, and what the light curve must look like."""
+import numpy as np
+import pytest
+from astropy.time import Time
+
+from tom_dataproducts.models import PhotometryReducedDatum
+
+from tom_bhtom_brokers import updating
+from tom_bhtom_brokers.models import LightcurveUpdate
+from tom_bhtom_brokers.sources import FILTERS, PRETTY_SURVEY_NAME, bandpass
+from tom_bhtom_brokers.target_info import TargetInfo
+
+
+def update(target, broker_class, force=True):
+    """Run the real updater for one pair; returns its outcome."""
+    broker = broker_class()
+    (outcome,) = updating.run(updating.plan([target], [broker], force=force), workers=1)
+    return outcome
+
+
+def stored(target, source_name):
+    return PhotometryReducedDatum.objects.filter(target=target, source_name=source_name)
+
+
+@pytest.mark.django_db
+class BrokerContract:
+    broker_class = None
+    #: dict for make_target: name, ra, dec and survey-name extras
+    covered_target = {}
+    uncovered_target = {}
+    #: request path the broker must send, and substrings its parameters must hold
+    expected_path = ""
+    expected_params = {}
+    expected_points = 0
+    expected_filters = ()
+    #: (first, last) UTC MJD of the stored light curve
+    expected_mjd_range = (0.0, 0.0)
+    unit = "mag"
+    #: the path fragment a fault must match to hit this broker's data request
+    fault_path = ""
+
+    @property
+    def name(self):
+        return self.broker_class.name
+
+    def covered(self, make_target):
+        spec = dict(self.covered_target)
+        return make_target(spec.pop("name"), spec.pop("ra", None), spec.pop("dec", None), **spec)
+
+    def test_request_sent(self, archive, make_target):
+        self.broker_class().fetch(TargetInfo.from_target(self.covered(make_target)))
+        request = archive.requests[-1]
+        assert request["path"] == self.expected_path
+        for key, text in self.expected_params.items():
+            assert text in request["params"][key]
+        assert request["headers"]["User-Agent"].startswith("tom-bhtom-brokers/")
+
+    def test_parsed_columns_units_and_filters(self, archive, make_target):
+        lightcurve = self.broker_class().fetch(TargetInfo.from_target(self.covered(make_target)))
+        frame = lightcurve.frame
+        assert len(frame) == self.expected_points
+        assert set(frame["filter"]) == set(self.expected_filters)
+        assert set(frame["filter"]) <= set(FILTERS[self.broker_class.source])
+        assert set(frame["unit"]) == {self.unit}
+        detected = frame["brightness"].notna()
+        assert frame.loc[detected, "brightness_error"].gt(0).all()
+        assert frame.loc[detected, "limit"].isna().all()
+
+    def test_stored_times_are_utc_and_bandpasses_follow_the_convention(self, archive, make_target):
+        target = self.covered(make_target)
+        outcome = update(target, self.broker_class)
+        assert outcome.status == LightcurveUpdate.Status.OK, outcome.message
+        points = stored(target, self.name)
+        assert points.count() == self.expected_points
+        assert set(points.values_list("bandpass", flat=True)) == {bandpass(self.broker_class.source, f)
+                                                                  for f in self.expected_filters}
+        assert all(b.endswith(f"({PRETTY_SURVEY_NAME[self.broker_class.source]})")
+                   for b in points.values_list("bandpass", flat=True))
+        stamps = [p.timestamp for p in points.order_by("timestamp")]
+        assert all(s.utcoffset().total_seconds() == 0 for s in stamps)
+        mjd = Time(stamps).utc.mjd
+        assert np.isclose(mjd[0], self.expected_mjd_range[0], atol=1e-5)
+        assert np.isclose(mjd[-1], self.expected_mjd_range[1], atol=1e-5)
+
+    def test_storing_twice_adds_nothing(self, archive, make_target):
+        target = self.covered(make_target)
+        first = update(target, self.broker_class)
+        ids = set(stored(target, self.name).values_list("pk", flat=True))
+        second = update(target, self.broker_class)
+        assert (first.added, second.added, second.removed) == (self.expected_points, 0, 0)
+        assert set(stored(target, self.name).values_list("pk", flat=True)) == ids
+
+    def test_no_coverage_is_no_data_not_an_error(self, archive, make_target):
+        spec = dict(self.uncovered_target)
+        target = make_target(spec.pop("name"), spec.pop("ra", None), spec.pop("dec", None), **spec)
+        outcome = update(target, self.broker_class)
+        assert outcome.status == LightcurveUpdate.Status.NO_DATA, outcome.message
+        assert outcome.message
+        assert not stored(target, self.name).exists()
+
+    @pytest.mark.parametrize("fault, reason", [
+        ({"kind": "html"}, "HTML page"),
+        ({"kind": "status", "status": 500}, "server error"),
+        ({"kind": "truncate"}, "truncated"),
+        ({"kind": "stall", "seconds": 2.5}, "timeout"),
+        ({"kind": "garbage"}, ""),
+        ({"kind": "empty"}, "empty response"),
+    ])
+    def test_a_broken_archive_changes_nothing_and_says_why(self, archive, make_target, fault, reason):
+        target = self.covered(make_target)
+        assert update(target, self.broker_class).status == LightcurveUpdate.Status.OK
+        before = sorted(stored(target, self.name).values_list("pk", flat=True))
+        archive.add_fault(path=self.fault_path, **fault)
+        outcome = update(target, self.broker_class)
+        assert outcome.status == LightcurveUpdate.Status.ERROR
+        assert reason in outcome.message
+        assert outcome.url.startswith(archive.url)
+        assert sorted(stored(target, self.name).values_list("pk", flat=True)) == before
+        row = LightcurveUpdate.objects.get(target=target, source=self.name)
+        assert row.status == "error" and row.points_total == len(before) and row.last_success is not None
+
+    def test_server_error_then_success_is_retried(self, archive, make_target):
+        target = self.covered(make_target)
+        archive.add_fault(path=self.fault_path, kind="status", status=503, times=1)
+        outcome = update(target, self.broker_class)
+        assert outcome.status == LightcurveUpdate.Status.OK, outcome.message
+        assert stored(target, self.name).count() == self.expected_points
+        assert sum(self.fault_path in r["path"] for r in archive.requests) >= 2

@@ -1,0 +1,106 @@
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tom_dataproducts.models import PhotometryReducedDatum
+
+from tom_bhtom_brokers.models import LightcurveUpdate
+
+
+def run(*args):
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("update_lightcurves", *args, "--no-progress", stdout=out, stderr=err)
+        code = 0
+    except CommandError as exc:
+        if exc.returncode != 1:
+            raise
+        code, _ = 1, err.write(str(exc))
+    return code, out.getvalue(), err.getvalue()
+
+
+def row(table, source):
+    line = next(line for line in table.splitlines() if line.startswith(source))
+    cells = line[len(source):].split()
+    return dict(zip(("checked", "fetched", "no data", "not due", "no name", "not conf.", "added", "removed",
+                     "errors"), map(int, cells)))
+
+
+@pytest.fixture
+def demo_targets(make_target):
+    return [
+        make_target("Gaia18cbf", 268.8875, -31.2472, **{"Gaia Alerts name": "Gaia18cbf"}),
+        make_target("Gaia20fnr", 90.26701, -18.96770),
+        make_target("FU Ori", 88.0717, 9.0680),
+    ]
+
+
+def test_first_run_stores_then_rerun_skips_and_force_adds_nothing(archive, demo_targets):
+    code, out, err = run()
+    assert code == 0, err
+    gaia, neowise = row(out, "Gaia Alerts"), row(out, "NEOWISE")
+    assert (gaia["checked"], gaia["fetched"], gaia["no data"], gaia["errors"]) == (3, 2, 1, 0)
+    assert (neowise["fetched"], neowise["no data"]) == (2, 1)
+    stored = PhotometryReducedDatum.objects.count()
+    assert stored == gaia["added"] + neowise["added"] > 500
+
+    requests_before = len(archive.requests)
+    code, out, _ = run()
+    assert code == 0
+    assert row(out, "Gaia Alerts")["not due"] == 3 and row(out, "NEOWISE")["not due"] == 3
+    assert len(archive.requests) == requests_before  # nothing due: no downloads at all
+
+    code, out, _ = run("--force")
+    assert code == 0 and row(out, "total")["added"] == 0 and row(out, "total")["fetched"] == 4
+    assert PhotometryReducedDatum.objects.count() == stored
+
+
+def test_a_broken_archive_is_reported_with_target_source_url_and_reason(archive, demo_targets):
+    archive.add_fault(path="/alerts/alert/Gaia18cbf", kind="html")
+    code, out, err = run()
+    assert code == 1
+    line = next(line for line in err.splitlines() if line.startswith("ERROR"))
+    assert "'Gaia18cbf'" in line and "Gaia Alerts" in line
+    assert f"{archive.url}/alerts/alert/Gaia18cbf/lightcurve.csv" in line and "HTML page" in line
+    assert row(out, "Gaia Alerts")["errors"] == 1 and row(out, "NEOWISE")["fetched"] == 2
+    assert not PhotometryReducedDatum.objects.filter(target=demo_targets[0], source_name="Gaia Alerts").exists()
+    assert "1 of 6 update(s) failed" in err
+    # the failed pair is due again next time, the others are not
+    archive.reset()
+    code, out, _ = run()
+    assert code == 0 and row(out, "Gaia Alerts")["fetched"] == 1 and row(out, "Gaia Alerts")["not due"] == 2
+
+
+def test_dry_run_fetches_nothing_and_says_why(archive, demo_targets):
+    code, out, _ = run("--dry-run")
+    assert code == 0 and archive.requests == []
+    assert "fetch Gaia18cbf · Gaia Alerts: never fetched" in out
+    assert "6 of 6 pair(s) would be fetched" in out
+    assert not LightcurveUpdate.objects.exists()
+
+
+def test_target_and_source_selection(archive, demo_targets):
+    code, out, _ = run("--target", "Gaia18cbf", "--target", str(demo_targets[2].pk), "--source", "neowise")
+    assert code == 0
+    assert "Gaia Alerts" not in out
+    assert row(out, "NEOWISE")["checked"] == 2
+    with pytest.raises(CommandError, match="no target"):
+        run("--target", "no such star")
+    with pytest.raises(CommandError, match="unknown source"):
+        run("--source", "Hipparcos")
+
+
+def test_a_data_release_is_read_again_when_the_position_changes(archive, demo_targets):
+    run("--source", "NEOWISE")
+    target = demo_targets[2]
+    target.ra += 1.0
+    target.save()
+    code, out, _ = run("--source", "NEOWISE", "--workers", "1")
+    assert row(out, "NEOWISE")["not due"] == 2 and row(out, "NEOWISE")["no data"] == 1
+
+
+def test_disabled_and_not_configured_sources(archive, demo_targets, settings):
+    settings.DATA_SERVICES["NEOWISE"]["enabled"] = False
+    code, out, _ = run()
+    assert "NEOWISE" not in out and code == 0

@@ -1,0 +1,93 @@
+"""The app inside a TOM Toolkit site: its data services appear in TOM's own menus and forms, and TOM's
+own update paths store through our sync."""
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.urls import reverse
+
+from tom_dataproducts.models import PhotometryReducedDatum
+from tom_dataservices.dataservices import get_data_service_classes
+from tom_dataservices.forms import UpdateDataFromDataServiceForm
+
+from tom_bhtom_brokers.models import LightcurveUpdate
+from tom_bhtom_brokers.sources import SURVEY_NAME_EXTRA_FIELDS
+
+
+@pytest.fixture
+def user(db):
+    return User.objects.create_superuser("astronomer", "a@example.org", "correct horse battery")
+
+
+def test_brokers_are_registered_as_tom_data_services(db):
+    services = get_data_service_classes()
+    assert services["Gaia Alerts"].__name__ == "GaiaAlertsBroker"
+    assert services["NEOWISE"].__name__ == "NeowiseBroker"
+
+
+def test_data_services_menu_lists_them(client, user):
+    client.force_login(user)
+    page = client.get("/").content.decode()
+    for name in ("Gaia Alerts", "NEOWISE"):
+        assert f'data_service={name}"' in page
+
+
+def test_manage_data_form_offers_them(db):
+    choices = dict(UpdateDataFromDataServiceForm().fields["data_service"].choices)
+    assert {"Gaia Alerts", "NEOWISE"} <= set(choices)
+
+
+def test_query_pages_render(client, user, archive):
+    client.force_login(user)
+    for name, field in (("Gaia Alerts", "alert_name"), ("NEOWISE", "radius_arcsec")):
+        page = client.get(reverse("tom_dataservices:create"), {"data_service": name})
+        assert page.status_code == 200 and f'name="{field}"' in page.content.decode()
+
+
+def test_query_form_run_and_create_target_through_toms_views(client, user, archive):
+    client.force_login(user)
+    response = client.post(reverse("tom_dataservices:create"),
+                           {"data_service": "Gaia Alerts", "alert_name": "Gaia19dke", "query_name": ""})
+    assert response.status_code == 302
+    results = client.get(reverse("tom_dataservices:run")).content.decode()
+    assert "Gaia19dke" in results and "Galactic disc" in results
+    response = client.post(reverse("tom_dataservices:create-target"),
+                           {"data_service": "Gaia Alerts", "query_id": "", "selected_results": ["0"]})
+    assert response.status_code == 302
+    stored = PhotometryReducedDatum.objects.filter(target__name="Gaia19dke", source_name="Gaia Alerts")
+    assert stored.count() > 100
+    assert LightcurveUpdate.objects.get(target__name="Gaia19dke", source="Gaia Alerts").status == "ok"
+
+
+def test_toms_manage_data_update_goes_through_our_sync(client, user, archive, make_target):
+    target = make_target("Gaia18cbf", 268.8875, -31.2472, **{"Gaia Alerts name": "Gaia18cbf"})
+    client.force_login(user)
+    for _ in range(2):
+        response = client.post(reverse("tom_dataservices:update-data"),
+                               {"target": target.pk, "data_service": "Gaia Alerts"})
+        assert response.status_code == 302
+    count = PhotometryReducedDatum.objects.filter(target=target, source_name="Gaia Alerts").count()
+    assert count > 100
+    assert LightcurveUpdate.objects.get(target=target, source="Gaia Alerts").points_total == count
+
+
+def test_toms_manage_data_shows_our_errors(client, user, archive, make_target):
+    target = make_target("Gaia18cbf", 268.8875, -31.2472, **{"Gaia Alerts name": "Gaia18cbf"})
+    archive.add_fault(path="/lightcurve.csv", kind="html")
+    client.force_login(user)
+    response = client.post(reverse("tom_dataservices:update-data"),
+                           {"target": target.pk, "data_service": "Gaia Alerts"}, follow=True)
+    messages = [str(m) for m in response.context["messages"]]
+    assert any("HTML page" in m for m in messages)
+
+
+def test_survey_name_fields_are_ready_for_extra_fields():
+    names = [f["name"] for f in SURVEY_NAME_EXTRA_FIELDS]
+    assert "Gaia Alerts name" in names and "ASAS-SN URL" in names and len(names) == len(set(names))
+
+
+def test_migrations_are_up_to_date(db):
+    out = StringIO()
+    call_command("makemigrations", "tom_bhtom_brokers", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
