@@ -1,0 +1,36 @@
+# Two commands on a fresh machine with Python 3.11: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test serve bench clean fixtures
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e '.[test]'
+	touch $(STAMP)
+
+# Migrate the demo site (SQLite), load its targets, start the offline sample archive, update light curves.
+# Extra options for update_lightcurves: make demo ARGS=--force
+demo: $(STAMP)
+	$(BIN)/python example_site/run_demo.py $(ARGS)
+
+# The whole test suite.
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The demo site on http://127.0.0.1:8000 (user admin, password admin) after `make demo`.
+serve: $(STAMP)
+	cd example_site && ../$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+# Rewrite the sample archive's recorded responses (deterministic).
+fixtures: $(STAMP)
+	$(BIN)/python tests/data/make_fixtures.py
+
+clean:
+	rm -rf $(VENV) example_site/db.sqlite3 *.egg-info

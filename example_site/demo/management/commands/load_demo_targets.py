@@ -1,0 +1,27 @@
+"""Create the demo targets (idempotent): one by Gaia Alerts name, one by position only, one with no alert."""
+from django.contrib.auth.models import User
+from django.core.management.base import BaseCommand
+
+from tom_targets.models import Target, TargetExtra
+
+DEMO_TARGETS = [
+    # name, ra, dec, survey names
+    ("Gaia18cbf", 268.8875, -31.2472, {"Gaia Alerts name": "Gaia18cbf"}),
+    ("Gaia19dke", 304.7108, 55.1547, {"Gaia Alerts name": "Gaia19dke"}),
+    ("Gaia20fnr", 90.26701, -18.96770, {}),  # found by cone, in the alert index and in NEOWISE
+    ("FU Ori", 88.0717, 9.0680, {}),  # no Gaia alert: NEOWISE only
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo targets and an 'admin' user (password 'admin') for make serve."
+
+    def handle(self, *args, **options):
+        for name, ra, dec, names in DEMO_TARGETS:
+            target, created = Target.objects.get_or_create(
+                name=name, defaults={"type": Target.SIDEREAL, "ra": ra, "dec": dec, "epoch": 2000.0})
+            for key, value in names.items():
+                TargetExtra.objects.get_or_create(target=target, key=key, defaults={"value": value})
+            self.stdout.write(f"{'created' if created else 'exists '} target {name}")
+        if not User.objects.filter(username="admin").exists():
+            User.objects.create_superuser("admin", "admin@example.org", "admin")

@@ -1,0 +1,53 @@
+"""`make demo` as a user runs it: the demo site, its own SQLite file, the sample archive as a process."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+CHECK_PAGES = """
+from django.test import Client
+from django.contrib.auth.models import User
+from tom_targets.models import Target
+client = Client(HTTP_HOST='127.0.0.1')
+client.force_login(User.objects.get(username='admin'))
+home = client.get('/').content.decode()
+detail = client.get(f'/targets/{Target.objects.get(name="Gaia18cbf").pk}/').content.decode()
+for name in ('Gaia Alerts', 'NEOWISE'):
+    assert f'data_service={name}"' in home, name
+    assert f'<option value="{name}">' in detail, name
+print('pages ok')
+"""
+
+
+def run_demo(tmp_path, *args):
+    env = {**os.environ, "DEMO_DB": str(tmp_path / "demo.sqlite3")}
+    return subprocess.run([sys.executable, "example_site/run_demo.py", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def totals(stdout):
+    line = next(line for line in stdout.splitlines() if line.startswith("total"))
+    return [int(x) for x in line.split()[1:]]
+
+
+@pytest.mark.slow
+def test_demo_stores_points_and_a_second_run_adds_none(tmp_path):
+    first = run_demo(tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    checked, fetched, *_, added, removed, errors = totals(first.stdout)
+    assert (checked, fetched, errors) == (8, 6, 0) and added > 1500
+    assert "stored: Gaia18cbf  Gaia Alerts" in first.stdout and "stored: Gaia20fnr  NEOWISE" in first.stdout
+
+    forced = run_demo(tmp_path, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert totals(forced.stdout)[1] == 6 and totals(forced.stdout)[-3:] == [0, 0, 0]
+
+    env = {**os.environ, "DEMO_DB": str(tmp_path / "demo.sqlite3"), "PYTHONPATH": str(REPO),
+           "DJANGO_SETTINGS_MODULE": "example_site.settings"}
+    pages = subprocess.run([sys.executable, "manage.py", "shell", "-c", CHECK_PAGES], cwd=REPO / "example_site",
+                           env=env, capture_output=True, text=True, timeout=120)
+    assert "pages ok" in pages.stdout, pages.stdout + pages.stderr
