@@ -29,14 +29,21 @@ TEMPLATES = [{
 }]
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-DATABASES = {
-    "default": {
+# Subprocesses started by the tests (concurrent runs, db_worker) reach the test's database and sample
+# archive through these variables; pytest itself uses the defaults.
+TEST_SQLITE = os.path.join(tempfile.gettempdir(), f"tom_bhtom_brokers_test_db_{os.getpid()}.sqlite3")
+if os.environ.get("BHTOM_TEST_PG"):
+    host, port, name = os.environ["BHTOM_TEST_PG"].split(":")
+    DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "HOST": host, "PORT": port, "NAME": name,
+                             "USER": "postgres"}}
+else:
+    DATABASES = {"default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.path.join(tempfile.gettempdir(), "tom_bhtom_brokers_tests.sqlite3"),
-        "OPTIONS": {"timeout": 30},
-        "TEST": {"NAME": os.path.join(tempfile.gettempdir(), "tom_bhtom_brokers_test_db.sqlite3")},
-    }
-}
+        "NAME": os.environ.get("BHTOM_TEST_SQLITE", TEST_SQLITE),
+        # django-tasks' db_worker needs EXCLUSIVE transactions on SQLite
+        "OPTIONS": {"timeout": 60, "transaction_mode": "EXCLUSIVE"},
+        "TEST": {"NAME": TEST_SQLITE},
+    }}
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -47,7 +54,9 @@ STATIC_ROOT = os.path.join(tempfile.gettempdir(), "tom_bhtom_brokers_static")
 MEDIA_ROOT = os.path.join(tempfile.gettempdir(), "tom_bhtom_brokers_media")
 MEDIA_URL = "/data/"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+TASKS = {"default": {"BACKEND": "django_tasks.backends.database.DatabaseBackend"
+                     if os.environ.get("BHTOM_TEST_TASKS") == "database"
+                     else "django_tasks.backends.immediate.ImmediateBackend"}}
 
 TARGET_TYPE = "SIDEREAL"
 EXTRA_FIELDS = SURVEY_NAME_EXTRA_FIELDS
@@ -79,5 +88,6 @@ SELECTION_EXTRA_FIELDS = []
 FORMAT_MODULE_PATH = ["tom_base.formats"]
 
 # Each test points the brokers at the sample archive (tests/conftest.py); nothing reaches the internet.
-DATA_SERVICES = {}
+DATA_SERVICES = {name: {"url": os.environ["BHTOM_TEST_ARCHIVE_URL"], "timeout": 5, "backoff_seconds": 0.05}
+                 for name in ("Gaia Alerts", "NEOWISE")} if os.environ.get("BHTOM_TEST_ARCHIVE_URL") else {}
 BHTOM_BROKERS = {"max_requests_per_host": 4}

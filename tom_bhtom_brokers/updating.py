@@ -23,7 +23,8 @@ from tom_bhtom_brokers.target_info import TargetInfo
 logger = logging.getLogger(__name__)
 
 Status = LightcurveUpdate.Status
-DEFAULT_WORKERS = 8
+#: concurrent fetches; the per-host limit (http.HostLimiter) keeps each archive at a polite few
+DEFAULT_WORKERS = 16
 
 
 @dataclass
@@ -162,7 +163,7 @@ def record_success(target, broker, info, lightcurve):
     """Sync the points and write the pair's status, in one transaction."""
     now = timezone.now()
     with transaction.atomic():
-        row = _locked_row(target, broker)
+        row, _ = _locked_row(target, broker)
         result = sync(target, broker.source, broker.name, lightcurve) if len(lightcurve) else SyncResult(
             total=target.photometryreduceddatum_set.filter(source_name=broker.name).count())
         if len(lightcurve):
@@ -196,9 +197,9 @@ def record_failure(target, broker, info, error):
     message = str(getattr(error, "reason", None) or error)
     url = getattr(error, "url", None) or ""
     with transaction.atomic():
-        row = _locked_row(target, broker)
+        row, created = _locked_row(target, broker)
         total = target.photometryreduceddatum_set.filter(source_name=broker.name).count()
-        unchanged = row.pk and row.status == status and row.message == message and status != Status.ERROR
+        unchanged = not created and row.status == status and row.message == message and status != Status.ERROR
         if not unchanged:
             # not applicable / not configured again: no write, a re-run with nothing to do stays cheap
             row.status, row.message, row.url = status, message, url[:2000]
@@ -211,9 +212,11 @@ def record_failure(target, broker, info, error):
 
 
 def _locked_row(target, broker):
-    """The pair's status row, locked for this transaction (PostgreSQL) so two runs write it in turn."""
-    row = (LightcurveUpdate.objects.select_for_update().filter(target=target, source=broker.name).first())
-    return row or LightcurveUpdate(target=target, source=broker.name)
+    """The pair's status row, locked for this transaction so two runs sync the pair in turn (PostgreSQL;
+    SQLite serialises writers anyway). Returns (row, created)."""
+    row, created = LightcurveUpdate.objects.get_or_create(target=target, source=broker.name,
+                                                          defaults={"status": Status.RUNNING})
+    return LightcurveUpdate.objects.select_for_update().get(pk=row.pk), created
 
 
 def _remember_identifier(target, broker, info, identifier):

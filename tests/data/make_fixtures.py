@@ -114,7 +114,13 @@ def gaia_alerts():
         rows.append(f'{name},{date},{ra:.5f},{dec:.5f},{am},{hm},{hs},"{cls}",{pub},"{comment}",{tns}')
     rows[-1] = rows[-1][: -len(",")] + ',"",'  # the oldest rows end with an empty quoted TNSid and a comma
     write(folder / "alerts.csv", "\n".join(rows) + "\n")
+    # a template answering for any name Gaia29..., the many targets of the benchmark and fault tests
+    jd = transit_times(2457000.0, 2460340.0)
+    mag = 18.5 + 0.3 * np.sin((jd - 2457000) / 53.0) + rng.normal(0, 0.03, len(jd))
+    write(folder / "synthetic_lightcurve.csv", gaia_lightcurve("{name}", jd, mag_text(mag)))
     write(folder / "routes.json", json.dumps([
+        {"path": "/alerts/alert/{name}/lightcurve.csv", "file": "synthetic_lightcurve.csv",
+         "name_pattern": "^Gaia29[a-z]+$", "template": True},
         {"path": "/alerts/alert/{name}/lightcurve.csv", "file": "{name}_lightcurve.csv"},
         {"path": "/alerts/alerts.csv", "file": "alerts.csv"},
     ], indent=2) + "\n")
@@ -182,6 +188,13 @@ def neowise():
                                                        keywords))
         routes.append({"path": "/TAP/sync", "contains": {"QUERY": "neowiser_p1bs_psd"}, "cone": [ra, dec],
                        "file": f"cone_{label}.tbl"})
+    # a template answering for any cone north of Dec +80: the detections sit at the cone centre
+    rows = neowise_rows(0.0, 80.0, 11.5, 11.3, visits=18)
+    for row in rows:
+        row[0], row[1] = "%%RA%%%%%%%%", "%%DEC%%%%%%%"
+    write(folder / "synthetic_cone.tbl", ipac_table(rows, NEOWISE_COLUMNS, keywords))
+    routes.append({"path": "/TAP/sync", "contains": {"QUERY": "neowiser_p1bs_psd"}, "region": {"dec_min": 80},
+                   "file": "synthetic_cone.tbl", "template": True})
     write(folder / "no_coverage.tbl", ipac_table([], NEOWISE_COLUMNS, keywords))
     routes.append({"path": "/TAP/sync", "contains": {"QUERY": "neowiser_p1bs_psd"}, "file": "no_coverage.tbl"})
     write(folder / "routes.json", json.dumps(routes, indent=2) + "\n")

@@ -4,6 +4,7 @@ import math
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -61,10 +62,19 @@ def separation_deg(ra1, dec1, ra2, dec2):
     return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
 
 
+#: fixed-width placeholders of a template file, replaced by the cone centre (same width, so IPAC columns stay aligned)
+RA_TOKEN, DEC_TOKEN = "%%RA%%%%%%%%", "%%DEC%%%%%%%"
+
+
 @dataclass
 class Route:
     """One recorded response: a path (``{name}`` matches one path segment), parameter substrings that must
-    appear, an optional cone centre, and the file to serve."""
+    appear, an optional cone centre, and the file to serve.
+
+    Template routes answer for many objects at once (the benchmark's and the fault tests' hundreds of
+    targets): ``name_pattern`` restricts which names a ``{name}`` route serves, ``region`` which cone
+    centres (``{"dec_min": 80}``), and ``template`` substitutes the name and the cone centre into the file.
+    """
 
     survey: str
     path: str
@@ -73,6 +83,12 @@ class Route:
     cone: list | None = None
     content_type: str = "text/plain; charset=utf-8"
     status: int = 200
+    name_pattern: str | None = None
+    region: dict | None = None
+    template: bool = False
+
+    def in_region(self, cone):
+        return bool(cone) and self.region.get("dec_min", -90) <= cone[1] <= self.region.get("dec_max", 90)
 
     def path_match(self, path):
         pattern = "^" + re.escape(self.path).replace(r"\{name\}", r"(?P<name>[^/]+)") + "/?$"
@@ -85,6 +101,16 @@ def load_routes(data_dir=DATA_DIR):
         for spec in json.loads(routes_file.read_text()):
             routes.append(Route(survey=routes_file.parent.name, **spec))
     return routes
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # a client that gave up or was reset on purpose (the fault switches) is not a server error
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class SampleArchive:
@@ -114,8 +140,7 @@ class SampleArchive:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = QuietServer((host, port), Handler)
         self.thread = None
 
     @property
@@ -168,6 +193,7 @@ class SampleArchive:
             params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         if parts.path.startswith("/_sample_archive/"):
             return self.control(handler, parts.path, body)
+        handler._counted_out = False  # one handler serves every request of a keep-alive connection
         with self._lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -187,8 +213,16 @@ class SampleArchive:
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout test): nothing to answer
         finally:
-            with self._lock:
-                self.in_flight -= 1
+            self._leave(handler)
+
+    def _leave(self, handler):
+        """Count the request as answered, once: before its last bytes go out, so a client that starts its
+        next request the moment it has read this one is not counted twice."""
+        if getattr(handler, "_counted_out", False):
+            return
+        handler._counted_out = True
+        with self._lock:
+            self.in_flight -= 1
 
     def answer(self, path, params):
         cone = cone_of(params)
@@ -201,6 +235,12 @@ class SampleArchive:
                 if cone and separation_deg(route.cone[0], route.cone[1], cone[0], cone[1]) <= max(cone[2], 1e-6):
                     return self.file_answer(route, match)
                 continue
+            if route.region is not None:
+                if route.in_region(cone):
+                    return self.file_answer(route, match, cone)
+                continue
+            if route.name_pattern and not re.match(route.name_pattern, match.groupdict().get("name", "")):
+                continue
             if "{name}" in route.path:
                 answer = self.file_answer(route, match)
                 if answer[0] == 404:
@@ -211,12 +251,18 @@ class SampleArchive:
             return self.file_answer(*fallback)
         return 404, "text/plain; charset=utf-8", f"Not Found: {path}\n".encode()
 
-    def file_answer(self, route, match):
+    def file_answer(self, route, match, cone=None):
         name = match.groupdict().get("name", "")
         path = self.data_dir / route.survey / route.file.replace("{name}", name)
         if not path.is_file() or (name and not re.fullmatch(r"[\w.+-]+", name)):
             return 404, "text/plain; charset=utf-8", f"Not Found: {name or route.file}\n".encode()
-        return route.status, route.content_type, path.read_bytes()
+        content = path.read_bytes()
+        if route.template:
+            content = content.replace(b"{name}", name.encode())
+            if cone:
+                content = content.replace(RA_TOKEN.encode(), f"{cone[0]:12.7f}".encode())
+                content = content.replace(DEC_TOKEN.encode(), f"{cone[1]:12.7f}".encode())
+        return route.status, route.content_type, content
 
     def misbehave(self, handler, fault, path, params):
         kind = fault.kind
@@ -262,6 +308,7 @@ class SampleArchive:
         for key, value in (headers or {}).items():
             handler.send_header(key, value)
         handler.end_headers()
+        self._leave(handler)
         handler.wfile.write(content)
 
     def control(self, handler, path, body):

@@ -23,6 +23,9 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=updating.DEFAULT_WORKERS,
                             help=f"concurrent fetches (default {updating.DEFAULT_WORKERS})")
         parser.add_argument("--dry-run", action="store_true", help="say what would be fetched and why; fetch nothing")
+        parser.add_argument("--enqueue", action="store_true",
+                            help="put one django-tasks task per target with anything due on the site's task "
+                                 "backend instead of fetching here (db_worker processes run them)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
 
     def handle(self, *args, **options):
@@ -37,6 +40,13 @@ class Command(BaseCommand):
                 verdict = "fetch" if item.due else "skip "
                 self.stdout.write(f"{verdict} {item.target.name} · {item.broker.name}: {item.reason}")
             self.stdout.write(f"{sum(i.due for i in items)} of {len(items)} pair(s) would be fetched")
+            return
+        if options["enqueue"]:
+            from tom_bhtom_brokers.tasks import enqueue_updates, update_target_lightcurves
+
+            results = enqueue_updates(items, sources=options["source"], force=options["force"])
+            self.stdout.write(f"enqueued {len(results)} target update(s) on the "
+                              f"'{update_target_lightcurves.get_backend().alias}' task backend")
             return
         outcomes = self.run_with_progress(items, options)
         self.stdout.write(summary_table(outcomes, [b.name for b in brokers]))

@@ -1,0 +1,30 @@
+"""Many distinct targets the sample archive answers for: Gaia29... alert names (the Gaia Alerts template)
+and positions north of Dec +80 (the NEOWISE template). Used by the reliability tests and the benchmark."""
+import string
+
+from tests.sample_archive.server import DATA_DIR
+
+
+def alert_name(i):
+    letters = string.ascii_lowercase
+    return "Gaia29" + letters[i // 676 % 26] + letters[i // 26 % 26] + letters[i % 26]
+
+
+def fleet(n):
+    """(target name, ra, dec, Gaia Alerts name) for n targets, each with its own name and position."""
+    return [(f"fleet-{i:04d}", round(3.0 + i * 1.7133, 7) % 360, 80.5 + (i % 90) * 0.1, alert_name(i))
+            for i in range(n)]
+
+
+def expected_points():
+    """Points per fleet target: (Gaia Alerts, NEOWISE), counted from the template files."""
+    import pandas as pd
+    from astropy.table import Table
+
+    lc = pd.read_csv(DATA_DIR / "gaia_alerts" / "synthetic_lightcurve.csv", skiprows=2, header=None, dtype=str)
+    gaia = int(pd.to_numeric(lc[2], errors="coerce").notna().sum())
+    table = Table.read((DATA_DIR / "neowise" / "synthetic_cone.tbl").read_text()
+                       .replace("%%RA%%%%%%%%", f"{10:12.7f}").replace("%%DEC%%%%%%%", f"{85:12.7f}"),
+                       format="ascii.ipac")
+    neowise = 2 * len(table)  # the template's rows are all clean detections in both bands
+    return gaia, neowise

@@ -1,0 +1,182 @@
+"""Faults, bad input and concurrency over many targets and sources: nothing lost, nothing duplicated."""
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import Count
+
+from tom_dataproducts.models import PhotometryReducedDatum
+from tom_targets.models import Target, TargetExtra
+
+from tests.fleet import expected_points, fleet
+from tom_bhtom_brokers import http, updating
+from tom_bhtom_brokers.models import LightcurveUpdate
+
+REPO = Path(__file__).resolve().parent.parent
+
+# (kind, extra switches, survives): a fault that survives is retried into success.
+FAULTS = [
+    ("stall", {"seconds": 2.5}, False),
+    ("reset", {}, False),
+    ("reset", {"times": 1}, True),
+    ("status", {"status": 429, "retry_after": "1", "times": 1}, True),
+    ("status", {"status": 500, "times": 1}, True),
+    ("status", {"status": 503, "times": 2}, True),
+    ("status", {"status": 503}, False),
+    ("html", {}, False),
+    ("truncate", {}, False),
+    ("garbage", {}, False),
+    ("oversize", {"size": 300_000}, False),
+    ("empty", {}, False),
+]
+
+
+def make_fleet(n):
+    targets = []
+    for name, ra, dec, alert in fleet(n):
+        target = Target.objects.create(name=name, type=Target.SIDEREAL, ra=ra, dec=dec, epoch=2000.0)
+        TargetExtra.objects.create(target=target, key="Gaia Alerts name", value=alert)
+        targets.append(target)
+    return targets
+
+
+def snapshot():
+    return {(p["target"], p["source_name"], p["bandpass"], p["timestamp"], p["brightness"], p["limit"])
+            for p in PhotometryReducedDatum.objects.values("target", "source_name", "bandpass", "timestamp",
+                                                           "brightness", "limit")}
+
+
+def duplicates():
+    return (PhotometryReducedDatum.objects.values("target", "source_name", "bandpass", "timestamp", "brightness",
+                                                  "limit").annotate(n=Count("id")).filter(n__gt=1).count())
+
+
+@pytest.mark.django_db
+def test_faults_over_many_pairs_lose_nothing_and_duplicate_nothing(archive, settings, capsys):
+    for name in settings.DATA_SERVICES:
+        settings.DATA_SERVICES[name]["max_bytes"] = 200_000
+    targets = make_fleet(30)
+    brokers = updating.installed_brokers()
+    first = updating.run(updating.plan(targets, brokers), workers=8)
+    assert {o.status for o in first} == {"ok"}
+    before = snapshot()
+
+    # one fault per pair, on its own path (Gaia: the alert name) or query (NEOWISE: the cone's RA)
+    injected = {}
+    for i, (kind, switches, survives) in enumerate(FAULTS):
+        gaia_target, neowise_target = targets[i], targets[len(FAULTS) + i]
+        archive.add_fault(kind=kind, path=f"/alerts/alert/{fleet(30)[i][3]}/", **switches)
+        archive.add_fault(kind=kind, path="/TAP/sync", query=f"{neowise_target.ra:.7f}", **switches)
+        injected[(gaia_target.pk, "Gaia Alerts")] = (kind, survives)
+        injected[(neowise_target.pk, "NEOWISE")] = (kind, survives)
+
+    outcomes = updating.run(updating.plan(targets, brokers, force=True), workers=8)
+    after = snapshot()
+    lost = len(before - after)
+    survived = 0
+    for outcome in outcomes:
+        kind, survives = injected.get((outcome.target_id, outcome.source), (None, True))
+        expected = "ok" if survives else "error"
+        assert outcome.status == expected, (kind, outcome)
+        if kind and not survives:
+            assert outcome.message and outcome.url.startswith(archive.url), outcome
+            row = LightcurveUpdate.objects.get(target_id=outcome.target_id, source=outcome.source)
+            assert row.status == "error" and row.points_total > 0 and row.last_success is not None
+        survived += bool(kind)
+    counts = {"pairs tried": len(outcomes), "faults injected": len(injected), "faults survived": survived,
+              "points lost": lost, "duplicates": duplicates()}
+    with capsys.disabled():
+        print("\n[faults] " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    assert counts["points lost"] == 0 and counts["duplicates"] == 0 and after == before
+    assert survived == len(injected) == 2 * len(FAULTS)
+
+
+@pytest.mark.django_db
+def test_no_archive_host_sees_more_than_the_limit(archive, settings):
+    settings.BHTOM_BROKERS = {"max_requests_per_host": 3}
+    http.reset_host_limiter()
+    archive.latency = 0.05
+    targets = make_fleet(24)
+    outcomes = updating.run(updating.plan(targets, updating.installed_brokers()), workers=16)
+    assert {o.status for o in outcomes} == {"ok"}
+    assert archive.max_in_flight == 3  # both brokers talk to the one sample-archive host
+
+
+@pytest.mark.django_db
+def test_a_target_deleted_while_its_update_runs(archive):
+    archive.latency = 0.2
+    targets = make_fleet(4)
+    items = updating.plan(targets, updating.installed_brokers())
+    deleted = []
+
+    def delete_the_others(outcome):
+        if not deleted:
+            doomed = [t for t in targets if t.pk != outcome.target_id]
+            deleted.extend(t.pk for t in doomed)
+            Target.objects.filter(pk__in=deleted).delete()
+
+    outcomes = updating.run(items, workers=8, on_outcome=delete_the_others)
+    gone = [o for o in outcomes if o.target_id in deleted]
+    assert gone and all(o.status == "skipped" and "deleted" in o.message for o in gone)
+    assert not PhotometryReducedDatum.objects.filter(target_id__in=deleted).exists()
+
+
+@pytest.mark.django_db
+def test_a_rerun_with_nothing_due_downloads_and_writes_nothing(archive, django_assert_max_num_queries):
+    targets = make_fleet(10)
+    brokers = updating.installed_brokers()
+    updating.run(updating.plan(targets, brokers))
+    requests = len(archive.requests)
+    with django_assert_max_num_queries(4):  # targets, their extras, the status rows: no writes
+        outcomes = updating.run(updating.plan(Target.objects.all(), brokers))
+    assert len(archive.requests) == requests and {o.status for o in outcomes} == {"skipped"}
+
+
+@pytest.mark.django_db
+def test_enqueue_with_the_immediate_backend_runs_at_once(archive, django_capture_on_commit_callbacks):
+    make_fleet(3)
+    out = StringIO()
+    # django-tasks enqueues on commit; the test's transaction never commits, so run the callbacks here
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("update_lightcurves", "--enqueue", stdout=out)
+    assert "enqueued 3 target update(s) on the 'default' task backend" in out.getvalue()
+    gaia, neowise = expected_points()
+    assert PhotometryReducedDatum.objects.count() == 3 * (gaia + neowise)
+
+
+@pytest.mark.django_db(transaction=True)  # the worker closes and reopens connections, as in production
+def test_enqueue_with_the_database_backend_then_a_worker(archive, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.database.DatabaseBackend"}}
+    make_fleet(3)
+    call_command("update_lightcurves", "--enqueue", stdout=StringIO())
+    assert not PhotometryReducedDatum.objects.exists()  # queued, not run in the caller
+    call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0.1", stdout=StringIO())
+    gaia, neowise = expected_points()
+    assert PhotometryReducedDatum.objects.count() == 3 * (gaia + neowise)
+    assert LightcurveUpdate.objects.filter(status="ok").count() == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_on_sqlite_end_consistent(archive):
+    targets = make_fleet(20)
+    archive.latency = 0.02
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(REPO),
+           "BHTOM_TEST_SQLITE": connection.settings_dict["NAME"], "BHTOM_TEST_ARCHIVE_URL": archive.url}
+    runs = [subprocess.Popen([sys.executable, "-m", "django", "update_lightcurves", "--force", "--no-progress"],
+                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    outputs = [r.communicate(timeout=300) for r in runs]
+    assert all(r.returncode == 0 for r in runs), [o[1][-2000:] for o in outputs]
+    gaia, neowise = expected_points()
+    assert duplicates() == 0
+    assert PhotometryReducedDatum.objects.count() == len(targets) * (gaia + neowise)
+    rows = LightcurveUpdate.objects.all()
+    assert rows.count() == 2 * len(targets) and {r.status for r in rows} == {"ok"}
+    for row in rows:
+        assert row.points_total == PhotometryReducedDatum.objects.filter(target=row.target,
+                                                                         source_name=row.source).count()
