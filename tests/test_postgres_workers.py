@@ -21,7 +21,7 @@ for name, ra, dec, alert in fleet({N_TARGETS}):
     TargetExtra.objects.create(target=t, key='Gaia Alerts name', value=alert)
 """
 
-CHECK = f"""
+CHECK = """
 import json
 from django.db.models import Count
 from tom_dataproducts.models import PhotometryReducedDatum as P
@@ -29,12 +29,12 @@ from tom_bhtom_brokers.models import LightcurveUpdate as U
 from tom_targets.models import Target
 dups = (P.objects.values('target', 'source_name', 'bandpass', 'timestamp', 'brightness', 'limit')
         .annotate(n=Count('id')).filter(n__gt=1).count())
-per_target = {{t: dict(P.objects.filter(target_id=t).values_list('source_name').annotate(n=Count('id')))
-              for t in Target.objects.values_list('id', flat=True)}}
+per_target = {t: dict(P.objects.filter(target_id=t).values_list('source_name').annotate(n=Count('id')))
+              for t in Target.objects.values_list('id', flat=True)}
 rows = list(U.objects.values_list('target_id', 'source', 'status', 'points_total'))
 from django_tasks.backends.database.models import DBTaskResult
 tasks = dict(DBTaskResult.objects.values_list('status').annotate(n=Count('id')))
-print(json.dumps({{'dups': dups, 'per_target': per_target, 'rows': rows, 'tasks': tasks}}))
+print(json.dumps({'dups': dups, 'per_target': per_target, 'rows': rows, 'tasks': tasks}))
 """
 
 

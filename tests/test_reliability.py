@@ -180,3 +180,19 @@ def test_two_runs_at_once_on_sqlite_end_consistent(archive):
     for row in rows:
         assert row.points_total == PhotometryReducedDatum.objects.filter(target=row.target,
                                                                          source_name=row.source).count()
+
+
+@pytest.mark.django_db
+def test_an_identical_answer_is_not_parsed_or_compared_unless_points_went_missing(archive):
+    targets = make_fleet(2)
+    brokers = updating.installed_brokers()
+    updating.run(updating.plan(targets, brokers))
+    again = updating.run(updating.plan(targets, brokers, force=True))
+    assert {o.message for o in again} == {"unchanged since the last update"}
+    assert {o.status for o in again} == {"ok"} and sum(o.added for o in again) == 0
+
+    victim = PhotometryReducedDatum.objects.filter(target=targets[0], source_name="NEOWISE").first()
+    victim.delete()  # points went missing by hand: the stored answer is no longer intact
+    repaired = {o.source: o for o in updating.run(updating.plan([targets[0]], brokers, force=True))}
+    assert repaired["NEOWISE"].added == 1 and repaired["NEOWISE"].message == ""
+    assert repaired["Gaia Alerts"].message == "unchanged since the last update"

@@ -92,3 +92,18 @@ def test_time_conversions_to_utc():
     # TAI is 37 s ahead of UTC since 2017
     assert np.isclose(utc_mjd([60000.0], scale="tai")[0], 60000.0 - 37 / 86400, atol=1e-9)
     assert np.isclose(utc_mjd([2460000.5], format="jd")[0], 60000.0)
+
+
+def test_utc_datetimes_match_astropy_including_leap_second_days():
+    from astropy.time import Time
+
+    from tom_bhtom_brokers.lightcurve import utc_datetimes
+
+    mjd = np.array([57753.5, 57753.999999, 57754.0, 60000.123456789, 51544.5])
+    stamps = utc_datetimes(mjd)
+    ordinary = Time(mjd[[0, 2, 3, 4]], format="mjd", scale="utc").to_datetime()
+    # 2016-12-31 ends with a leap second: astropy's day has 86401 s, so noon is 12:00:00.5
+    assert stamps[0].isoformat() == "2016-12-31T12:00:00.500000+00:00"
+    for ours, theirs in zip((stamps[2], stamps[3], stamps[4]), ordinary[1:]):
+        assert abs((ours.replace(tzinfo=None) - theirs).total_seconds()) <= 1e-6
+    assert stamps[1].isoformat() == "2016-12-31T23:59:59.999999+00:00"  # inside 23:59:60: end of its day

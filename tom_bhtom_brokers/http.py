@@ -21,7 +21,8 @@ from tom_bhtom_brokers.exceptions import BrokerServiceError
 
 logger = logging.getLogger(__name__)
 
-USER_AGENT = f"tom-bhtom-brokers/{__version__} (+https://pypi.org/project/tom-bhtom-brokers/) python-requests/{requests.__version__}"
+USER_AGENT = (f"tom-bhtom-brokers/{__version__} (+https://pypi.org/project/tom-bhtom-brokers/) "
+              f"python-requests/{requests.__version__}")
 
 #: Statuses worth asking again: rate limiting and the server-side failures that are usually transient.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -156,7 +157,8 @@ class HttpClient:
             if retry_after > self.max_retry_wait:
                 # Waiting longer would stall the whole update; the next run will ask again.
                 raise BrokerServiceError(
-                    f"archive asked us to wait {retry_after:.0f} s (Retry-After), over the {self.max_retry_wait:.0f} s limit",
+                    f"archive asked us to wait {retry_after:.0f} s (Retry-After), "
+                    f"over the {self.max_retry_wait:.0f} s limit",
                     url=error.url, status=error.status)
             return retry_after
         # Exponential backoff with jitter, so many workers do not hammer a recovering archive in step.

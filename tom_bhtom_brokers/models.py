@@ -26,6 +26,8 @@ class LightcurveUpdate(models.Model):
     #: What the query was made from (a survey name, or a cone); a change makes the pair due again.
     queried_with = models.CharField(max_length=500, blank=True, default="")
     url = models.CharField(max_length=2000, blank=True, default="")
+    #: digest of the archive's answer last stored; the same answer again is not parsed or compared
+    fingerprint = models.CharField(max_length=64, blank=True, default="")
     points_added = models.PositiveIntegerField(default=0)
     points_removed = models.PositiveIntegerField(default=0)
     points_total = models.PositiveIntegerField(default=0)

@@ -4,14 +4,20 @@ In one transaction: insert the points that are new, delete the points the archiv
 and leave the unchanged ones alone, so the same light curve stored twice writes nothing and a new
 data release replaces the old one instead of adding near-duplicates. A point is identified by its
 bandpass, time, value, error, limit, unit, telescope, instrument, exposure time and extras.
+
+Rows are built column by column and inserted with one parameterised ``executemany`` per batch:
+instantiating a Django model per point and ``bulk_create`` cost ~0.2 ms a point, most of a refresh's
+CPU time; the statement is built from the model's own table and column names and the database's own
+"ignore conflicts" clause, so it stays right on SQLite and PostgreSQL.
 """
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models.constants import OnConflict
 
 from tom_dataproducts.models import PhotometryReducedDatum
 
@@ -21,6 +27,7 @@ from tom_bhtom_brokers.sources import DataSource, bandpass
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
+#: what makes two stored points the same point
 KEY_FIELDS = ("bandpass", "timestamp", "brightness", "brightness_error", "limit", "unit", "telescope",
               "instrument", "exposure_time", "value")
 
@@ -30,52 +37,66 @@ class SyncResult:
     added: int = 0
     removed: int = 0
     total: int = 0
-    created: list = field(default_factory=list)
 
 
-def _key(row):
-    *fields, value = row
-    return (*fields, json.dumps(value, sort_keys=True, default=str))
+def canonical_json(value):
+    return json.dumps(value, sort_keys=True, default=str)
 
 
-def _none_if_nan(values):
-    """Object array with NaN/NA replaced by None (the database's NULL)."""
-    series = pd.Series(values, dtype=object)
-    return series.where(pd.notna(series), None).to_numpy(dtype=object)
+def _nullable(values):
+    """A list of Python objects with NaN/NA as None (the database's NULL), whole-column."""
+    values = np.asarray(values)
+    if values.dtype.kind == "f":
+        out = values.astype(object)  # Python floats
+        out[np.isnan(values)] = None
+        return out.tolist()
+    if values.dtype.kind in "iub":
+        return values.tolist()
+    out = values.astype(object)
+    out[pd.isna(out)] = None
+    return [v.item() if isinstance(v, np.generic) else v for v in out.tolist()]
 
 
-def build_datums(target, source: DataSource, source_name, lightcurve: Lightcurve, source_location=""):
-    """Unsaved ``PhotometryReducedDatum`` objects for every point, built column by column."""
+def point_columns(source: DataSource, lightcurve: Lightcurve):
+    """The lightcurve as database-ready columns (lists), keyed by model field name; ``value`` holds the
+    extras as canonical JSON, the form stored points are compared in and the form inserted."""
     frame = lightcurve.frame
     n = len(frame)
-    if n == 0:
-        return []
-    timestamps = utc_datetimes(frame["mjd"].to_numpy(dtype=float))
-    bandpasses = frame["filter"].map({f: bandpass(source, f) for f in frame["filter"].unique()}).to_numpy()
-    columns = {name: _none_if_nan(frame[name].to_numpy()) for name in ("brightness", "brightness_error", "limit")}
-    optional = {name: (_none_if_nan(frame[name].to_numpy()) if name in frame else np.full(n, None, dtype=object))
-                for name in DATUM_COLUMNS}
-    extra_names = lightcurve.extra_columns()
-    extras = frame[extra_names].astype(object).where(frame[extra_names].notna(), None).to_dict("records") \
-        if extra_names else [{} for _ in range(n)]
-    common = lightcurve.extras
-    location = (source_location or lightcurve.url or "")[:200]
-    return [
-        PhotometryReducedDatum(
-            target=target, source_name=source_name, source_location=location, timestamp=timestamps[i],
-            bandpass=bandpasses[i], brightness=columns["brightness"][i],
-            brightness_error=columns["brightness_error"][i], limit=columns["limit"][i],
-            unit=str(frame["unit"].iat[i]), telescope=optional["telescope"][i] or "",
-            instrument=optional["instrument"][i] or "", exposure_time=optional["exposure_time"][i],
-            value={**common, **_plain(extras[i])},
-        )
-        for i in range(n)
-    ]
+    columns = {
+        "timestamp": utc_datetimes(frame["mjd"].to_numpy(dtype=float)),
+        "bandpass": frame["filter"].map({f: bandpass(source, f) for f in frame["filter"].unique()}).tolist(),
+        "unit": frame["unit"].astype(str).tolist(),
+    }
+    for name in ("brightness", "brightness_error", "limit"):
+        columns[name] = _nullable(frame[name].to_numpy())
+    for name in DATUM_COLUMNS:
+        blank = None if name == "exposure_time" else ""
+        values = _nullable(frame[name].to_numpy()) if name in frame else [None] * n
+        columns[name] = [blank if v is None else v for v in values]
+    columns["value"] = _extras_json(lightcurve, n)
+    return columns
 
 
-def _plain(record):
-    """JSON-ready extras: numpy scalars to Python numbers."""
-    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in record.items()}
+def _json_column(values):
+    """Each value JSON-encoded; columns of flags repeat a few values, so each distinct one is encoded once."""
+    values = _nullable(values)
+    try:
+        distinct = {v: json.dumps(v) for v in set(values)}
+    except TypeError:  # unhashable values (lists): encode each
+        return [json.dumps(v, default=str) for v in values]
+    return [distinct[v] for v in values]
+
+
+def _extras_json(lightcurve, n):
+    """The ``value`` JSON of every point, canonical (sorted keys), assembled from per-column fragments
+    instead of a dict and a ``json.dumps`` per point."""
+    frame = lightcurve.frame
+    per_point = {name: _json_column(frame[name].to_numpy()) for name in lightcurve.extra_columns()}
+    common = {k: v for k, v in lightcurve.extras.items() if k not in per_point}
+    keys = sorted(set(per_point) | set(common))
+    fragments = [[f"{json.dumps(k)}: {json.dumps(common[k], sort_keys=True, default=str)}"] * n if k in common
+                 else [f"{json.dumps(k)}: {v}" for v in per_point[k]] for k in keys]
+    return ["{" + ", ".join(parts) + "}" for parts in zip(*fragments)] if keys else ["{}"] * n
 
 
 def sync(target, source: DataSource, source_name, lightcurve: Lightcurve, source_location=""):
@@ -84,29 +105,62 @@ def sync(target, source: DataSource, source_name, lightcurve: Lightcurve, source
     An empty light curve deletes nothing: an archive answering "nothing here" once (a wrong name, a
     bad day) must not wipe a light curve it served before. The caller records the answer.
     """
-    new = build_datums(target, source, source_name, lightcurve, source_location)
+    existing = PhotometryReducedDatum.objects.filter(target=target, source_name=source_name)
+    if not len(lightcurve):
+        return SyncResult(total=existing.count())
+    columns = point_columns(source, lightcurve)
+    new_keys = list(zip(*(columns[f] for f in KEY_FIELDS)))
     with transaction.atomic():
-        existing = PhotometryReducedDatum.objects.filter(target=target, source_name=source_name)
-        if not new:
-            return SyncResult(total=existing.count())
-        stored = {}
-        repeats = []
+        stored, repeats = {}, []
         for pk, *row in existing.values_list("pk", *KEY_FIELDS).iterator(chunk_size=BATCH_SIZE):
-            key = _key(row)
+            row[-1] = canonical_json(row[-1])
+            key = tuple(row)
             if key in stored:
                 repeats.append(pk)  # a duplicate left by something else: heal it
             else:
                 stored[key] = pk
         wanted = {}
-        for datum in new:
-            wanted.setdefault(_key([getattr(datum, f) for f in KEY_FIELDS]), datum)
+        for index, key in enumerate(new_keys):
+            wanted.setdefault(key, index)
         gone = [pk for key, pk in stored.items() if key not in wanted] + repeats
-        to_insert = [datum for key, datum in wanted.items() if key not in stored]
+        to_insert = [index for key, index in wanted.items() if key not in stored]
         for start in range(0, len(gone), BATCH_SIZE):
             PhotometryReducedDatum.objects.filter(pk__in=gone[start:start + BATCH_SIZE]).delete()
-        # ignore_conflicts: a concurrent run that stored the same point first wins; TOM's unique
-        # constraints on (target, bandpass, timestamp, brightness|limit, ...) keep the one copy.
-        created = PhotometryReducedDatum.objects.bulk_create(to_insert, batch_size=BATCH_SIZE,
-                                                             ignore_conflicts=True)
+        location = (source_location or lightcurve.url or "")[:200]
+        _insert(target, source_name, location, columns, to_insert)
         total = existing.count()
-    return SyncResult(added=len(to_insert), removed=len(gone), total=total, created=created)
+    return SyncResult(added=len(to_insert), removed=len(gone), total=total)
+
+
+INSERT_FIELDS = ("target", "timestamp", "value", "telescope", "instrument", "source_name", "source_location",
+                 "reduction_version", "brightness", "brightness_error", "limit", "unit", "bandpass", "exposure_time")
+
+
+def _insert(target, source_name, location, columns, indices):
+    """Insert the chosen rows, ignoring conflicts: a concurrent run that stored the same point first wins,
+    and TOM's unique constraints on (target, bandpass, timestamp, brightness|limit, ...) keep the one copy."""
+    if not indices:
+        return
+    meta = PhotometryReducedDatum._meta
+    fields = [meta.get_field(name) for name in INSERT_FIELDS]
+    ops = connection.ops
+    sql = (f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {ops.quote_name(meta.db_table)} "
+           f"({', '.join(ops.quote_name(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))}) "
+           f"{ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None) or ''}")
+    timestamp_field = meta.get_field("timestamp")
+    constant = {"target": target.pk, "source_name": source_name, "source_location": location,
+                "reduction_version": ""}
+    rows = []
+    for i in indices:
+        rows.append([
+            constant["target"],
+            timestamp_field.get_db_prep_save(columns["timestamp"][i], connection),
+            columns["value"][i],  # already JSON text: the column's type (text, jsonb) takes it as such
+            columns["telescope"][i], columns["instrument"][i], source_name, location, "",
+            columns["brightness"][i], columns["brightness_error"][i], columns["limit"][i], columns["unit"][i],
+            columns["bandpass"][i], columns["exposure_time"][i],
+        ])
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), BATCH_SIZE):
+            cursor.executemany(sql, rows[start:start + BATCH_SIZE])

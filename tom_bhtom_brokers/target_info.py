@@ -19,6 +19,8 @@ class TargetInfo:
     ra: float | None
     dec: float | None
     survey_names: dict = field(default_factory=dict)
+    #: source name -> fingerprint of the archive answer whose points are stored intact (see updating.plan)
+    fingerprints: dict = field(default_factory=dict)
 
     @classmethod
     def from_target(cls, target, extras=None):

@@ -6,11 +6,13 @@ touches another. A ``BrokerError`` becomes that pair's status; nothing stored is
 """
 import logging
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 
+from tom_dataproducts.models import PhotometryReducedDatum
 from tom_dataservices.dataservices import get_data_service_classes
 from tom_targets.models import Target, TargetExtra
 
@@ -50,7 +52,6 @@ class Outcome:
     added: int = 0
     removed: int = 0
     total: int = 0
-    created: list = field(default_factory=list, repr=False)
 
     @property
     def failed(self):
@@ -74,10 +75,19 @@ def plan(targets, brokers, force=False, now=None):
     """Every (target, broker) pair with the decision to fetch it or not, and why."""
     now = now or timezone.now()
     infos = TargetInfo.for_targets(targets)
+    ids, names = [t.id for t in infos], [b.name for b in brokers]
     rows = {(row.target_id, row.source): row for row in
-            LightcurveUpdate.objects.filter(target__in=[t.id for t in infos], source__in=[b.name for b in brokers])}
+            LightcurveUpdate.objects.filter(target__in=ids, source__in=names)}
+    stored = {(r["target"], r["source_name"]): r["n"] for r in
+              PhotometryReducedDatum.objects.filter(target__in=ids, source_name__in=names)
+              .values("target", "source_name").annotate(n=Count("id"))}
     items = []
     for info in infos:
+        # an answer identical to the last stored one is skipped only while those points are intact
+        info = replace(info, fingerprints={
+            source: row.fingerprint for (target_id, source), row in rows.items()
+            if target_id == info.id and row.fingerprint and row.status in (Status.OK, Status.NO_DATA)
+            and stored.get((info.id, source), 0) == row.points_total})
         for broker in brokers:
             due, reason = is_due(broker, info, rows.get((info.id, broker.name)), force, now)
             items.append(PlanItem(info, broker, due, reason))
@@ -162,6 +172,8 @@ def _target_gone(item):
 def record_success(target, broker, info, lightcurve):
     """Sync the points and write the pair's status, in one transaction."""
     now = timezone.now()
+    if lightcurve.unchanged:
+        return _record_unchanged(target, broker, info, lightcurve, now)
     with transaction.atomic():
         row, _ = _locked_row(target, broker)
         result = sync(target, broker.source, broker.name, lightcurve) if len(lightcurve) else SyncResult(
@@ -178,12 +190,25 @@ def record_success(target, broker, info, lightcurve):
         row.queried_with = broker.queried_with(info)[:500]
         row.points_added, row.points_removed, row.points_total = result.added, result.removed, result.total
         row.last_attempt = row.last_success = now
+        row.fingerprint = lightcurve.fingerprint
         if _remember_identifier(target, broker, info, lightcurve.matched_identifier):
             # the next update goes by this name: that is what this answer was for
             row.queried_with = f"{broker.name_key()}={lightcurve.matched_identifier}"[:500]
         row.save()
     return Outcome(info.id, info.name, broker.name, status, message, lightcurve.url,
-                   result.added, result.removed, result.total, result.created)
+                   result.added, result.removed, result.total)
+
+
+def _record_unchanged(target, broker, info, lightcurve, now):
+    """The archive sent exactly what is stored: note the visit, touch no point."""
+    with transaction.atomic():
+        row, _ = _locked_row(target, broker)
+        row.points_added = row.points_removed = 0
+        row.last_attempt = row.last_success = now
+        row.url = lightcurve.url[:2000]
+        row.save(update_fields=["points_added", "points_removed", "last_attempt", "last_success", "url"])
+    return Outcome(info.id, info.name, broker.name, row.status, "unchanged since the last update",
+                   lightcurve.url, total=row.points_total)
 
 
 def record_failure(target, broker, info, error):

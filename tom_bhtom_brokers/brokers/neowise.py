@@ -23,7 +23,6 @@ astrometry scatters by ~0.5 arcsec; the W1 beam is 6 arcsec, so closer neighbour
 """
 import astropy.units as u
 import numpy as np
-import pandas as pd
 from astropy.table import Table
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
@@ -130,8 +129,10 @@ def filled(column, fill):
 
 def band_character(column, index):
     """Character ``index`` of each string in a flag column ('AB' -> 'A' for W1), '' where missing."""
-    values = pd.Series(filled(column, "").astype(str))
-    return values.str[index].fillna("").to_numpy(dtype=str)
+    values = np.asarray(filled(column, ""), dtype=str)
+    width = max(index + 1, values.dtype.itemsize // 4)
+    # fixed-width unicode viewed as single characters: column ``index`` of an (n, width) array
+    return np.ascontiguousarray(values.astype(f"U{width}")).view("U1").reshape(len(values), width)[:, index]
 
 
 def select_nearest_source(table, ra0, dec0):

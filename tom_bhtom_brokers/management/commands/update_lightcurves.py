@@ -32,7 +32,7 @@ class Command(BaseCommand):
         try:
             brokers = updating.installed_brokers(options["source"])
         except ValueError as exc:
-            raise CommandError(str(exc), returncode=2)
+            raise CommandError(str(exc), returncode=2) from None
         targets = self.targets(options["target"])
         items = updating.plan(targets, brokers, force=options["force"])
         if options["dry_run"]:

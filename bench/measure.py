@@ -1,0 +1,124 @@
+"""One measurement in its own process (so its peak memory is its own); prints one JSON line.
+
+    python bench/measure.py setup N          migrate and create N fleet targets
+    python bench/measure.py refresh WORKERS [--force]
+    python bench/measure.py ingest POINTS    parse + store one light curve of POINTS points
+    python bench/measure.py tom_ingest POINTS  TOM Toolkit's per-point get_or_create path, same points
+"""
+import json
+import os
+import resource
+import sys
+import time
+from io import StringIO
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def setup(n):
+    from tom_targets.models import Target, TargetExtra
+
+    from tests.fleet import fleet
+
+    call_command("migrate", "--no-input", "-v", "0")
+    for name, ra, dec, alert in fleet(n):
+        target = Target.objects.create(name=name, type=Target.SIDEREAL, ra=ra, dec=dec, epoch=2000.0)
+        TargetExtra.objects.create(target=target, key="Gaia Alerts name", value=alert)
+    return {"targets": n}
+
+
+def refresh(workers, force=False):
+    out = StringIO()
+    args = ["--workers", str(workers), "--no-progress"] + (["--force"] if force else [])
+    started = time.perf_counter()
+    call_command("update_lightcurves", *args, stdout=out)
+    seconds = time.perf_counter() - started
+    total = next(line for line in out.getvalue().splitlines() if line.startswith("total")).split()
+    return {"seconds": seconds, "fetched": int(total[2]) + int(total[3]), "added": int(total[7])}
+
+
+def big_ipac(points):
+    """A NEOWISE TAP answer with points/2 rows (each row gives a W1 and a W2 point)."""
+    import numpy as np
+
+    rows = points // 2
+    mjd = 56700 + np.arange(rows) * 0.01
+    header = ("\\fixlen = T\n"
+              "|          ra|         dec|           mjd|w1mpro|w1sigmpro|w2mpro|w2sigmpro|qual_frame|qi_fact|"
+              "saa_sep|moon_masked|cc_flags|ph_qual|nb|na|\n"
+              "|      double|      double|        double|double|   double|double|   double|       int| double|"
+              "    int|       char|    char|   char|int|int|\n"
+              "|         deg|         deg|             d|   mag|      mag|   mag|      mag|          |       |"
+              "    deg|           |        |       |   |   |\n"
+              "|        null|        null|          null|  null|     null|  null|     null|      null|   null|"
+              "   null|       null|    null|   null|null|null|\n")
+    w1 = 10.8 + 0.05 * np.sin(mjd)
+    lines = [f" {85.0:12.7f} {85.0:12.7f} {m:14.8f} {a:6.3f} {0.018:9.3f} {a + 0.1:6.3f} {0.022:9.3f}"
+             f" {5:10d} {1.0:7.1f} {90:7d} {'00':>11} {'0000':>8} {'AA':>7} {1:2d} {0:2d} "
+             for m, a in zip(mjd, w1)]
+    return (header + "\n".join(lines) + "\n").encode()
+
+
+def ingest(points):
+    from tom_targets.models import Target
+
+    from tom_bhtom_brokers.brokers.neowise import NeowiseBroker
+    from tom_bhtom_brokers.http import Response
+    from tom_bhtom_brokers.store import sync
+    from tom_bhtom_brokers.target_info import TargetInfo
+
+    payload = big_ipac(points)
+    target = Target.objects.create(name=f"ingest-{time.time()}", type="SIDEREAL", ra=85.0, dec=85.0)
+    broker = NeowiseBroker()
+    started = time.perf_counter()
+    lightcurve = broker.parse_response(Response("bench", 200, {}, payload), TargetInfo.from_target(target))
+    result = sync(target, broker.source, broker.name, lightcurve)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "points": result.added, "rate": result.added / seconds}
+
+
+def tom_ingest(points):
+    """TOM Toolkit's per-point path, as its ALeRCE data service stores photometry: get_or_create per point."""
+    from tom_dataproducts.models import PhotometryReducedDatum
+    from tom_targets.models import Target
+
+    from tom_bhtom_brokers.brokers.neowise import NeowiseBroker
+    from tom_bhtom_brokers.http import Response
+    from tom_bhtom_brokers.lightcurve import utc_datetimes
+    from tom_bhtom_brokers.target_info import TargetInfo
+
+    payload = big_ipac(points)
+    target = Target.objects.create(name=f"tom-ingest-{time.time()}", type="SIDEREAL", ra=85.0, dec=85.0)
+    started = time.perf_counter()
+    frame = NeowiseBroker().parse_response(Response("bench", 200, {}, payload), TargetInfo.from_target(target)).frame
+    stamps = utc_datetimes(frame["mjd"].to_numpy())
+    created = 0
+    for stamp, row in zip(stamps, frame.to_dict("records")):
+        _, new = PhotometryReducedDatum.objects.get_or_create(
+            target=target, timestamp=stamp, bandpass=f"{row['filter']}(NEOWISE)", source_name="NEOWISE",
+            brightness=row["brightness"], brightness_error=row["brightness_error"], unit=row["unit"],
+            defaults={"value": {"ph_qual": row["ph_qual"]}})
+        created += new
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "points": created, "rate": created / seconds}
+
+
+if __name__ == "__main__":
+    step, value = sys.argv[1], int(sys.argv[2])
+    result = {"setup": setup, "refresh": lambda n: refresh(n, "--force" in sys.argv), "ingest": ingest,
+              "tom_ingest": tom_ingest}[step](value)
+    result["peak_mb"] = peak_mb()
+    print(json.dumps(result))

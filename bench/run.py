@@ -1,0 +1,111 @@
+"""`make bench`: refresh and ingest figures, all measured in this one run, printed as one table.
+
+Two sample-archive processes (127.0.0.1 for Gaia Alerts, 127.0.0.2 for NEOWISE: different hosts, as in
+reality) add the same latency to every request. Each measurement runs in its own process (bench/measure.py)
+on its own SQLite file, so its peak memory is its own.
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PER_HOST = 4          # tom_bhtom_brokers default, settings.BHTOM_BROKERS['max_requests_per_host']
+DEFAULT_WORKERS = 16  # update_lightcurves --workers default
+
+
+def archive(host, port, latency):
+    process = subprocess.Popen([sys.executable, "-m", "tests.sample_archive", "--host", host, "--port", str(port),
+                                "--latency", str(latency)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    process.stdout.readline()
+    return process, f"http://{host}:{port}"
+
+
+def served(urls):
+    return sum(json.load(urllib.request.urlopen(f"{u}/_sample_archive/stats"))["requests"] for u in urls)
+
+
+def measure(env, *args):
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "measure.py"), *map(str, args)], env=env,
+                          capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"measurement {args} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--targets", type=int, default=200)
+    parser.add_argument("--latency", type=float, default=0.1, help="seconds added to every request")
+    parser.add_argument("--ingest-points", type=int, default=100_000)
+    parser.add_argument("--tom-points", type=int, default=10_000,
+                        help="points for TOM's per-point path (its rate is what is compared)")
+    parser.add_argument("--port", type=int, default=8791)
+    args = parser.parse_args()
+
+    workdir = tempfile.mkdtemp(prefix="bhtom_bench_")
+    gaia_proc, gaia_url = archive("127.0.0.1", args.port, args.latency)
+    neowise_proc, neowise_url = archive("127.0.0.2", args.port, args.latency)
+    urls = [gaia_url, neowise_url]
+    base = {**os.environ, "PYTHONPATH": str(REPO), "BENCH_GAIA_URL": gaia_url, "BENCH_NEOWISE_URL": neowise_url}
+    env = lambda name: {**base, "BENCH_DB": os.path.join(workdir, f"{name}.sqlite3")}  # noqa: E731
+    rows = []
+    try:
+        measure(env("serial"), "setup", args.targets)
+        before = served(urls)
+        serial = measure(env("serial"), "refresh", 1)
+        requests = served(urls) - before
+
+        measure(env("default"), "setup", args.targets)
+        default = measure(env("default"), "refresh", DEFAULT_WORKERS)
+        nothing_due = measure(env("default"), "refresh", DEFAULT_WORKERS)
+        before = served(urls)
+        unchanged = measure(env("default"), "refresh", DEFAULT_WORKERS, "--force")
+        forced_requests = served(urls) - before
+
+        permitted = min(DEFAULT_WORKERS, PER_HOST * len(urls))
+        bound = requests * args.latency / permitted
+        measure(env("ingest"), "setup", 0)
+        ingest = measure(env("ingest"), "ingest", args.ingest_points)
+        tom = measure(env("ingest"), "tom_ingest", args.tom_points)
+    finally:
+        for process in (gaia_proc, neowise_proc):
+            process.terminate()
+
+    pairs = 2 * args.targets
+    rows = [
+        ("refresh, --workers 1", f"{serial['seconds']:.1f} s", f"{pairs} pairs, {requests} requests, "
+         f"{serial['added']} points", f"{serial['peak_mb']:.0f} MB"),
+        (f"refresh, default (--workers {DEFAULT_WORKERS}, {PER_HOST}/host)", f"{default['seconds']:.1f} s",
+         f"{default['added']} points", f"{default['peak_mb']:.0f} MB"),
+        ("lower bound", f"{bound:.1f} s", f"{requests} requests x {args.latency:g} s / {permitted} permitted", ""),
+        ("ratio serial / default", f"{serial['seconds'] / default['seconds']:.1f}x",
+         f"ceiling {permitted}x with {len(urls)} archive hosts", ""),
+        ("ratio default / bound", f"{default['seconds'] / bound:.2f}x", "target <= 1.5x", ""),
+        (f"ingest {ingest['points']:,} points (parse + sync)", f"{ingest['seconds']:.1f} s",
+         f"{ingest['rate']:,.0f} points/s", f"{ingest['peak_mb']:.0f} MB"),
+        (f"TOM per-point get_or_create, {tom['points']:,} points", f"{tom['seconds']:.1f} s",
+         f"{tom['rate']:,.0f} points/s", f"{tom['peak_mb']:.0f} MB"),
+        ("ratio ingest / TOM per-point", f"{ingest['rate'] / tom['rate']:.0f}x", "target >= 20x", ""),
+        ("second refresh, nothing due", f"{nothing_due['seconds']:.2f} s",
+         f"{nothing_due['seconds'] / default['seconds']:.1%} of the first; 0 requests", f"{nothing_due['peak_mb']:.0f} MB"),
+        ("second refresh --force, nothing changed", f"{unchanged['seconds']:.1f} s",
+         f"{unchanged['seconds'] / default['seconds']:.0%} of the first; {forced_requests} requests, "
+         f"{unchanged['added']} added", f"{unchanged['peak_mb']:.0f} MB"),
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    print(f"tom_bhtom_brokers benchmark: {args.targets} targets x 2 sources, {args.latency * 1000:.0f} ms latency "
+          f"per request; {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print("  ".join(h.ljust(w) for h, w in zip(("measure", "time", "detail", "peak RSS"), widths)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)))
+
+
+if __name__ == "__main__":
+    main()
