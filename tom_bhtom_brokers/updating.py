@@ -81,13 +81,15 @@ def plan(targets, brokers, force=False, now=None):
     stored = {(r["target"], r["source_name"]): r["n"] for r in
               PhotometryReducedDatum.objects.filter(target__in=ids, source_name__in=names)
               .values("target", "source_name").annotate(n=Count("id"))}
+    # an answer identical to the last stored one is skipped only while those points are intact
+    intact = {}
+    for (target_id, source), row in rows.items():
+        if row.fingerprint and row.status in (Status.OK, Status.NO_DATA) \
+                and stored.get((target_id, source), 0) == row.points_total:
+            intact.setdefault(target_id, {})[source] = row.fingerprint
     items = []
     for info in infos:
-        # an answer identical to the last stored one is skipped only while those points are intact
-        info = replace(info, fingerprints={
-            source: row.fingerprint for (target_id, source), row in rows.items()
-            if target_id == info.id and row.fingerprint and row.status in (Status.OK, Status.NO_DATA)
-            and stored.get((info.id, source), 0) == row.points_total})
+        info = replace(info, fingerprints=intact.get(info.id, {}))
         for broker in brokers:
             due, reason = is_due(broker, info, rows.get((info.id, broker.name)), force, now)
             items.append(PlanItem(info, broker, due, reason))

@@ -99,3 +99,15 @@ def _mjd(point):
     from astropy.time import Time
 
     return Time(point.timestamp).utc.mjd
+
+
+def test_detections_all_failing_the_cuts_say_so():
+    table = fixture_table()
+    table["qual_frame"] = 0
+    from io import StringIO
+
+    buffer = StringIO()
+    table.write(buffer, format="ascii.ipac")
+    lightcurve = NeowiseBroker().parse_response(Response("http://x", 200, {}, buffer.getvalue().encode()),
+                                                TargetInfo(1, "x", RA, DEC))
+    assert len(lightcurve) == 0 and "none passing the quality cuts" in lightcurve.note

@@ -72,10 +72,14 @@ class NeowiseBroker(BHTOMBroker):
             & (filled(table["saa_sep"], 0) > 0) & (filled(table["nb"], 0) == 1) & (filled(table["na"], 1) == 0)
         bands = [self._band(table, frame_ok, index, name) for index, name in ((0, "W1"), (1, "W2"))]
         separation = separations_arcsec([ra], [dec], target.ra, target.dec)[0]
-        return Lightcurve.concat(
+        lightcurve = Lightcurve.concat(
             bands, matched_identifier=f"{ra:.6f} {dec:+.6f}",
             extras={"magnitude_system": "Vega", "time_system": "MJD (UTC), frame mid-point",
                     "source_separation_arcsec": round(float(separation), 3)})
+        if not len(lightcurve):
+            lightcurve.note = (f"{len(table)} NEOWISE-R detection(s) of the source at {separation:.1f} arcsec, "
+                               "none passing the quality cuts")
+        return lightcurve
 
     def _band(self, table, frame_ok, index, name):
         mag = filled(table[f"{name.lower()}mpro"], np.nan).astype(float)
