@@ -9,6 +9,7 @@ DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.envi
 DATA_SERVICES = {
     "Gaia Alerts": {"url": os.environ.get("BENCH_GAIA_URL", "")},
     "NEOWISE": {"url": os.environ.get("BENCH_NEOWISE_URL", "")},
+    "ALLWISE": {"url": os.environ.get("BENCH_NEOWISE_URL", "")},  # IRSA serves both WISE tables
 }
 LOGGING = {"version": 1, "disable_existing_loggers": False,
            "loggers": {"": {"level": "WARNING"}}}

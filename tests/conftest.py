@@ -3,6 +3,7 @@ import pytest
 
 from tests.sample_archive import SampleArchive
 from tom_bhtom_brokers import http
+from tom_bhtom_brokers.brokers import IMPLEMENTED_SOURCE_NAMES
 from tom_bhtom_brokers.brokers.gaia_alerts import GaiaAlertsBroker
 
 # Fast limits so fault tests take a second, not a minute; still the real client and real HTTP.
@@ -33,7 +34,7 @@ def archive(sample_archive_server, settings):
     """The sample archive, with no faults or latency, and every broker pointed at it."""
     sample_archive_server.reset()
     settings.DATA_SERVICES = {name: {"url": sample_archive_server.url, **TEST_BROKER_SETTINGS}
-                              for name in ("Gaia Alerts", "NEOWISE")}
+                              for name in IMPLEMENTED_SOURCE_NAMES}
     http.reset_host_limiter()
     GaiaAlertsBroker._index_cache.clear()
     yield sample_archive_server

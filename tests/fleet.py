@@ -17,14 +17,15 @@ def fleet(n):
 
 
 def expected_points():
-    """Points per fleet target: (Gaia Alerts, NEOWISE), counted from the template files."""
+    """Points per fleet target and source, counted from the template files."""
     import pandas as pd
     from astropy.table import Table
 
     lc = pd.read_csv(DATA_DIR / "gaia_alerts" / "synthetic_lightcurve.csv", skiprows=2, header=None, dtype=str)
-    gaia = int(pd.to_numeric(lc[2], errors="coerce").notna().sum())
-    table = Table.read((DATA_DIR / "neowise" / "synthetic_cone.tbl").read_text()
-                       .replace("%%RA%%%%%%%%", f"{10:12.7f}").replace("%%DEC%%%%%%%", f"{85:12.7f}"),
-                       format="ascii.ipac")
-    neowise = 2 * len(table)  # the template's rows are all clean detections in both bands
-    return gaia, neowise
+    counts = {"Gaia Alerts": int(pd.to_numeric(lc[2], errors="coerce").notna().sum())}
+    for name, folder in (("NEOWISE", "neowise"), ("ALLWISE", "allwise")):
+        table = Table.read((DATA_DIR / folder / "synthetic_cone.tbl").read_text()
+                           .replace("%%RA%%%%%%%%", f"{10:12.7f}").replace("%%DEC%%%%%%%", f"{85:12.7f}"),
+                           format="ascii.ipac")
+        counts[name] = 2 * len(table)  # the templates' rows are all clean detections in both bands
+    return counts

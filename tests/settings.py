@@ -35,5 +35,5 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.database.DatabaseBackend"
 
 # Each test points the brokers at the sample archive (tests/conftest.py); nothing reaches the internet.
 DATA_SERVICES = {name: {"url": os.environ["BHTOM_TEST_ARCHIVE_URL"], "timeout": 5, "backoff_seconds": 0.05}
-                 for name in ("Gaia Alerts", "NEOWISE")} if os.environ.get("BHTOM_TEST_ARCHIVE_URL") else {}
+                 for name in IMPLEMENTED_SOURCE_NAMES} if os.environ.get("BHTOM_TEST_ARCHIVE_URL") else {}
 BHTOM_BROKERS = {"max_requests_per_host": 4}

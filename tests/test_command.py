@@ -39,20 +39,22 @@ def demo_targets(make_target):
 def test_first_run_stores_then_rerun_skips_and_force_adds_nothing(archive, demo_targets):
     code, out, err = run()
     assert code == 0, err
-    gaia, neowise = row(out, "Gaia Alerts"), row(out, "NEOWISE")
+    gaia, neowise, allwise = row(out, "Gaia Alerts"), row(out, "NEOWISE"), row(out, "ALLWISE")
     assert (gaia["checked"], gaia["fetched"], gaia["no data"], gaia["errors"]) == (3, 2, 1, 0)
     assert (neowise["fetched"], neowise["no data"]) == (2, 1)
+    assert (allwise["fetched"], allwise["no data"]) == (1, 2)
     stored = PhotometryReducedDatum.objects.count()
-    assert stored == gaia["added"] + neowise["added"] > 500
+    assert stored == gaia["added"] + neowise["added"] + allwise["added"] > 500
 
     requests_before = len(archive.requests)
     code, out, _ = run()
     assert code == 0
     assert row(out, "Gaia Alerts")["not due"] == 3 and row(out, "NEOWISE")["not due"] == 3
+    assert row(out, "ALLWISE")["not due"] == 3
     assert len(archive.requests) == requests_before  # nothing due: no downloads at all
 
     code, out, _ = run("--force")
-    assert code == 0 and row(out, "total")["added"] == 0 and row(out, "total")["fetched"] == 4
+    assert code == 0 and row(out, "total")["added"] == 0 and row(out, "total")["fetched"] == 5
     assert PhotometryReducedDatum.objects.count() == stored
 
 
@@ -65,7 +67,7 @@ def test_a_broken_archive_is_reported_with_target_source_url_and_reason(archive,
     assert f"{archive.url}/alerts/alert/Gaia18cbf/lightcurve.csv" in line and "HTML page" in line
     assert row(out, "Gaia Alerts")["errors"] == 1 and row(out, "NEOWISE")["fetched"] == 2
     assert not PhotometryReducedDatum.objects.filter(target=demo_targets[0], source_name="Gaia Alerts").exists()
-    assert "1 of 6 update(s) failed" in err
+    assert "1 of 9 update(s) failed" in err
     # the failed pair is due again next time, the others are not
     archive.reset()
     code, out, _ = run()
@@ -76,7 +78,7 @@ def test_dry_run_fetches_nothing_and_says_why(archive, demo_targets):
     code, out, _ = run("--dry-run")
     assert code == 0 and archive.requests == []
     assert "fetch Gaia18cbf · Gaia Alerts: never fetched" in out
-    assert "6 of 6 pair(s) would be fetched" in out
+    assert "9 of 9 pair(s) would be fetched" in out
     assert not LightcurveUpdate.objects.exists()
 
 

@@ -11,4 +11,4 @@ class TomBhtomBrokersConfig(AppConfig):
     def data_services(self):
         from tom_bhtom_brokers.brokers import BROKER_CLASSES
 
-        return [{"class": path} for path in BROKER_CLASSES]
+        return [{"class": path} for path in BROKER_CLASSES.values()]

@@ -8,6 +8,7 @@ import tempfile
 
 from tom_common.default_settings import *  # noqa: F401,F403
 
+from tom_bhtom_brokers.brokers import IMPLEMENTED_SOURCE_NAMES
 from tom_bhtom_brokers.sources import SURVEY_NAME_EXTRA_FIELDS
 
 BASE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -92,4 +93,4 @@ GENERAL_SEARCH_FUNCTIONS = {}
 SELECTION_EXTRA_FIELDS = []
 
 SAMPLE_ARCHIVE_URL = os.environ.get("SAMPLE_ARCHIVE_URL", "http://127.0.0.1:8765")
-DATA_SERVICES = {name: {"url": SAMPLE_ARCHIVE_URL} for name in ("Gaia Alerts", "NEOWISE")}
+DATA_SERVICES = {name: {"url": SAMPLE_ARCHIVE_URL} for name in IMPLEMENTED_SOURCE_NAMES}

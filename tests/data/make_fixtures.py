@@ -200,6 +200,56 @@ def neowise():
     write(folder / "routes.json", json.dumps(routes, indent=2) + "\n")
 
 
+# --- AllWISE multi-epoch (IRSA TAP, IPAC table) --------------------------------------------------------
+
+ALLWISE_COLUMNS = [
+    ("cntr_mf", "long", ""), ("ra", "double", "deg"), ("dec", "double", "deg"), ("mjd", "double", "day"),
+    ("w1mpro_ep", "double", "mag"), ("w1sigmpro_ep", "double", "mag"), ("w2mpro_ep", "double", "mag"),
+    ("w2sigmpro_ep", "double", "mag"), ("qi_fact", "double", ""), ("saa_sep", "int", "deg"),
+    ("moon_masked", "char", ""), ("cc_flags", "char", ""), ("nb", "int", ""), ("na", "int", ""),
+]
+
+
+def allwise_rows(cntr, ra, dec, w1, w2, epochs):
+    """One AllWISE source: its position on every row (as the table has it), ~12 frames per 2010 visit."""
+    rows = []
+    for visit, start in enumerate((55270.0, 55455.0)[: 1 + (epochs > 12)]):
+        for k in range(min(epochs - 12 * visit, 12)):
+            rows.append([cntr, f"{ra:.7f}", f"{dec:.7f}", f"{start + k * 0.1323:.8f}",
+                         f"{w1 + rng.normal(0, 0.03):.3f}", "0.025", f"{w2 + rng.normal(0, 0.03):.3f}", "0.028",
+                         "1.0", 80, "0000", "0000", 1, 0])
+    return rows
+
+
+def allwise():
+    folder = HERE / "allwise"
+    keywords = {"ORIGIN": "'IPAC Infrared Science Archive (IRSA), Caltech/JPL'",
+                "DATABASE": "'AllWISE Multiepoch Photometry Table (allwise_p3as_mep)'"}
+    ra0, dec0 = OBJECTS["Gaia20fnr"]
+    rows = allwise_rows(906118801351000042, ra0 + 0.2 / 3600, dec0, 10.75, 10.85, epochs=24)
+    rows[2][4:6] = [None, None]                     # W1 missing: a W2-only point, never an empty W1 one
+    rows[4][6:8] = [None, None]                     # W2 missing: a W1-only point
+    rows[6][11] = "H000"                            # W1 halo-contaminated
+    rows[8][10] = "01"                              # W2 Moon-contaminated
+    rows[10][8] = "0.0"                             # bad image quality
+    neighbour = allwise_rows(906118801351000043, ra0 - 3.9 / 3600 / np.cos(np.radians(dec0)), dec0, 14.2, 13.9,
+                             epochs=12)
+    write(folder / "cone_Gaia20fnr.tbl", ipac_table(rows + neighbour, ALLWISE_COLUMNS, keywords))
+    rows = allwise_rows(906118801351000077, 0.0, 80.0, 11.6, 11.4, epochs=24)
+    for row in rows:
+        row[1], row[2] = "%%RA%%%%%%%%", "%%DEC%%%%%%%"
+    write(folder / "synthetic_cone.tbl", ipac_table(rows, ALLWISE_COLUMNS, keywords))
+    write(folder / "no_coverage.tbl", ipac_table([], ALLWISE_COLUMNS, keywords))
+    query = {"QUERY": "allwise_p3as_mep"}
+    write(folder / "routes.json", json.dumps([
+        {"path": "/TAP/sync", "contains": query, "cone": [ra0, dec0], "file": "cone_Gaia20fnr.tbl"},
+        {"path": "/TAP/sync", "contains": query, "region": {"dec_min": 80}, "file": "synthetic_cone.tbl",
+         "template": True},
+        {"path": "/TAP/sync", "contains": query, "file": "no_coverage.tbl"},
+    ], indent=2) + "\n")
+
+
 if __name__ == "__main__":
     gaia_alerts()
     neowise()
+    allwise()

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
@@ -26,12 +26,13 @@ class Fault:
     """An injected misbehaviour for requests whose path contains ``path`` (and whose query contains ``query``).
 
     kind: status | html | truncate | stall | reset | garbage | oversize | empty
+    query: a substring, or a list of substrings that must all appear, of the decoded query string and body.
     times: how many matching requests it spoils (None: all of them).
     """
 
     kind: str
     path: str = ""
-    query: str = ""
+    query: str | list = ""
     times: int | None = None
     status: int = 500
     retry_after: str | None = None
@@ -39,8 +40,10 @@ class Fault:
     size: int = 0
     served: int = 0
 
-    def matches(self, path, raw_query):
-        return self.path in path and self.query in raw_query and (self.times is None or self.served < self.times)
+    def matches(self, path, query):
+        wanted = [self.query] if isinstance(self.query, str) else self.query
+        return self.path in path and all(text in query for text in wanted) \
+            and (self.times is None or self.served < self.times)
 
 
 def cone_of(params):
@@ -199,8 +202,8 @@ class SampleArchive:
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             self.requests.append({"method": method, "path": parts.path, "params": params, "time": time.time(),
                                   "headers": dict(handler.headers)})
-            fault = next((f for f in self.faults if f.matches(parts.path, parts.query + body.decode("latin-1"))),
-                         None)
+            decoded = unquote_plus(parts.query) + " " + unquote_plus(body.decode("latin-1"))
+            fault = next((f for f in self.faults if f.matches(parts.path, decoded)), None)
             if fault:
                 fault.served += 1
         try:

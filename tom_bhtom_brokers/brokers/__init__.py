@@ -1,6 +1,11 @@
-"""One module per archive; ``BROKER_CLASSES`` lists the ones this release implements."""
+"""One module per archive; ``BROKER_CLASSES`` maps each source this release implements to its broker."""
+from tom_bhtom_brokers.sources import PRETTY_SURVEY_NAME, DataSource
 
-BROKER_CLASSES = [
-    "tom_bhtom_brokers.brokers.gaia_alerts.GaiaAlertsBroker",
-    "tom_bhtom_brokers.brokers.neowise.NeowiseBroker",
-]
+BROKER_CLASSES = {
+    DataSource.GAIA_ALERTS: "tom_bhtom_brokers.brokers.gaia_alerts.GaiaAlertsBroker",
+    DataSource.NEOWISE: "tom_bhtom_brokers.brokers.neowise.NeowiseBroker",
+    DataSource.ALLWISE: "tom_bhtom_brokers.brokers.allwise.AllwiseBroker",
+}
+
+#: display names of the implemented sources (the keys of their settings.DATA_SERVICES entries)
+IMPLEMENTED_SOURCE_NAMES = [PRETTY_SURVEY_NAME[source] for source in BROKER_CLASSES]

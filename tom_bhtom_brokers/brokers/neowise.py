@@ -23,10 +23,8 @@ astrometry scatters by ~0.5 arcsec; the W1 beam is 6 arcsec, so closer neighbour
 """
 import astropy.units as u
 import numpy as np
-from astropy.table import Table
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
-from tom_bhtom_brokers.exceptions import BrokerParseError
+from tom_bhtom_brokers.brokers.irsa import IrsaTapBroker, band_character, filled
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sky import separations_arcsec
 from tom_bhtom_brokers.sources import DataSource
@@ -37,7 +35,7 @@ SEED_RADIUS_ARCSEC = 1.0
 SOURCE_RADIUS_ARCSEC = 2.0
 
 
-class NeowiseBroker(BHTOMBroker):
+class NeowiseBroker(IrsaTapBroker):
     """NEOWISE-R W1/W2 single-exposure light curve of the source nearest to the target."""
 
     source = DataSource.NEOWISE
@@ -48,20 +46,10 @@ class NeowiseBroker(BHTOMBroker):
     verbose_name = "NEOWISE-R single-exposure photometry (IRSA)"
     citation = "Mainzer et al. 2014, ApJ 792, 30"
     table = "neowiser_p1bs_psd"
-
-    def query(self, target, survey_name):
-        self.require_position(target)
-        adql = (f"SELECT {', '.join(COLUMNS)} FROM {self.table} "
-                f"WHERE CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', {target.ra:.7f}, {target.dec:.7f}, "
-                f"{self.radius.to_value(u.deg):.8f})) = 1")
-        return Request("/TAP/sync", params={"REQUEST": "doQuery", "LANG": "ADQL", "FORMAT": "IPAC_TABLE",
-                                            "QUERY": adql})
+    columns = COLUMNS
 
     def parse(self, payload, target):
-        table = read_ipac(payload)
-        missing = [c for c in COLUMNS if c not in table.colnames]
-        if missing:
-            raise BrokerParseError(f"the NEOWISE table has no column(s) {missing}")
+        table = self.read_table(payload)
         if len(table) == 0:
             empty = Lightcurve.empty()
             empty.note = f"no NEOWISE-R detection within {self.radius.to_value(u.arcsec):g} arcsec"
@@ -101,42 +89,6 @@ class NeowiseBroker(BHTOMBroker):
             qual_frame=filled(table["qual_frame"], 0)[keep].astype(int),
             qi_fact=filled(table["qi_fact"], 0)[keep].astype(float),
         )
-
-
-def read_ipac(payload: bytes) -> Table:
-    """An IRSA IPAC table, refusing a cut one: astropy would read a row cut short as masked cells."""
-    text = payload.decode("utf-8")
-    if not text.lstrip().startswith(("\\", "|")):
-        raise BrokerParseError("the response is not an IPAC table")
-    if not text.endswith("\n"):
-        raise BrokerParseError("the IPAC table ends mid-line (truncated response)")
-    lines = text.splitlines()
-    header_rows = [i for i, line in enumerate(lines) if line.startswith("|")]
-    if not header_rows:
-        raise BrokerParseError("the IPAC table has no '|' column header")
-    header = lines[header_rows[0]].rstrip()
-    last_column_start = header[:-1].rfind("|")
-    data = [line for line in lines[header_rows[-1] + 1:] if line.strip()]
-    if any(len(line.rstrip()) <= last_column_start for line in data):
-        raise BrokerParseError("a row of the IPAC table is cut short (truncated response)")
-    try:
-        return Table.read(text, format="ascii.ipac", guess=False)
-    except (ValueError, IndexError) as exc:
-        # astropy reports bad header lines and unreadable cells as ValueError/IndexError
-        raise BrokerParseError(f"unreadable IPAC table ({exc})") from exc
-
-
-def filled(column, fill):
-    """A plain numpy array from a (possibly masked) astropy column, masked cells replaced by ``fill``."""
-    return np.ma.filled(column, fill) if np.ma.isMaskedArray(column) else np.asarray(column)
-
-
-def band_character(column, index):
-    """Character ``index`` of each string in a flag column ('AB' -> 'A' for W1), '' where missing."""
-    values = np.asarray(filled(column, ""), dtype=str)
-    width = max(index + 1, values.dtype.itemsize // 4)
-    # fixed-width unicode viewed as single characters: column ``index`` of an (n, width) array
-    return np.ascontiguousarray(values.astype(f"U{width}")).view("U1").reshape(len(values), width)[:, index]
 
 
 def select_nearest_source(table, ra0, dec0):
