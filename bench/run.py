@@ -1,7 +1,7 @@
 """`make bench`: refresh and ingest figures, all measured in this one run, printed as one table.
 
-Two sample-archive processes (127.0.0.1 for Gaia Alerts, 127.0.0.2 for NEOWISE: different hosts, as in
-reality) add the same latency to every request. Each measurement runs in its own process (bench/measure.py)
+Two sample-archive processes (127.0.0.1 for Gaia Alerts, 127.0.0.2 for IRSA's NEOWISE and ALLWISE:
+different hosts, as in reality) add the same latency to every request. Each measurement runs in its own process (bench/measure.py)
 on its own SQLite file, so its peak memory is its own.
 """
 import argparse
@@ -15,6 +15,9 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tom_bhtom_brokers.brokers import IMPLEMENTED_SOURCE_NAMES  # noqa: E402
 PER_HOST = 4          # tom_bhtom_brokers default, settings.BHTOM_BROKERS['max_requests_per_host']
 DEFAULT_WORKERS = 16  # update_lightcurves --workers default
 
@@ -77,7 +80,7 @@ def main():
         for process in (gaia_proc, neowise_proc):
             process.terminate()
 
-    pairs = 2 * args.targets
+    pairs = len(IMPLEMENTED_SOURCE_NAMES) * args.targets
     rows = [
         ("refresh, --workers 1", f"{serial['seconds']:.1f} s", f"{pairs} pairs, {requests} requests, "
          f"{serial['added']} points", f"{serial['peak_mb']:.0f} MB"),
@@ -99,7 +102,8 @@ def main():
          f"{unchanged['added']} added", f"{unchanged['peak_mb']:.0f} MB"),
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    print(f"tom_bhtom_brokers benchmark: {args.targets} targets x 2 sources, {args.latency * 1000:.0f} ms latency "
+    print(f"tom_bhtom_brokers benchmark: {args.targets} targets x {len(IMPLEMENTED_SOURCE_NAMES)} sources "
+          f"({', '.join(IMPLEMENTED_SOURCE_NAMES)}), {args.latency * 1000:.0f} ms latency "
           f"per request; {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print("  ".join(h.ljust(w) for h, w in zip(("measure", "time", "detail", "peak RSS"), widths)))
     print("  ".join("-" * w for w in widths))

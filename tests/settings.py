@@ -5,6 +5,7 @@ import os
 import tempfile
 
 from example_site.example_site.settings import *  # noqa: F401,F403 - one minimal TOM site serves both
+from tom_bhtom_brokers.brokers import IMPLEMENTED_SOURCE_NAMES
 
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False

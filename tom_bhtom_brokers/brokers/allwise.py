@@ -36,9 +36,7 @@ class AllwiseBroker(IrsaTapBroker):
     def parse(self, payload, target):
         table = self.read_table(payload)
         if len(table) == 0:
-            empty = Lightcurve.empty()
-            empty.note = f"no AllWISE source within {self.radius.to_value(u.arcsec):g} arcsec"
-            return empty
+            return self.nothing_within_radius("AllWISE source")
         ra, dec = filled(table["ra"], np.nan).astype(float), filled(table["dec"], np.nan).astype(float)
         separation = separations_arcsec(ra, dec, target.ra, target.dec)
         nearest = int(np.nanargmin(separation))

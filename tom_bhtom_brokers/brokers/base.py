@@ -198,6 +198,12 @@ class BHTOMBroker(DataService):
             raise BrokerParseError(f"could not read the {self.name} response: {exc}", url=response.url) from exc
         return lightcurve.cleaned(self.source)
 
+    def nothing_within_radius(self, what):
+        """The answer of a cone that found nothing: an empty light curve whose note says so."""
+        empty = Lightcurve.empty()
+        empty.note = f"no {what} within {self.radius.to_value(u.arcsec):g} arcsec"
+        return empty
+
     def require_position(self, target: TargetInfo):
         if not target.has_position:
             raise BrokerNotApplicable("the target has no coordinates for a cone search")

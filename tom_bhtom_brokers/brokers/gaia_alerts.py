@@ -108,9 +108,7 @@ class GaiaAlertsBroker(BHTOMBroker):
             self.require_position(target)
             name = self.alert_near(target.ra, target.dec)
             if name is None:
-                empty = Lightcurve.empty()
-                empty.note = f"no Gaia alert within {self.radius.to_value(u.arcsec):g} arcsec"
-                return empty
+                return self.nothing_within_radius("Gaia alert")
         return self.download(self.query(target, name), target)
 
     def parse(self, payload, target):

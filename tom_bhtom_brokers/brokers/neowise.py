@@ -51,9 +51,7 @@ class NeowiseBroker(IrsaTapBroker):
     def parse(self, payload, target):
         table = self.read_table(payload)
         if len(table) == 0:
-            empty = Lightcurve.empty()
-            empty.note = f"no NEOWISE-R detection within {self.radius.to_value(u.arcsec):g} arcsec"
-            return empty
+            return self.nothing_within_radius("NEOWISE-R detection")
         table = select_nearest_source(table, target.ra, target.dec)
         ra, dec = float(np.median(table["ra"])), float(np.median(table["dec"]))
         frame_ok = (filled(table["qual_frame"], 0) > 0) & (filled(table["qi_fact"], 0) > 0) \
