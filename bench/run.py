@@ -1,6 +1,6 @@
 """`make bench`: refresh and ingest figures, all measured in this one run, printed as one table.
 
-Two sample-archive processes (127.0.0.1 for Gaia Alerts, 127.0.0.2 for IRSA's NEOWISE and ALLWISE:
+Two sample-archive processes (127.0.0.1 for Gaia Alerts, 127.0.0.2 for IRSA's NEOWISE, ALLWISE and ZTF:
 different hosts, as in reality) add the same latency to every request. Each measurement runs in its own process (bench/measure.py)
 on its own SQLite file, so its peak memory is its own.
 """
@@ -53,9 +53,9 @@ def main():
 
     workdir = tempfile.mkdtemp(prefix="bhtom_bench_")
     gaia_proc, gaia_url = archive("127.0.0.1", args.port, args.latency)
-    neowise_proc, neowise_url = archive("127.0.0.2", args.port, args.latency)
-    urls = [gaia_url, neowise_url]
-    base = {**os.environ, "PYTHONPATH": str(REPO), "BENCH_GAIA_URL": gaia_url, "BENCH_NEOWISE_URL": neowise_url}
+    irsa_proc, irsa_url = archive("127.0.0.2", args.port, args.latency)
+    urls = [gaia_url, irsa_url]
+    base = {**os.environ, "PYTHONPATH": str(REPO), "BENCH_GAIA_URL": gaia_url, "BENCH_IRSA_URL": irsa_url}
     env = lambda name: {**base, "BENCH_DB": os.path.join(workdir, f"{name}.sqlite3")}  # noqa: E731
     rows = []
     try:
@@ -77,7 +77,7 @@ def main():
         ingest = measure(env("ingest"), "ingest", args.ingest_points)
         tom = measure(env("ingest"), "tom_ingest", args.tom_points)
     finally:
-        for process in (gaia_proc, neowise_proc):
+        for process in (gaia_proc, irsa_proc):
             process.terminate()
 
     pairs = len(IMPLEMENTED_SOURCE_NAMES) * args.targets

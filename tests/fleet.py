@@ -28,4 +28,5 @@ def expected_points():
                            .replace("%%RA%%%%%%%%", f"{10:12.7f}").replace("%%DEC%%%%%%%", f"{85:12.7f}"),
                            format="ascii.ipac")
         counts[name] = 2 * len(table)  # the templates' rows are all clean detections in both bands
+    counts["ZTF"] = len(pd.read_csv(DATA_DIR / "ztf" / "synthetic_cone.csv"))  # one point per row, all clean
     return counts

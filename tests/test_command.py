@@ -39,12 +39,13 @@ def demo_targets(make_target):
 def test_first_run_stores_then_rerun_skips_and_force_adds_nothing(archive, demo_targets):
     code, out, err = run()
     assert code == 0, err
-    gaia, neowise, allwise = row(out, "Gaia Alerts"), row(out, "NEOWISE"), row(out, "ALLWISE")
+    gaia, neowise, allwise, ztf = (row(out, name) for name in ("Gaia Alerts", "NEOWISE", "ALLWISE", "ZTF"))
     assert (gaia["checked"], gaia["fetched"], gaia["no data"], gaia["errors"]) == (3, 2, 1, 0)
     assert (neowise["fetched"], neowise["no data"]) == (2, 1)
     assert (allwise["fetched"], allwise["no data"]) == (1, 2)
+    assert (ztf["fetched"], ztf["no data"]) == (1, 2)
     stored = PhotometryReducedDatum.objects.count()
-    assert stored == gaia["added"] + neowise["added"] + allwise["added"] > 500
+    assert stored == row(out, "total")["added"] == gaia["added"] + neowise["added"] + allwise["added"] + ztf["added"]
 
     requests_before = len(archive.requests)
     code, out, _ = run()
@@ -54,7 +55,7 @@ def test_first_run_stores_then_rerun_skips_and_force_adds_nothing(archive, demo_
     assert len(archive.requests) == requests_before  # nothing due: no downloads at all
 
     code, out, _ = run("--force")
-    assert code == 0 and row(out, "total")["added"] == 0 and row(out, "total")["fetched"] == 5
+    assert code == 0 and row(out, "total")["added"] == 0 and row(out, "total")["fetched"] == 6
     assert PhotometryReducedDatum.objects.count() == stored
 
 
@@ -67,7 +68,7 @@ def test_a_broken_archive_is_reported_with_target_source_url_and_reason(archive,
     assert f"{archive.url}/alerts/alert/Gaia18cbf/lightcurve.csv" in line and "HTML page" in line
     assert row(out, "Gaia Alerts")["errors"] == 1 and row(out, "NEOWISE")["fetched"] == 2
     assert not PhotometryReducedDatum.objects.filter(target=demo_targets[0], source_name="Gaia Alerts").exists()
-    assert "1 of 9 update(s) failed" in err
+    assert "1 of 12 update(s) failed" in err
     # the failed pair is due again next time, the others are not
     archive.reset()
     code, out, _ = run()
@@ -78,7 +79,7 @@ def test_dry_run_fetches_nothing_and_says_why(archive, demo_targets):
     code, out, _ = run("--dry-run")
     assert code == 0 and archive.requests == []
     assert "fetch Gaia18cbf · Gaia Alerts: never fetched" in out
-    assert "9 of 9 pair(s) would be fetched" in out
+    assert "12 of 12 pair(s) would be fetched" in out
     assert not LightcurveUpdate.objects.exists()
 
 

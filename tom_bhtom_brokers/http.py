@@ -8,6 +8,7 @@ the URL and the HTTP status.
 import email.utils
 import logging
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -195,6 +196,9 @@ def _status_reason(status, body=b""):
     text = body.decode("utf-8", "replace").strip() if body else ""
     if text.lstrip().lower().startswith(("<!doctype", "<html")):
         text = ""  # an HTML error page says nothing a log line can use
+    elif text.startswith("<"):
+        # an XML error document (IRSA answers 400 with a VOTable): keep its words, not its tags
+        text = " ".join(re.sub(r"<\?xml[^>]*>|<[^>]+>", " ", text).split())
     reason = {429: "rate limited by the archive", 404: "not found at the archive"}.get(
         status, "archive answered with an error" if status < 500 else "archive failed (server error)")
     return f"{reason}: {text[:200]}" if text else reason

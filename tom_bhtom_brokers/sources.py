@@ -47,11 +47,11 @@ PRETTY_SURVEY_NAME = {
 }
 
 #: Label of the target-name field (a ``TargetExtra`` key) that ties a target to the archive's object.
-#: Archives searched only by position have no entry. ANTARES shares the ZTF name: its loci are ZTF objects.
+#: Archives searched only by position have no entry. The "ZTF name" (ZTF18abcdefg) is the alert stream's, used
+#: by ANTARES; the ZTF data releases have per-field object ids instead and are searched by position.
 TARGET_NAME_KEYS = {
     DataSource.GAIA_ALERTS: "Gaia Alerts name",
     DataSource.GAIA_DR3: "Gaia DR3 id",
-    DataSource.ZTF: "ZTF name",
     DataSource.ANTARES: "ZTF name",
     DataSource.SDSS: "SDSS objid",
     DataSource.PS1: "PS1 objID",

@@ -249,7 +249,55 @@ def allwise():
     ], indent=2) + "\n")
 
 
+# --- ZTF data releases (IRSA nph_light_curves, CSV) -------------------------------------------------------
+
+ZTF_HEADER = ("oid,expid,hjd,mjd,mag,magerr,catflags,filtercode,ra,dec,chi,sharp,filefracday,field,ccdid,qid,"
+              "limitmag,magzp,magzprms,clrcoeff,clrcounc,exptime,airmass,programid")
+
+
+def ztf_rows(oid, filtercode, field, ra, dec, base, n, start=58200.0):
+    rows = []
+    for k in range(n):
+        mjd = start + k * rng.uniform(1.5, 4.0) + rng.uniform(0, 0.2)
+        mag = base + 0.15 * np.sin(mjd / 40.0) + rng.normal(0, 0.02)
+        rows.append(f"{oid},{int(mjd * 1000)},{mjd + 2400000.5 + 0.0031:.8f},{mjd:.8f},{mag:.4f},"
+                    f"{0.015 + 0.01 * rng.random():.4f},0,{filtercode},{ra},{dec},"
+                    f"{rng.uniform(0.8, 1.3):.3f},{rng.normal(0, 0.02):.3f},{int(mjd * 1e6)},{field},5,2,"
+                    f"{20.6 + rng.normal(0, 0.2):.3f},26.3,0.02,0.12,0.01,30,1.2,1")
+    return rows
+
+
+def ztf():
+    folder = HERE / "ztf"
+    ra0, dec0 = OBJECTS["Gaia20fnr"]
+    pos = (f"{ra0 + 0.1 / 3600:.7f}", f"{dec0:.7f}")
+    rows = (ztf_rows("1352111400012345", "zr", 1352, *pos, 15.9, 40)
+            + ztf_rows("316211400005678", "zr", 316, *pos, 15.92, 25)
+            + ztf_rows("1352111300009876", "zg", 1352, *pos, 16.6, 35)
+            + ztf_rows("1352111200004321", "zi", 1352, *pos, 15.5, 10))
+    rows[5] = rows[5].replace(",0,zr,", ",4,zr,")     # a flag bit other than 15: kept, stored in the extras
+    write(folder / "cone_Gaia20fnr.csv", "\n".join([ZTF_HEADER] + rows) + "\n")
+    template = ztf_rows("1999111100000001", "zr", 1999, "%%RA%%%%%%%%", "%%DEC%%%%%%%", 17.2, 30) \
+        + ztf_rows("1999111000000002", "zg", 1999, "%%RA%%%%%%%%", "%%DEC%%%%%%%", 17.8, 30)
+    write(folder / "synthetic_cone.csv", "\n".join([ZTF_HEADER] + template) + "\n")
+    write(folder / "no_coverage.csv", ZTF_HEADER + "\n")
+    # IRSA's 400 answer to a cone it cannot serve (as reported in AAVSO/VStar#560), a VOTable error document
+    write(folder / "usage_fault_400.xml",
+          '<?xml version="1.0" encoding="UTF-8"?>\n<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">\n'
+          '<RESOURCE type="results">\n<INFO name="QUERY_STATUS" value="ERROR">UsageFault: Internal error '
+          '(invalid TAP query)</INFO>\n</RESOURCE>\n</VOTABLE>\n')
+    path = "/cgi-bin/ZTF/nph_light_curves"
+    write(folder / "routes.json", json.dumps([
+        {"path": path, "cone": [ra0, dec0], "file": "cone_Gaia20fnr.csv"},
+        {"path": path, "cone": [200.0, -45.0], "file": "usage_fault_400.xml", "status": 400,
+         "content_type": "text/xml"},
+        {"path": path, "region": {"dec_min": 80}, "file": "synthetic_cone.csv", "template": True},
+        {"path": path, "file": "no_coverage.csv"},
+    ], indent=2) + "\n")
+
+
 if __name__ == "__main__":
     gaia_alerts()
     neowise()
     allwise()
+    ztf()

@@ -5,6 +5,7 @@ BROKER_CLASSES = {
     DataSource.GAIA_ALERTS: "tom_bhtom_brokers.brokers.gaia_alerts.GaiaAlertsBroker",
     DataSource.NEOWISE: "tom_bhtom_brokers.brokers.neowise.NeowiseBroker",
     DataSource.ALLWISE: "tom_bhtom_brokers.brokers.allwise.AllwiseBroker",
+    DataSource.ZTF: "tom_bhtom_brokers.brokers.ztf.ZtfBroker",
 }
 
 #: display names of the implemented sources (the keys of their settings.DATA_SERVICES entries)
