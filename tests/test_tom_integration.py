@@ -91,3 +91,19 @@ def test_migrations_are_up_to_date(db):
     out = StringIO()
     call_command("makemigrations", "tom_bhtom_brokers", "--check", "--dry-run", stdout=out)
     assert "No changes detected" in out.getvalue()
+
+
+def test_toms_updatereduceddata_path_runs_our_brokers_without_duplicating(archive, make_target):
+    """What TOM's `updatereduceddata` does per (target, service): query_reduced_data then to_reduced_datums.
+    (The command itself also instantiates TOM's SIMBAD service, which connects to the internet on creation,
+    so it cannot run offline here.)"""
+    from tom_dataservices.dataservices import get_data_service_class
+
+    target = make_target("Gaia18cbf", 268.8875, -31.2472, **{"Gaia Alerts name": "Gaia18cbf"})
+    call_command("update_lightcurves", "--source", "Gaia Alerts", "--no-progress", stdout=StringIO())
+    before = PhotometryReducedDatum.objects.filter(target=target).count()
+    requests = len(archive.requests)
+    service = get_data_service_class("Gaia Alerts")()
+    service.to_reduced_datums(target, service.query_reduced_data(target))
+    assert len(archive.requests) > requests  # TOM's path did ask the archive again
+    assert PhotometryReducedDatum.objects.filter(target=target).count() == before > 100
