@@ -51,25 +51,17 @@ def refresh(workers, force=False):
 
 
 def big_ipac(points):
-    """A NEOWISE TAP answer with points/2 rows (each row gives a W1 and a W2 point)."""
+    """A NEOWISE TAP answer with points/2 rows (each row gives a W1 and a W2 point), written by the same
+    IPAC writer as the sample archive's fixtures."""
     import numpy as np
 
-    rows = points // 2
-    mjd = 56700 + np.arange(rows) * 0.01
-    header = ("\\fixlen = T\n"
-              "|          ra|         dec|           mjd|w1mpro|w1sigmpro|w2mpro|w2sigmpro|qual_frame|qi_fact|"
-              "saa_sep|moon_masked|cc_flags|ph_qual|nb|na|\n"
-              "|      double|      double|        double|double|   double|double|   double|       int| double|"
-              "    int|       char|    char|   char|int|int|\n"
-              "|         deg|         deg|             d|   mag|      mag|   mag|      mag|          |       |"
-              "    deg|           |        |       |   |   |\n"
-              "|        null|        null|          null|  null|     null|  null|     null|      null|   null|"
-              "   null|       null|    null|   null|null|null|\n")
+    from tests.data.make_fixtures import NEOWISE_COLUMNS, ipac_table
+
+    mjd = 56700 + np.arange(points // 2) * 0.01
     w1 = 10.8 + 0.05 * np.sin(mjd)
-    lines = [f" {85.0:12.7f} {85.0:12.7f} {m:14.8f} {a:6.3f} {0.018:9.3f} {a + 0.1:6.3f} {0.022:9.3f}"
-             f" {5:10d} {1.0:7.1f} {90:7d} {'00':>11} {'0000':>8} {'AA':>7} {1:2d} {0:2d} "
-             for m, a in zip(mjd, w1)]
-    return (header + "\n".join(lines) + "\n").encode()
+    rows = [["85.0000000", "85.0000000", f"{m:.8f}", f"{a:.3f}", "0.018", f"{a + 0.1:.3f}", "0.022",
+             5, "1.0", 90, "00", "0000", "AA", 1, 0] for m, a in zip(mjd, w1)]
+    return ipac_table(rows, NEOWISE_COLUMNS, {}).encode()
 
 
 def ingest(points):

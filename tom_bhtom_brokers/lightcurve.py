@@ -113,9 +113,13 @@ class Lightcurve:
         if shared_time.any():
             repeats = frame[shared_time].duplicated(subset=["mjd", "filter", "brightness", "limit"])
             frame = frame.drop(index=repeats[repeats].index)
-        cleaned = Lightcurve(frame, self.matched_identifier, self.extras)
-        cleaned.url, cleaned.note, cleaned.fingerprint = self.url, self.note, self.fingerprint
-        return cleaned
+        return self.with_frame(frame)
+
+    def with_frame(self, frame):
+        """The same light curve (identifier, extras, URL, note, fingerprint) with other rows."""
+        copy = Lightcurve(frame, self.matched_identifier, self.extras)
+        copy.url, copy.note, copy.fingerprint, copy.unchanged = self.url, self.note, self.fingerprint, self.unchanged
+        return copy
 
 
 def utc_mjd(values, format="mjd", scale="utc"):

@@ -99,7 +99,7 @@ def _extras_json(lightcurve, n):
     return ["{" + ", ".join(parts) + "}" for parts in zip(*fragments)] if keys else ["{}"] * n
 
 
-def sync(target, source: DataSource, source_name, lightcurve: Lightcurve, source_location=""):
+def sync(target, source: DataSource, source_name, lightcurve: Lightcurve):
     """Make the stored points of (target, source_name) equal to ``lightcurve``; returns the counts.
 
     An empty light curve deletes nothing: an archive answering "nothing here" once (a wrong name, a
@@ -126,8 +126,7 @@ def sync(target, source: DataSource, source_name, lightcurve: Lightcurve, source
         to_insert = [index for key, index in wanted.items() if key not in stored]
         for start in range(0, len(gone), BATCH_SIZE):
             PhotometryReducedDatum.objects.filter(pk__in=gone[start:start + BATCH_SIZE]).delete()
-        location = (source_location or lightcurve.url or "")[:200]
-        _insert(target, source_name, location, columns, to_insert)
+        _insert(target, source_name, lightcurve.url[:200], columns, to_insert)
         total = existing.count()
     return SyncResult(added=len(to_insert), removed=len(gone), total=total)
 
@@ -149,18 +148,12 @@ def _insert(target, source_name, location, columns, indices):
            f"VALUES ({', '.join(['%s'] * len(fields))}) "
            f"{ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None) or ''}")
     timestamp_field = meta.get_field("timestamp")
+    stamps = [timestamp_field.get_db_prep_save(columns["timestamp"][i], connection) for i in indices]
     constant = {"target": target.pk, "source_name": source_name, "source_location": location,
                 "reduction_version": ""}
-    rows = []
-    for i in indices:
-        rows.append([
-            constant["target"],
-            timestamp_field.get_db_prep_save(columns["timestamp"][i], connection),
-            columns["value"][i],  # already JSON text: the column's type (text, jsonb) takes it as such
-            columns["telescope"][i], columns["instrument"][i], source_name, location, "",
-            columns["brightness"][i], columns["brightness_error"][i], columns["limit"][i], columns["unit"][i],
-            columns["bandpass"][i], columns["exposure_time"][i],
-        ])
+    # "value" is already JSON text, which the column's type (text, jsonb) takes as such
+    rows = [[stamp if name == "timestamp" else constant[name] if name in constant else columns[name][i]
+             for name in INSERT_FIELDS] for i, stamp in zip(indices, stamps)]
     with connection.cursor() as cursor:
         for start in range(0, len(rows), BATCH_SIZE):
             cursor.executemany(sql, rows[start:start + BATCH_SIZE])

@@ -19,7 +19,7 @@ from tom_targets.models import Target, TargetExtra
 from tom_bhtom_brokers.brokers.base import BHTOMBroker
 from tom_bhtom_brokers.exceptions import BrokerError, BrokerNotApplicable, BrokerNotConfigured
 from tom_bhtom_brokers.models import LightcurveUpdate
-from tom_bhtom_brokers.store import SyncResult, sync
+from tom_bhtom_brokers.store import sync
 from tom_bhtom_brokers.target_info import TargetInfo
 
 logger = logging.getLogger(__name__)
@@ -117,8 +117,7 @@ def is_due(broker, info, row, force, now):
 def fetch_one(item):
     """Worker: fetch and parse one pair. Returns (item, lightcurve, error); never raises."""
     try:
-        item.broker.check_configured()
-        return item, item.broker.fetch(item.target), None
+        return item, item.broker.lightcurve_for(item.target), None
     except BrokerError as exc:
         return item, None, exc
     except Exception as exc:  # noqa: BLE001 - a bug in one broker must not stop every other update
@@ -178,8 +177,7 @@ def record_success(target, broker, info, lightcurve):
         return _record_unchanged(target, broker, info, lightcurve, now)
     with transaction.atomic():
         row, _ = _locked_row(target, broker)
-        result = sync(target, broker.source, broker.name, lightcurve) if len(lightcurve) else SyncResult(
-            total=target.photometryreduceddatum_set.filter(source_name=broker.name).count())
+        result = sync(target, broker.source, broker.name, lightcurve)
         if len(lightcurve):
             status, message = Status.OK, ""
         else:

@@ -169,9 +169,14 @@ class BHTOMBroker(DataService):
                                      url=response.url, status=response.status)
         return response
 
-    def fetch(self, target: TargetInfo) -> Lightcurve:
-        """Find, download and parse this target's light curve; cleaned, in UTC. Raises BrokerError."""
+    def lightcurve_for(self, target: TargetInfo) -> Lightcurve:
+        """The entry point of every caller (updater, TOM's forms): check the configuration, then fetch."""
         self.check_configured()
+        return self.fetch(target)
+
+    def fetch(self, target: TargetInfo) -> Lightcurve:
+        """Find, download and parse this target's light curve; cleaned, in UTC. Raises BrokerError.
+        Brokers needing several round trips override this."""
         return self.download(self.query(target, self.survey_name(target)), target)
 
     def download(self, req: Request, target: TargetInfo) -> Lightcurve:
@@ -187,16 +192,19 @@ class BHTOMBroker(DataService):
         return lightcurve
 
     def parse_response(self, response, target):
+        return self.read(response, lambda payload: self.parse(payload, target)).cleaned(self.source)
+
+    def read(self, response, reader):
+        """``reader(payload)``, with an empty body and any reading failure turned into a BrokerParseError
+        carrying the response's URL."""
         if not response.content.strip():
             raise BrokerParseError("the archive sent an empty response", url=response.url)
         try:
-            lightcurve = self.parse(response.content, target)
+            return reader(response.content)
         except BrokerParseError as exc:
-            exc.url = exc.url or response.url
-            raise BrokerParseError(exc.reason, url=exc.url) from None
+            raise BrokerParseError(exc.reason, url=exc.url or response.url) from None
         except PARSE_FAILURES as exc:
             raise BrokerParseError(f"could not read the {self.name} response: {exc}", url=response.url) from exc
-        return lightcurve.cleaned(self.source)
 
     def nothing_within_radius(self, what):
         """The answer of a cone that found nothing: an empty light curve whose note says so."""
@@ -218,7 +226,7 @@ class BHTOMBroker(DataService):
         from tom_targets.models import Target
 
         target = Target.objects.get(pk=query_parameters["target_id"])
-        return self.fetch(TargetInfo.from_target(target))
+        return self.lightcurve_for(TargetInfo.from_target(target))
 
     def create_reduced_datums_from_query(self, target, data, data_type=None, **kwargs):
         """Store a Lightcurve from ``query_photometry`` through our sync, and record the pair's status."""
@@ -247,7 +255,7 @@ class BHTOMBroker(DataService):
         self.query_parameters = query_parameters
         if query_parameters.get("radius_arcsec"):
             self._radius_override = float(query_parameters["radius_arcsec"]) * u.arcsec
-        lightcurve = self.fetch(probe)
+        lightcurve = self.lightcurve_for(probe)
         if not len(lightcurve):
             return []
         return [{

@@ -159,13 +159,7 @@ class GaiaAlertsBroker(BHTOMBroker):
             cached = self._index_cache.get(url)
             if cached and time.monotonic() - cached[0] < self.index_ttl_seconds:
                 return cached[1]
-            response = self.request(Request("/alerts/alerts.csv"))
-            try:
-                index = parse_alert_index(response.content)
-            except BrokerParseError as exc:
-                raise BrokerParseError(exc.reason, url=response.url) from None
-            except (ValueError, pd.errors.ParserError) as exc:
-                raise BrokerParseError(f"could not read the Gaia alert index: {exc}", url=response.url) from exc
+            index = self.read(self.request(Request("/alerts/alerts.csv")), parse_alert_index)
             self._index_cache[url] = (time.monotonic(), index)
             return index
 
