@@ -1,8 +1,9 @@
 """`make bench`: refresh and ingest figures, all measured in this one run, printed as one table.
 
-Two sample-archive processes (127.0.0.1 for Gaia Alerts, 127.0.0.2 for IRSA's NEOWISE, ALLWISE and ZTF:
-different hosts, as in reality) add the same latency to every request. Each measurement runs in its own process (bench/measure.py)
-on its own SQLite file, so its peak memory is its own.
+One sample-archive process per real archive host (sources sharing a host in reality, such as IRSA's
+NEOWISE, ALLWISE and ZTF, share one here), on 127.0.0.1, 127.0.0.2, ..., so the per-host limit applies as
+it would in production; each adds the same latency to every request. Each measurement runs in its own
+process (bench/measure.py) on its own SQLite file, so its peak memory is its own.
 """
 import argparse
 import json
@@ -17,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tom_bhtom_brokers.brokers import IMPLEMENTED_SOURCE_NAMES  # noqa: E402
+from tom_bhtom_brokers.brokers import BROKER_CLASSES, IMPLEMENTED_SOURCE_NAMES  # noqa: E402
 PER_HOST = 4          # tom_bhtom_brokers default, settings.BHTOM_BROKERS['max_requests_per_host']
 DEFAULT_WORKERS = 16  # update_lightcurves --workers default
 
@@ -29,8 +30,26 @@ def archive(host, port, latency):
     return process, f"http://{host}:{port}"
 
 
+def archive_hosts():
+    """Real archive host -> the implemented sources it serves, from each broker's default URL."""
+    from urllib.parse import urlsplit
+
+    from django.utils.module_loading import import_string
+
+    hosts = {}
+    for path in BROKER_CLASSES.values():
+        broker = import_string(path)
+        hosts.setdefault(urlsplit(broker.default_url).hostname, []).append(broker.name)
+    return hosts
+
+
 def served(urls):
-    return sum(json.load(urllib.request.urlopen(f"{u}/_sample_archive/stats"))["requests"] for u in urls)
+    """Requests served so far by each archive process."""
+    return [json.load(urllib.request.urlopen(f"{u}/_sample_archive/stats"))["requests"] for u in urls]
+
+
+def served_since(urls, before):
+    return [now - then for now, then in zip(served(urls), before)]
 
 
 def measure(env, *args):
@@ -52,32 +71,43 @@ def main():
     args = parser.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="bhtom_bench_")
-    gaia_proc, gaia_url = archive("127.0.0.1", args.port, args.latency)
-    irsa_proc, irsa_url = archive("127.0.0.2", args.port, args.latency)
-    urls = [gaia_url, irsa_url]
-    base = {**os.environ, "PYTHONPATH": str(REPO), "BENCH_GAIA_URL": gaia_url, "BENCH_IRSA_URL": irsa_url}
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    import django
+    django.setup()
+    hosts = archive_hosts()
+    processes, urls, source_urls = [], [], {}
+    for number, (host, sources) in enumerate(hosts.items(), start=1):
+        process, url = archive(f"127.0.0.{number}", args.port, args.latency)
+        processes.append(process)
+        urls.append(url)
+        source_urls.update({source: url for source in sources})
+    base = {**os.environ, "PYTHONPATH": str(REPO), "BENCH_URLS": json.dumps(source_urls)}
+    base.pop("DJANGO_SETTINGS_MODULE")
     env = lambda name: {**base, "BENCH_DB": os.path.join(workdir, f"{name}.sqlite3")}  # noqa: E731
     rows = []
     try:
         measure(env("serial"), "setup", args.targets)
         before = served(urls)
         serial = measure(env("serial"), "refresh", 1)
-        requests = served(urls) - before
+        per_host = served_since(urls, before)
+        requests = sum(per_host)
 
         measure(env("default"), "setup", args.targets)
         default = measure(env("default"), "refresh", DEFAULT_WORKERS)
         nothing_due = measure(env("default"), "refresh", DEFAULT_WORKERS)
         before = served(urls)
         unchanged = measure(env("default"), "refresh", DEFAULT_WORKERS, "--force")
-        forced_requests = served(urls) - before
+        forced_requests = sum(served_since(urls, before))
 
+        # each host can serve PER_HOST requests at once, and all hosts together at most DEFAULT_WORKERS:
+        # the busiest host, or the pool as a whole, sets the bound
+        bound = max(max(per_host) * args.latency / PER_HOST, requests * args.latency / DEFAULT_WORKERS)
         permitted = min(DEFAULT_WORKERS, PER_HOST * len(urls))
-        bound = requests * args.latency / permitted
         measure(env("ingest"), "setup", 0)
         ingest = measure(env("ingest"), "ingest", args.ingest_points)
         tom = measure(env("ingest"), "tom_ingest", args.tom_points)
     finally:
-        for process in (gaia_proc, irsa_proc):
+        for process in processes:
             process.terminate()
 
     pairs = len(IMPLEMENTED_SOURCE_NAMES) * args.targets
@@ -86,7 +116,8 @@ def main():
          f"{serial['added']} points", f"{serial['peak_mb']:.0f} MB"),
         (f"refresh, default (--workers {DEFAULT_WORKERS}, {PER_HOST}/host)", f"{default['seconds']:.1f} s",
          f"{default['added']} points", f"{default['peak_mb']:.0f} MB"),
-        ("lower bound", f"{bound:.1f} s", f"{requests} requests x {args.latency:g} s / {permitted} permitted", ""),
+        ("lower bound", f"{bound:.1f} s", f"busiest host {max(per_host)} requests x {args.latency:g} s / {PER_HOST}; "
+         f"all {requests} x {args.latency:g} s / {DEFAULT_WORKERS} workers", ""),
         ("ratio serial / default", f"{serial['seconds'] / default['seconds']:.1f}x",
          f"ceiling {permitted}x with {len(urls)} archive hosts", ""),
         ("ratio default / bound", f"{default['seconds'] / bound:.2f}x", "target <= 1.5x", ""),

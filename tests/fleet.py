@@ -1,6 +1,8 @@
 """Many distinct targets the sample archive answers for: Gaia29... alert names (the Gaia Alerts template)
-and positions north of Dec +80 (the NEOWISE template). Used by the reliability tests and the benchmark."""
+and positions north of Dec +80 (the cone-search archives' templates). Used by the reliability tests and
+the benchmark."""
 import string
+import zipfile
 
 from tests.sample_archive.server import DATA_DIR
 
@@ -29,4 +31,9 @@ def expected_points():
                            format="ascii.ipac")
         counts[name] = 2 * len(table)  # the templates' rows are all clean detections in both bands
     counts["ZTF"] = len(pd.read_csv(DATA_DIR / "ztf" / "synthetic_cone.csv"))  # one point per row, all clean
+    with zipfile.ZipFile(DATA_DIR / "gaia_dr3" / "epoch_photometry_synthetic.zip") as archive:
+        (member,) = archive.namelist()
+        transits = pd.read_csv(archive.open(member), dtype=str, keep_default_na=False)
+    counts["Gaia DR3"] = int(sum((transits[mag] != "").sum() for mag in ("g_transit_mag", "bp_mag", "rp_mag")))
+    counts["CRTS"] = len(pd.read_csv(DATA_DIR / "crts" / "result_web_fileSynth1.csv"))  # one object, all clean
     return counts

@@ -39,13 +39,15 @@ def demo_targets(make_target):
 def test_first_run_stores_then_rerun_skips_and_force_adds_nothing(archive, demo_targets):
     code, out, err = run()
     assert code == 0, err
-    gaia, neowise, allwise, ztf = (row(out, name) for name in ("Gaia Alerts", "NEOWISE", "ALLWISE", "ZTF"))
-    assert (gaia["checked"], gaia["fetched"], gaia["no data"], gaia["errors"]) == (3, 2, 1, 0)
-    assert (neowise["fetched"], neowise["no data"]) == (2, 1)
-    assert (allwise["fetched"], allwise["no data"]) == (1, 2)
-    assert (ztf["fetched"], ztf["no data"]) == (1, 2)
+    expected = {  # (fetched, no data) over Gaia18cbf (by alert name), Gaia20fnr (by position), FU Ori
+        "Gaia Alerts": (2, 1), "NEOWISE": (2, 1), "ALLWISE": (1, 2), "ZTF": (1, 2), "Gaia DR3": (1, 2),
+        "CRTS": (1, 2)}
+    rows = {name: row(out, name) for name in expected}
+    for name, (fetched, no_data) in expected.items():
+        assert (rows[name]["checked"], rows[name]["fetched"], rows[name]["no data"], rows[name]["errors"]) \
+            == (3, fetched, no_data, 0), name
     stored = PhotometryReducedDatum.objects.count()
-    assert stored == row(out, "total")["added"] == gaia["added"] + neowise["added"] + allwise["added"] + ztf["added"]
+    assert stored == row(out, "total")["added"] == sum(r["added"] for r in rows.values())
 
     requests_before = len(archive.requests)
     code, out, _ = run()
@@ -55,7 +57,7 @@ def test_first_run_stores_then_rerun_skips_and_force_adds_nothing(archive, demo_
     assert len(archive.requests) == requests_before  # nothing due: no downloads at all
 
     code, out, _ = run("--force")
-    assert code == 0 and row(out, "total")["added"] == 0 and row(out, "total")["fetched"] == 6
+    assert code == 0 and row(out, "total")["added"] == 0 and row(out, "total")["fetched"] == 8
     assert PhotometryReducedDatum.objects.count() == stored
 
 
@@ -68,7 +70,7 @@ def test_a_broken_archive_is_reported_with_target_source_url_and_reason(archive,
     assert f"{archive.url}/alerts/alert/Gaia18cbf/lightcurve.csv" in line and "HTML page" in line
     assert row(out, "Gaia Alerts")["errors"] == 1 and row(out, "NEOWISE")["fetched"] == 2
     assert not PhotometryReducedDatum.objects.filter(target=demo_targets[0], source_name="Gaia Alerts").exists()
-    assert "1 of 12 update(s) failed" in err
+    assert "1 of 18 update(s) failed" in err
     # the failed pair is due again next time, the others are not
     archive.reset()
     code, out, _ = run()
@@ -79,7 +81,7 @@ def test_dry_run_fetches_nothing_and_says_why(archive, demo_targets):
     code, out, _ = run("--dry-run")
     assert code == 0 and archive.requests == []
     assert "fetch Gaia18cbf · Gaia Alerts: never fetched" in out
-    assert "12 of 12 pair(s) would be fetched" in out
+    assert "18 of 18 pair(s) would be fetched" in out
     assert not LightcurveUpdate.objects.exists()
 
 

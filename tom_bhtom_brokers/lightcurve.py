@@ -14,8 +14,10 @@ with :attr:`Lightcurve.extras` (facts true of every point, such as the magnitude
 """
 import logging
 
+import astropy.units as u
 import numpy as np
 import pandas as pd
+from astropy.constants import c
 from astropy.time import Time
 
 from tom_bhtom_brokers.sources import FILTERS, DataSource
@@ -125,7 +127,7 @@ class Lightcurve:
 def utc_mjd(values, format="mjd", scale="utc"):
     """Whole-column conversion of archive times (JD or MJD on the UTC, TAI, TT or TCB scale) to UTC MJD.
 
-    Geocentric scales only; barycentric or heliocentric times need :func:`geocentric_utc_mjd`.
+    Geocentric times only; barycentric or heliocentric times need :func:`geocentric_utc_mjd`.
     """
     values = np.asarray(values, dtype=float)
     if scale == "utc" and format == "mjd":
@@ -133,6 +135,37 @@ def utc_mjd(values, format="mjd", scale="utc"):
     if scale == "utc" and format == "jd":
         return values - 2400000.5
     return Time(values, format=format, scale=scale).utc.mjd
+
+
+def geocentric_utc_mjd(values, ra, dec, format="jd", scale="tcb", centre="barycentric"):
+    """Whole-column: times of arrival at the solar-system barycentre (or the Sun's centre) of light from
+    (ra, dec) back to UTC MJD at the Earth's centre, i.e. the light-travel-time correction removed.
+
+    ``t_earth = t_centre - (r_earth(t_earth) . n) / c``, with ``r_earth`` the Earth's position relative to
+    the centre (pyerfa's built-in ephemeris, no download). ``r_earth(t_earth)`` is taken as
+    ``r(t_centre) - v * delay``, from one ephemeris call: the remaining error is ~ (v/c)^2 * 500 s, well
+    under a millisecond. Plain Roemer delay: the Shapiro and Einstein terms (< 2 ms) are neglected, as
+    BJD/HJD producers commonly do.
+    """
+    from astropy.coordinates import get_body_barycentric_posvel
+
+    values = np.asarray(values, dtype=float)
+    if len(values) == 0:
+        return values
+    arrival = Time(values, format=format, scale=scale)
+    if scale not in ("utc", "tdb"):
+        arrival = arrival.tdb  # TCB and TT: the ephemeris is evaluated in TDB
+    ra_rad, dec_rad = np.radians(ra), np.radians(dec)
+    direction = np.array([np.cos(dec_rad) * np.cos(ra_rad), np.cos(dec_rad) * np.sin(ra_rad), np.sin(dec_rad)])
+    position, velocity = get_body_barycentric_posvel("earth", arrival)
+    r, v = position.xyz.to_value(u.m), velocity.xyz.to_value(u.m / u.s)
+    if centre == "heliocentric":
+        sun_position, sun_velocity = get_body_barycentric_posvel("sun", arrival)
+        r, v = r - sun_position.xyz.to_value(u.m), v - sun_velocity.xyz.to_value(u.m / u.s)
+    speed_of_light = c.to_value(u.m / u.s)
+    first_guess = (direction @ r) / speed_of_light
+    delay = (direction @ (r - v * first_guess)) / speed_of_light
+    return (arrival - delay * u.s).utc.mjd
 
 
 def _leap_second_days():

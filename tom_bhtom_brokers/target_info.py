@@ -19,6 +19,8 @@ class TargetInfo:
     ra: float | None
     dec: float | None
     survey_names: dict = field(default_factory=dict)
+    #: epoch (Julian year) of ra/dec; TOM's default is J2000
+    epoch: float = 2000.0
     #: source name -> fingerprint of the archive answer whose points are stored intact (see updating.plan)
     fingerprints: dict = field(default_factory=dict)
 
@@ -29,7 +31,8 @@ class TargetInfo:
             extras = dict(TargetExtra.objects.filter(target=target, key__in=SURVEY_NAME_LABELS)
                           .values_list("key", "value"))
         names = {key: value.strip() for key, value in extras.items() if value and value.strip()}
-        return cls(id=target.pk, name=target.name, ra=target.ra, dec=target.dec, survey_names=names)
+        return cls(id=target.pk, name=target.name, ra=target.ra, dec=target.dec, survey_names=names,
+                   epoch=float(target.epoch) if target.epoch else 2000.0)
 
     @classmethod
     def for_targets(cls, targets):

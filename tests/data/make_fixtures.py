@@ -296,8 +296,235 @@ def ztf():
     ], indent=2) + "\n")
 
 
+# --- Gaia DR3 epoch photometry (Gaia archive TAP cone, CSV; DataLink zip) --------------------------------
+
+GAIA_CONE_HEADER = "source_id,ra,dec,pmra,pmdec,has_epoch_photometry"
+#: the one-row-per-transit layout the data server has written since early 2025 (CSV)
+TRANSIT_HEADER = ("solution_id,source_id,transit_id,g_transit_time,g_transit_flux,g_transit_flux_error,"
+                  "g_transit_flux_over_error,g_transit_mag,bp_obs_time,bp_flux,bp_flux_error,bp_flux_over_error,"
+                  "bp_mag,rp_obs_time,rp_flux,rp_flux_error,rp_flux_over_error,rp_mag,variability_flag_g_reject,"
+                  "variability_flag_bp_reject,variability_flag_rp_reject,g_other_flags,bp_other_flags,"
+                  "rp_other_flags,rejected_by_photometry")
+GAIA_ZERO_POINTS = {"G": 25.6874, "BP": 25.3385, "RP": 24.7479}
+SOLUTION_ID = "375316653866487564"
+
+
+def gaia_transits(n_scans, start=1670.0, end=2700.0):
+    """Gaia DR3 transit times (BJD(TCB) - 2455197.5) and ids: scans every few weeks, pairs 106.5 min apart."""
+    times = []
+    for t in np.sort(rng.uniform(start, end, n_scans)):
+        times += [t, t + 106.5 / 1440]
+    times = np.round(np.array(times), 9)
+    return times, [str(int(t * 86400 * 1e4) * 10 + 7) for t in times]
+
+
+def flux_of(mag, band):
+    return 10 ** (-0.4 * (mag - GAIA_ZERO_POINTS[band]))
+
+
+def zip_bytes(members):
+    """A zip as the data server sends it (one member per source), reproducible (fixed member dates)."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2025, 3, 1, 0, 0, 0)), content)
+    return buffer.getvalue()
+
+
+def transit_layout_csv(source_id, times, transit_ids, g, bp, rp):
+    rows = [TRANSIT_HEADER]
+    for k, (t, tid) in enumerate(zip(times, transit_ids)):
+        cells = [SOLUTION_ID, source_id, tid]
+        for band, mag, dt, soe in (("G", g[k], 0.0, 180.0), ("BP", bp[k], -0.00035, 60.0),
+                                   ("RP", rp[k], 0.00041, 75.0)):
+            if np.isnan(mag):
+                cells += ["", "", "", "", ""]
+                continue
+            flux = flux_of(mag, band)
+            cells += [f"{t + dt:.9f}", f"{flux:.4f}", f"{flux / soe:.4f}", f"{soe:.3f}", f"{mag:.6f}"]
+        cells += ["false", "false", "false", "1", "0", "0", "false"]
+        rows.append(",".join(cells))
+    return "\n".join(rows) + "\n"
+
+
+def gaia_dr3():
+    from astropy.table import Table
+
+    folder = HERE / "gaia_dr3"
+    folder.mkdir(parents=True, exist_ok=True)
+    routes = []
+    tap = {"path": "/tap-server/tap/sync", "contains": {"QUERY": "gaiadr3.gaia_source"}}
+
+    # Gaia20fnr: a star moving 150 mas/yr north, 2.4" from the target's J2000 position at J2016.0 (found
+    # only with its proper motion), and a still neighbour 1.5" away (the nearest if proper motion is ignored)
+    ra0, dec0 = OBJECTS["Gaia20fnr"]
+    star, neighbour = "2945521337401118464", "2945521337401118592"
+    write(folder / "cone_Gaia20fnr.csv", "\n".join([
+        GAIA_CONE_HEADER,
+        f"{star},{ra0 + 0.05 / 3600:.9f},{dec0 + 16 * 0.150 / 3600:.9f},0.0,150.0,True",
+        f"{neighbour},{ra0:.9f},{dec0 - 1.5 / 3600:.9f},,,False"]) + "\n")
+    routes.append({**tap, "cone": [ra0, dec0], "file": "cone_Gaia20fnr.csv"})
+    times, ids = gaia_transits(22)
+    g = 16.0 + 0.05 * np.sin(times / 30.0) + rng.normal(0, 0.004, len(times))
+    bp, rp = g + 0.9 + rng.normal(0, 0.01, len(times)), g - 1.1 + rng.normal(0, 0.01, len(times))
+    bp[[3, 8]] = np.nan                      # transits without BP and RP: empty cells, no point
+    rp[[3, 8]] = np.nan
+    text = transit_layout_csv(star, times, ids, g, bp, rp).splitlines()
+    reject = text[6].split(",")
+    reject[18] = "true"                      # G rejected by the variability processing: dropped
+    text[6] = ",".join(reject)
+    rejected = text[11].split(",")           # rejected by the photometry processing: no fluxes at all
+    text[11] = ",".join(rejected[:3] + [rejected[3]] + [""] * 4 + rejected[8:9] + [""] * 4 + rejected[13:14]
+                        + [""] * 4 + rejected[18:24] + ["true"])
+    flags = text[14].split(",")
+    flags[21] = "4097"                       # another G flag: kept in the extras
+    text[14] = ",".join(flags)
+    (folder / f"epoch_photometry_{star}.zip").write_bytes(
+        zip_bytes({f"EPOCH_PHOTOMETRY-Gaia DR3 {star}.csv": "\n".join(text) + "\n"}))
+    routes.append({"path": "/data-server/data", "contains": {"ID": star}, "file": f"epoch_photometry_{star}.zip",
+                   "content_type": "application/zip"})
+
+    # Gaia19dke: the old one-row-per-band layout, as a VOTable (how the data server wrote it until late 2024)
+    ra1, dec1 = OBJECTS["Gaia19dke"]
+    old = "2188191553213987072"
+    write(folder / "cone_Gaia19dke.csv", "\n".join([
+        GAIA_CONE_HEADER, f"{old},{ra1 - 0.2 / 3600:.9f},{dec1 + 0.1 / 3600:.9f},-1.2,-3.4,True"]) + "\n")
+    routes.append({**tap, "cone": [ra1, dec1], "file": "cone_Gaia19dke.csv"})
+    times, ids = gaia_transits(18)
+    rows = []
+    for band, base, dt, soe in (("G", 17.3, 0.0, 150.0), ("BP", 18.4, -0.00035, 40.0), ("RP", 16.2, 0.00041, 55.0)):
+        for k, (t, tid) in enumerate(zip(times, ids)):
+            mag = base + 0.2 * np.sin(t / 90.0) + rng.normal(0, 0.01)
+            rows.append((int(old), int(tid), band, t + dt, mag, flux_of(mag, band), flux_of(mag, band) / soe, soe,
+                         False, band == "G" and k == 5, 0, int(SOLUTION_ID)))
+    table = Table(rows=rows, names=("source_id", "transit_id", "band", "time", "mag", "flux", "flux_error",
+                                    "flux_over_error", "rejected_by_photometry", "rejected_by_variability",
+                                    "other_flags", "solution_id"))
+    import io
+    votable = io.BytesIO()
+    table.write(votable, format="votable")
+    (folder / f"epoch_photometry_{old}.zip").write_bytes(
+        zip_bytes({f"EPOCH_PHOTOMETRY-Gaia DR3 {old}.xml": votable.getvalue()}))
+    routes.append({"path": "/data-server/data", "contains": {"ID": old}, "file": f"epoch_photometry_{old}.zip",
+                   "content_type": "application/zip"})
+
+    # Gaia18cbf: a source without epoch photometry (most of DR3's 1.8 billion)
+    ra2, dec2 = OBJECTS["Gaia18cbf"]
+    write(folder / "cone_Gaia18cbf.csv", "\n".join([
+        GAIA_CONE_HEADER, f"4043383456173344256,{ra2:.9f},{dec2 + 0.3 / 3600:.9f},-2.1,-5.5,False"]) + "\n")
+    routes.append({**tap, "cone": [ra2, dec2], "file": "cone_Gaia18cbf.csv"})
+
+    # any cone north of Dec +80: one clean star at the cone centre
+    synthetic = "5000000000000000001"
+    write(folder / "synthetic_cone.csv", "\n".join([
+        GAIA_CONE_HEADER, f"{synthetic},%%RA%%%%%%%%,%%DEC%%%%%%%,0.0,0.0,True"]) + "\n")
+    routes.append({**tap, "region": {"dec_min": 80}, "file": "synthetic_cone.csv", "template": True})
+    times, ids = gaia_transits(25)
+    g = 18.1 + 0.1 * np.sin(times / 40.0)
+    (folder / "epoch_photometry_synthetic.zip").write_bytes(zip_bytes({
+        f"EPOCH_PHOTOMETRY-Gaia DR3 {synthetic}.csv": transit_layout_csv(synthetic, times, ids, g, g + 0.7, g - 0.9)}))
+    routes.append({"path": "/data-server/data", "contains": {"ID": synthetic}, "file": "epoch_photometry_synthetic.zip",
+                   "content_type": "application/zip"})
+    write(folder / "no_coverage.csv", GAIA_CONE_HEADER + "\n")
+    routes.append({**tap, "file": "no_coverage.csv"})
+    write(folder / "routes.json", json.dumps(routes, indent=2) + "\n")
+
+
+# --- CRTS (Catalina CSDR2 cone-search CGI: an HTML page linking to a CSV) ----------------------------------
+
+CRTS_CSV_HEADER = "MasterID,Mag,Magerr,RA,Dec,MJD,Blend"
+
+
+def crts_page(ra, dec, radius_deg, message):
+    """The CGI's answer: the "Querying region" block the real pages start with, then the result message."""
+    return f"""<!DOCTYPE html
+	PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"
+	 "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml" lang="en-US" xml:lang="en-US">
+<head>
+<title>Positional Cone Search</title>
+<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1" />
+</head>
+<body link="#E1E10" alink="#ffff00" vlink="#00ffff" bgcolor="#00004f" text="#000000">
+<center>
+<table border=0 bgcolor="#c0c0c0" cellpadding=2 cellspacing=2><tr><td bgcolor="#000099">
+<table border=0 width="100%" cellpadding=6 cellspacing=0><tr align="center" bgcolor="#000099">
+<td bgcolor="#000099"><font color="#ffffff">Querying region</font></td></tr></table>
+<table border=1 width="100%" bgcolor="#c0c0c0" cellpadding=6 cellspacing=0>
+<tr align="center" bgcolor="#000099"><td><font color="yellow">RA</font></td><td><font color="yellow">Dec</font></td>
+<td><font color="yellow">Radius</font></td></tr>
+<tr align="center" bgcolor="#000099"><td><font color="yellow">{ra}</font></td><td><font color="yellow">{dec}</font></td>
+<td><font color="yellow">{radius_deg}</font></td></tr>
+</table></td></tr></table>
+<font color="#ffffff">Please wait!</font>
+<p><font color="#ffffff">Photcat DB query</font></p>
+{message}
+</center>
+</body>
+</html>
+"""
+
+
+def crts_link(path, lines):
+    return (f'<font color="#ffffff">There were {lines} lines. <a href="{path}">{path.rsplit("/", 1)[-1]}</a> '
+            f"(right-mouse-click and save as to download )</font>")
+
+
+def crts_rows(master_id, ra, dec, base, nights, start=53470.0):
+    rows = []
+    for night in np.sort(rng.uniform(start, 56430.0, nights)):
+        for k in range(4):  # four exposures ~10 minutes apart
+            mag = base + 0.12 * np.sin(night / 70.0) + rng.normal(0, 0.05)
+            rows.append([master_id, f"{mag:.2f}", f"{0.05 + 0.02 * rng.random():.2f}",
+                         f"{ra + rng.normal(0, 0.4) / 3600:.5f}", f"{dec + rng.normal(0, 0.4) / 3600:.5f}",
+                         f"{night + k * 0.0069:.5f}", "0"])
+    return rows
+
+
+def crts():
+    folder = HERE / "crts"
+    path = "/cgi-bin/getcssconedb_release_img.cgi"
+    routes = []
+    ra0, dec0 = OBJECTS["Gaia20fnr"]
+    star = crts_rows("1118084012345", ra0 + 0.5 / 3600, dec0, 15.95, 30)
+    star[7][6] = star[8][6] = "1"                     # blended exposures: kept, flag in the extras
+    same_star_sss = crts_rows("3018084054321", ra0 + 1.8 / 3600, dec0 + 0.4 / 3600, 15.90, 6)
+    neighbour = crts_rows("1118084012399", ra0, dec0 + 5.0 / 3600, 18.7, 8)
+    csv = "\n".join([CRTS_CSV_HEADER] + [",".join(r) for r in star + same_star_sss + neighbour]) + "\n"
+    upload = "/DataRelease/upload/result_web_fileQ7tx2K.csv"
+    write(folder / "result_web_fileQ7tx2K.csv", csv)
+    # the real pages link with the archive's own host name: followed on the configured host
+    write(folder / "cone_Gaia20fnr.html", crts_page(f"{ra0:.5f}", f"{dec0:.5f}", "0.002",
+                                                    crts_link("http://nunuku.caltech.edu" + upload,
+                                                              len(csv.splitlines()))))
+    routes.append({"path": path, "cone": [ra0, dec0], "file": "cone_Gaia20fnr.html",
+                   "content_type": "text/html; charset=iso-8859-1"})
+    ra1, dec1 = NEOWISE_ONLY["FU Ori"]
+    write(folder / "covered_no_objects.html", crts_page(
+        f"{ra1:.5f}", f"{dec1:.5f}", "0.002", '<font color="#ffffff">This area is covered by the data release. '
+        "However, no objects were found in the specified area .</font>"))
+    routes.append({"path": path, "cone": [ra1, dec1], "file": "covered_no_objects.html",
+                   "content_type": "text/html; charset=iso-8859-1"})
+    synthetic = "/DataRelease/upload/result_web_fileSynth1.csv"
+    rows = crts_rows("1180000000001", 10.0, 85.0, 17.3, 35)
+    write(folder / "result_web_fileSynth1.csv", "\n".join([CRTS_CSV_HEADER] + [",".join(r) for r in rows]) + "\n")
+    write(folder / "synthetic_cone.html", crts_page("cone", "centre", "0.002", crts_link(synthetic, len(rows) + 1)))
+    routes.append({"path": path, "region": {"dec_min": 80}, "file": "synthetic_cone.html",
+                   "content_type": "text/html; charset=iso-8859-1"})
+    write(folder / "not_covered.html", crts_page(
+        "0", "0", "0.002", "<font size=5 color=red> This area is not covered by CSS data.</font>"))
+    routes.append({"path": path, "file": "not_covered.html", "content_type": "text/html; charset=iso-8859-1"})
+    routes.append({"path": "/DataRelease/upload/{name}", "file": "{name}", "content_type": "text/plain"})
+    write(folder / "routes.json", json.dumps(routes, indent=2) + "\n")
+
+
 if __name__ == "__main__":
     gaia_alerts()
     neowise()
     allwise()
     ztf()
+    gaia_dr3()
+    crts()

@@ -55,6 +55,8 @@ def cone_of(params):
     lower = {k.lower(): v for k, v in params.items()}
     if "ra" in lower and "dec" in lower:
         radius = float(lower.get("radius", lower.get("sr", 0.0)))
+        if "rad" in lower:  # the Catalina CGI's radius, in arcmin
+            radius = float(lower["rad"]) / 60.0
         return float(lower["ra"]), float(lower["dec"]), radius
     return None
 

@@ -6,6 +6,8 @@ BROKER_CLASSES = {
     DataSource.NEOWISE: "tom_bhtom_brokers.brokers.neowise.NeowiseBroker",
     DataSource.ALLWISE: "tom_bhtom_brokers.brokers.allwise.AllwiseBroker",
     DataSource.ZTF: "tom_bhtom_brokers.brokers.ztf.ZtfBroker",
+    DataSource.GAIA_DR3: "tom_bhtom_brokers.brokers.gaia_dr3.GaiaDR3Broker",
+    DataSource.CRTS: "tom_bhtom_brokers.brokers.crts.CrtsBroker",
 }
 
 #: display names of the implemented sources (the keys of their settings.DATA_SERVICES entries)

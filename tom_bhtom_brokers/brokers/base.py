@@ -41,6 +41,8 @@ class Request:
     params: dict = field(default_factory=dict)
     method: str = "GET"
     data: dict | None = None
+    #: the archive answers this request with an HTML page on purpose (otherwise HTML is an error page)
+    expect_html: bool = False
 
 
 class ConeQueryForm(BaseQueryForm):
@@ -66,8 +68,6 @@ class BHTOMBroker(DataService):
     default_timeout = 60.0
     #: keys that must be present in ``settings.DATA_SERVICES[name]`` before the broker can run
     required_settings = ()
-    #: archives that legitimately answer in HTML set this, everyone else treats an HTML page as an error
-    accepts_html = False
     citation = ""
 
     def __init_subclass__(cls, **kwargs):
@@ -164,7 +164,7 @@ class BHTOMBroker(DataService):
         """Send one request to this archive through the shared client; refuse HTML error pages."""
         url = f"{self.base_url}{req.path}"
         response = self.http.request(req.method, url, params=req.params, data=req.data)
-        if not self.accepts_html and looks_like_html(response):
+        if not req.expect_html and looks_like_html(response):
             raise BrokerServiceError("the archive sent an HTML page instead of data (an error page?)",
                                      url=response.url, status=response.status)
         return response

@@ -1,4 +1,4 @@
-"""Create the demo targets (idempotent): one by Gaia Alerts name, one by position only, one with no alert."""
+"""Create the demo targets (idempotent): two by Gaia Alerts name, one by position only, one with no alert."""
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 
@@ -8,8 +8,8 @@ DEMO_TARGETS = [
     # name, ra, dec, survey names
     ("Gaia18cbf", 268.8875, -31.2472, {"Gaia Alerts name": "Gaia18cbf"}),
     ("Gaia19dke", 304.7108, 55.1547, {"Gaia Alerts name": "Gaia19dke"}),
-    ("Gaia20fnr", 90.26701, -18.96770, {}),  # found by cone, in the alert index and in NEOWISE
-    ("FU Ori", 88.0717, 9.0680, {}),  # no Gaia alert: NEOWISE only
+    ("Gaia20fnr", 90.26701, -18.96770, {}),  # found by cone: alert index, WISE, ZTF, Gaia DR3, CRTS
+    ("FU Ori", 88.0717, 9.0680, {}),  # no Gaia alert: NEOWISE only (CRTS: covered, no object)
 ]
 
 
