@@ -23,7 +23,7 @@ test: $(STAMP)
 
 # The demo site on http://127.0.0.1:8000 (user admin, password admin) after `make demo`.
 serve: $(STAMP)
-	cd example_site && ../$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python example_site/serve_demo.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -12,6 +12,8 @@ import subprocess
 import tempfile
 import time
 
+from tests import debian
+
 
 class PostgresUnavailable(Exception):
     pass
@@ -27,19 +29,14 @@ def _pg_bin():
 
 
 def ensure_installed():
-    if _pg_bin():
-        return _pg_bin()
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise PostgresUnavailable("PostgreSQL is not installed and apt-get is not available to root here")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    update = _run(["apt-get", "update", "-qq"], env=env, timeout=600)
-    install = _run(["apt-get", "install", "-y", "-qq", "postgresql"], env=env, timeout=900)
-    if install.returncode != 0 or not _pg_bin():
-        raise PostgresUnavailable(f"apt-get install postgresql failed: {(update.stderr + install.stderr)[-500:]}")
+    try:
+        debian.ensure(["postgresql"], _pg_bin)
+    except debian.Unavailable as exc:
+        raise PostgresUnavailable(str(exc)) from None
     return _pg_bin()
 
 
-def _free_port():
+def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -50,7 +47,7 @@ class PostgresServer:
 
     def __init__(self):
         self.bin = ensure_installed()
-        self.host, self.port = "127.0.0.1", _free_port()
+        self.host, self.port = "127.0.0.1", free_port()
         self.dir = tempfile.mkdtemp(prefix="bhtom_pg_")
         # initdb refuses to run as root: run the server as Debian's postgres user when we are root
         self.prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []

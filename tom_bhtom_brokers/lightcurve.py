@@ -11,6 +11,10 @@ Columns (one row per measurement):
 Optional columns ``telescope``, ``instrument`` and ``exposure_time`` go to the datum's fields of the
 same name; every other column is a per-point extra stored in the datum's ``value`` JSON, together
 with :attr:`Lightcurve.extras` (facts true of every point, such as the magnitude system).
+
+Conventions the target page and the download rely on: ``time_system`` (an extra) says what the
+archive's time was; where the broker converted it, the archive's own value is the per-point column
+``time_original``.
 """
 import logging
 

@@ -42,3 +42,18 @@ class LightcurveUpdate(models.Model):
 
     def __str__(self):
         return f"{self.source} for target {self.target_id}: {self.get_status_display()}"
+
+
+class TargetUpdateRequest(models.Model):
+    """The last update a person asked for from a target's page: the django-tasks result id, so the page can
+    say "queued" or "running" while the site's task backend reports so."""
+
+    target = models.OneToOneField("tom_targets.BaseTarget", on_delete=models.CASCADE,
+                                  related_name="lightcurve_update_request")
+    task_result_id = models.CharField(max_length=100)
+    backend = models.CharField(max_length=100, default="default")
+    requested_by = models.CharField(max_length=150, blank=True, default="")
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"update of target {self.target_id} requested {self.requested_at:%Y-%m-%d %H:%M}"

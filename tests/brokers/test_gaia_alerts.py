@@ -44,7 +44,7 @@ def test_untrusted_and_null_rows_are_skipped_and_numeric_rows_stored_exactly(arc
     expected = numeric_rows("Gaia18cbf").sort_values("jd")
     points = list(stored(target, "Gaia Alerts").order_by("timestamp"))
     assert [p.brightness for p in points] == expected["mag"].tolist()
-    assert [p.value["jd_original"] for p in points] == expected["jd"].tolist()
+    assert [p.value["time_original"] for p in points] == expected["jd"].tolist()
     assert {p.bandpass for p in points} == {"G(Gaia Alerts)"}
     # UTC: the timestamp is the JD itself (the archive's JD equals its UTC Date column)
     first = points[0].timestamp

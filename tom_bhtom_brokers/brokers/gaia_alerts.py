@@ -12,7 +12,6 @@ point the single-epoch error model of Hodgkin et al. 2021 (their polynomial in G
 13 < G < 21; magnitudes outside are evaluated at the nearest end of that range).
 """
 import io
-import re
 import threading
 import time
 from datetime import timedelta
@@ -27,8 +26,8 @@ from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve, utc_mjd
 from tom_bhtom_brokers.sky import nearest_within, separations_arcsec
 from tom_bhtom_brokers.sources import DataSource
+from tom_bhtom_brokers.survey_names import GAIA_ALERT_NAME
 
-ALERT_NAME = re.compile(r"^Gaia\d{2}[a-z]{1,4}$")
 #: the magnitude markers the archive writes for epochs without a usable measurement
 NO_MAGNITUDE = frozenset({"untrusted", "null", "nan", ""})
 
@@ -72,7 +71,7 @@ class GaiaAlertsQueryForm(ConeQueryForm):
     def clean(self):
         data = super().clean()
         name = (data.get("alert_name") or "").strip()
-        if name and not ALERT_NAME.match(name):
+        if name and not GAIA_ALERT_NAME.match(name):
             self.add_error("alert_name", "A Gaia Alerts name is 'Gaia', two digits and letters, e.g. Gaia18cbf.")
         if not name and (data.get("ra") is None or data.get("dec") is None):
             raise forms.ValidationError("Give an alert name, or RA and Dec.")
@@ -98,7 +97,7 @@ class GaiaAlertsBroker(BHTOMBroker):
     # --- by name -----------------------------------------------------------------------------------
 
     def query(self, target, survey_name):
-        if not ALERT_NAME.match(survey_name):
+        if not GAIA_ALERT_NAME.match(survey_name):
             raise BrokerInputError(f"'{survey_name}' is not a Gaia Alerts name ('Gaia', two digits, letters)")
         return Request(f"/alerts/alert/{survey_name}/lightcurve.csv")
 
@@ -142,7 +141,7 @@ class GaiaAlertsBroker(BHTOMBroker):
             filter="G",
             unit="mag",
             telescope=self.telescope,
-            jd_original=jd,
+            time_original=jd,
             date_original=rows["date"].to_numpy(),
             matched_identifier=alert_name,
             extras={"time_system": "JD labelled TCB by the archive, treated as UTC",

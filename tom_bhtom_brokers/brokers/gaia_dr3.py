@@ -31,7 +31,6 @@ L2, 1.5 million km (at most 5 light-seconds) from the Earth; that offset is not 
 original value is kept in each point's extras. Cadence: none (a data release, read once).
 """
 import io
-import re
 import zipfile
 
 import astropy.units as u
@@ -44,11 +43,11 @@ from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve, geocentric_utc_mjd
 from tom_bhtom_brokers.sky import separations_arcsec
 from tom_bhtom_brokers.sources import DataSource
+from tom_bhtom_brokers.survey_names import GAIA_DR3_ID
 
 GAIA_EPOCH = 2016.0
 #: Gaia's time origin: ``time`` is BJD(TCB) - 2455197.5
 TIME_ZERO_JD = 2455197.5
-SOURCE_ID = re.compile(r"^(?:Gaia DR3\s+)?(\d{1,19})$")
 #: uncertainty of each band's photometric zero point (mag), Riello et al. 2021, Table 2
 ZERO_POINT_ERROR = {"G": 0.0027553202, "BP": 0.0027901700, "RP": 0.0037793818}
 ONE_ROW_PER_BAND = ("band", "time", "mag", "flux_over_error")
@@ -180,7 +179,7 @@ class GaiaDR3Broker(BHTOMBroker):
         return lightcurve
 
     def query(self, target, survey_name):
-        match = SOURCE_ID.match(survey_name.strip())
+        match = GAIA_DR3_ID.match(survey_name.strip())
         if not match:
             raise BrokerInputError(f"'{survey_name}' is not a Gaia DR3 source id (an integer)")
         return Request("/data-server/data", params={

@@ -85,7 +85,7 @@ class ZtfBroker(BHTOMBroker):
             exposure_time=pd.to_numeric(frame["exptime"], errors="coerce").to_numpy()
             if "exptime" in frame else np.nan,
             oid=frame["oid"].to_numpy(dtype=object), catflags=catflags.to_numpy(),
-            hjd_original=pd.to_numeric(frame["hjd"], errors="raise").to_numpy(),
+            hjd=pd.to_numeric(frame["hjd"], errors="raise").to_numpy(),
             matched_identifier="ZTF DR oid " + ",".join(oids),
             extras={"data_release": self.setting("collection") or "latest public ZTF release at IRSA",
                     "magnitude_system": "PS1-calibrated PSF magnitude (AB), colour term not applied",

@@ -1,0 +1,30 @@
+"""``make serve``: the demo site on http://127.0.0.1:8000 with the sample archive beside it (so the target
+page's update button reaches an archive). Ports: SERVE_PORT (8000), SAMPLE_ARCHIVE_PORT (8765)."""
+import os
+import subprocess
+import sys
+
+from run_demo import REPO, SITE
+
+
+def main():
+    port = os.environ.get("SERVE_PORT", "8000")
+    archive_port = os.environ.get("SAMPLE_ARCHIVE_PORT", "8765")
+    env = {**os.environ, "SAMPLE_ARCHIVE_URL": f"http://127.0.0.1:{archive_port}",
+           "DJANGO_SETTINGS_MODULE": "example_site.settings",
+           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    archive = subprocess.Popen([sys.executable, "-m", "tests.sample_archive", "--port", archive_port], cwd=REPO,
+                               env=env, stdout=subprocess.PIPE, text=True)
+    print(archive.stdout.readline().strip(), flush=True)
+    try:
+        return subprocess.call([sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+                               cwd=SITE, env=env)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        archive.terminate()
+        archive.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""A target's merged survey light curve, read once from the database, shaped for the plot and the download.
+
+One query reads every stored point of every survey source (``PRETTY_SURVEY_NAME``) for the target;
+:func:`plot_payload` turns it into one compact JSON document (columns, plus a small table of traces
+and of distinct hover notes, so 100,000 points cost one request and a few MB), and :func:`table`
+into the rows of the CSV/ECSV download.
+"""
+import json
+
+import numpy as np
+import pandas as pd
+from astropy.table import Table
+
+from tom_dataproducts.models import PhotometryReducedDatum
+
+from tom_bhtom_brokers.lightcurve import UNIX_EPOCH_MJD
+from tom_bhtom_brokers.sources import PRETTY_SURVEY_NAME
+
+SURVEY_NAMES = list(PRETTY_SURVEY_NAME.values())
+FIELDS = ("source_name", "bandpass", "timestamp", "brightness", "brightness_error", "limit", "unit", "telescope",
+          "value")
+#: per-point extras worth showing on hover (flags and quality), in this order
+HOVER_KEYS = ("catflags", "other_flags", "blend", "ph_qual", "qi_fact", "oid", "transit_id")
+#: colour of each filter family: the same colour for a filter whichever survey measured it
+FAMILY_COLOURS = {
+    "u": "#6a3d9a", "U": "#6a3d9a", "B": "#1f78b4", "BP": "#1f78b4", "g": "#1a9850", "SG": "#1a9850",
+    "V": "#7a8b1d", "Vis": "#7a8b1d", "CV": "#7a8b1d", "TG": "#7a8b1d", "G": "#333333", "CL": "#737373",
+    "c": "#17becf", "o": "#ff7f0e", "r": "#d62728", "R": "#d62728", "SR": "#d62728", "CR": "#d62728",
+    "RP": "#a50f15", "i": "#8c2d04", "I": "#8c2d04", "SI": "#8c2d04", "z": "#6b3e26", "y": "#4a2c17",
+    "J": "#525252", "H": "#3f3f3f", "K": "#252525", "W1": "#c51b7d", "W2": "#7b3294",
+    "Flux 1.4GHz": "#9467bd",
+}
+#: marker of each survey, in the order of the sources; limits are always open downward triangles
+SURVEY_SYMBOLS = dict(zip(SURVEY_NAMES, (
+    "circle", "diamond", "square", "square-open", "cross", "star", "circle-open", "x", "hexagon", "pentagon",
+    "triangle-up", "diamond-open", "hourglass", "bowtie", "star-diamond")))
+LIMIT_SYMBOL = "triangle-down-open"
+
+
+def filter_of(bandpass):
+    """'W1(NEOWISE)' -> 'W1'."""
+    return bandpass.rsplit("(", 1)[0] if bandpass.endswith(")") else bandpass
+
+
+def survey_points(target) -> pd.DataFrame:
+    """Every stored survey point of the target (one query), sorted by time, with the UTC MJD."""
+    rows = list(PhotometryReducedDatum.objects.filter(target=target, source_name__in=SURVEY_NAMES)
+                .order_by("timestamp").values_list(*FIELDS))
+    frame = pd.DataFrame(rows, columns=FIELDS)
+    for name in ("brightness", "brightness_error", "limit"):
+        frame[name] = pd.to_numeric(frame[name], errors="coerce")
+    stamps = pd.to_datetime(frame["timestamp"], utc=True)
+    frame["mjd"] = (stamps - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds() / 86400 + UNIX_EPOCH_MJD \
+        if len(frame) else pd.Series(dtype=float)
+    frame["value"] = [v if isinstance(v, dict) else (json.loads(v) if v else {}) for v in frame["value"]]
+    return frame
+
+
+def _none_for_nan(values, digits):
+    rounded = np.round(np.asarray(values, dtype=float), digits)
+    return [None if np.isnan(v) else float(v) for v in rounded]
+
+
+def plot_payload(frame: pd.DataFrame) -> dict:
+    """The figure's data: one trace per (survey, bandpass, detection/limit, unit), all points as columns.
+
+    ``traces[k]`` describes trace k (survey, bandpass, colour, symbol, whether it holds limits, whether it is a
+    flux to draw in the lower panel); ``points`` holds columns ``mjd``, ``y`` (magnitude, flux or limit),
+    ``error``, ``trace`` (index into ``traces``) and ``note`` (index into ``notes``, the distinct hover texts).
+    """
+    if not len(frame):
+        return {"traces": [], "notes": [], "points": {"mjd": [], "y": [], "error": [], "trace": [], "note": []}}
+    is_limit = frame["brightness"].isna() & frame["limit"].notna()
+    unit = frame["unit"].fillna("mag").replace("", "mag")
+    keys = pd.DataFrame({"source": frame["source_name"], "bandpass": frame["bandpass"], "limit": is_limit,
+                         "unit": unit})
+    trace_keys = keys.drop_duplicates().sort_values(["source", "bandpass", "limit"]).reset_index(drop=True)
+    trace_index = keys.merge(trace_keys.reset_index(), on=["source", "bandpass", "limit", "unit"],
+                             how="left")["index"].to_numpy()
+    traces = []
+    for row in trace_keys.itertuples():
+        band = filter_of(row.bandpass)
+        traces.append({
+            "source": row.source, "bandpass": row.bandpass, "unit": row.unit, "limit": bool(row.limit),
+            "flux": row.unit != "mag", "colour": FAMILY_COLOURS.get(band, "#7f7f7f"),
+            "symbol": LIMIT_SYMBOL if row.limit else SURVEY_SYMBOLS.get(row.source, "circle"),
+        })
+    notes, note_index = {"": 0}, []
+    for telescope, extras in zip(frame["telescope"], frame["value"]):
+        parts = [f"{key}={extras[key]}" for key in HOVER_KEYS if extras.get(key) not in (None, "", 0)]
+        if telescope:
+            parts.insert(0, str(telescope))
+        text = ", ".join(parts)
+        note_index.append(notes.setdefault(text, len(notes)))
+    y = frame["brightness"].where(~is_limit, frame["limit"])
+    return {
+        "traces": traces,
+        "notes": list(notes),
+        "points": {"mjd": _none_for_nan(frame["mjd"], 6), "y": _none_for_nan(y, 4),
+                   "error": _none_for_nan(frame["brightness_error"], 4),
+                   "trace": trace_index.astype(int).tolist(), "note": note_index},
+    }
+
+
+DOWNLOAD_COLUMNS = ("source", "bandpass", "time_utc", "mjd", "time_original", "time_system", "value", "error",
+                    "limit", "unit", "telescope", "extras")
+
+
+def table(frame: pd.DataFrame) -> Table:
+    """One row per point: source, bandpass, UTC time, MJD, the archive's own time and its system, value, error,
+    limit, unit, telescope and the remaining extras (JSON)."""
+    extras = frame["value"] if len(frame) else pd.Series(dtype=object)
+    original = [e.get("time_original") for e in extras]
+    return Table({
+        "source": frame["source_name"].astype(str).to_numpy(),
+        "bandpass": frame["bandpass"].astype(str).to_numpy(),
+        "time_utc": pd.to_datetime(frame["timestamp"], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").to_numpy()
+        if len(frame) else np.array([], dtype=str),
+        "mjd": frame["mjd"].to_numpy(dtype=float),
+        "time_original": np.array([np.nan if v is None else float(v) for v in original], dtype=float),
+        "time_system": np.array([str(e.get("time_system", "")) for e in extras], dtype=str),
+        "value": frame["brightness"].to_numpy(dtype=float),
+        "error": frame["brightness_error"].to_numpy(dtype=float),
+        "limit": frame["limit"].to_numpy(dtype=float),
+        "unit": frame["unit"].fillna("").astype(str).to_numpy(),
+        "telescope": frame["telescope"].fillna("").astype(str).to_numpy(),
+        "extras": np.array([json.dumps({k: v for k, v in e.items() if k not in ("time_original", "time_system")},
+                                       sort_keys=True, default=str) for e in extras], dtype=str),
+    }, names=DOWNLOAD_COLUMNS)
+

@@ -1,0 +1,118 @@
+"""The survey names and URLs that tie a target to each archive: what a valid one looks like, and the
+form that edits them as the target's extras (the keys in ``sources.TARGET_NAME_KEYS``).
+
+One rule per field, used by the form (a person typing) and by the brokers (a value already stored,
+perhaps through TOM's own target form, which does not validate extras).
+"""
+import re
+from urllib.parse import urlsplit
+
+from django import forms
+
+from tom_bhtom_brokers.sources import TARGET_NAME_KEYS, DataSource
+
+GAIA_ALERT_NAME = re.compile(r"^Gaia\d{2}[a-z]{1,4}$")
+GAIA_DR3_ID = re.compile(r"^(?:Gaia DR3\s+)?(\d{1,19})$")
+ZTF_NAME = re.compile(r"^ZTF\d{2}[a-z]{7}$")
+INTEGER_ID = re.compile(r"^\d{1,20}$")
+CPCS_NAME = re.compile(r"^ivo://[\w.+\-/]+$")
+AAVSO_NAME = re.compile(r"^[\w .+\-*:/()\[\]']{1,60}$")
+
+#: hosts a pasted URL may point to; no request is ever made to any other
+ASASSN_HOSTS = ("asas-sn.osu.edu",)
+ATLAS_HOSTS = ("fallingstar-data.com",)
+ASASSN_PATHS = re.compile(r"^/(sky-patrol/coordinate/[0-9a-f-]{36}|photometry/[0-9a-f-]{36}|variables/[\w-]+"
+                          r"|light_curves/[0-9a-f-]{36})(/export\.csv|\.csv)?/?$")
+ATLAS_PATHS = re.compile(r"^/forcedphot/")
+
+
+def archive_url(value, hosts, paths, example):
+    """A pasted archive URL, checked: https/http on one of ``hosts`` with a path the archive serves."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or parts.hostname not in hosts:
+        raise ValueError(f"must be an address on {' or '.join(hosts)}, e.g. {example}")
+    if parts.username or parts.password or parts.port not in (None, 80, 443):
+        raise ValueError("must not carry a user name, password or port")
+    if not paths.match(parts.path):
+        raise ValueError(f"is not a page this archive serves light curves from, e.g. {example}")
+    return value
+
+
+def _pattern(regex, explanation):
+    def check(value):
+        if not regex.match(value):
+            raise ValueError(explanation)
+        return value
+    return check
+
+
+#: label -> (check raising ValueError with the reason, help text)
+RULES = {
+    TARGET_NAME_KEYS[DataSource.GAIA_ALERTS]: (
+        _pattern(GAIA_ALERT_NAME, "is 'Gaia', two digits and lower-case letters, e.g. Gaia18cbf"), "e.g. Gaia18cbf"),
+    TARGET_NAME_KEYS[DataSource.GAIA_DR3]: (
+        _pattern(GAIA_DR3_ID, "is a Gaia DR3 source_id, an integer, e.g. 4043383456173344256"),
+        "source_id, e.g. 4043383456173344256"),
+    TARGET_NAME_KEYS[DataSource.ANTARES]: (
+        _pattern(ZTF_NAME, "is 'ZTF', two digits and seven lower-case letters, e.g. ZTF18abcdefg"),
+        "e.g. ZTF18abcdefg"),
+    TARGET_NAME_KEYS[DataSource.SDSS]: (_pattern(INTEGER_ID, "is an SDSS objid, an integer"), "an integer"),
+    TARGET_NAME_KEYS[DataSource.PS1]: (_pattern(INTEGER_ID, "is a PS1 objID, an integer"), "an integer"),
+    TARGET_NAME_KEYS[DataSource.LINEAR]: (_pattern(INTEGER_ID, "is a LINEAR object id, an integer"), "an integer"),
+    TARGET_NAME_KEYS[DataSource.CPCS]: (
+        _pattern(CPCS_NAME, "is a CPCS alert name starting with ivo://, e.g. ivo://Gaia19drz"), "e.g. ivo://Gaia19drz"),
+    TARGET_NAME_KEYS[DataSource.ASASSN]: (
+        lambda value: archive_url(value, ASASSN_HOSTS, ASASSN_PATHS,
+                                  "https://asas-sn.osu.edu/sky-patrol/coordinate/<id>"),
+        "a Sky Patrol coordinate, photometry or variables page on asas-sn.osu.edu"),
+    TARGET_NAME_KEYS[DataSource.ATLAS]: (
+        lambda value: archive_url(value, ATLAS_HOSTS, ATLAS_PATHS,
+                                  "https://fallingstar-data.com/forcedphot/static/results/job<n>.txt"),
+        "a finished forced-photometry result on fallingstar-data.com"),
+    TARGET_NAME_KEYS[DataSource.AAVSO]: (
+        _pattern(AAVSO_NAME, "is a VSX star name or AUID (letters, digits, spaces, + - . only)"),
+        "a VSX name or AUID, e.g. SS Cyg"),
+}
+
+
+def check(label, value):
+    """The reason ``value`` is not a valid ``label``, or None when it is."""
+    try:
+        RULES[label][0](value)
+    except ValueError as exc:
+        return f"{label} {exc}"
+    return None
+
+
+def field_name(label):
+    """A form field name for a label ('Gaia Alerts name' -> 'gaia_alerts_name')."""
+    return re.sub(r"\W+", "_", label).strip("_").lower()
+
+
+class SurveyNamesForm(forms.Form):
+    """One optional field per archive name; an empty field removes the name."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for label, (_, help_text) in RULES.items():
+            self.fields[field_name(label)] = forms.CharField(label=label, required=False, max_length=500,
+                                                             help_text=help_text, strip=True)
+
+    @classmethod
+    def initial_for(cls, extras):
+        return {field_name(label): extras.get(label, "") for label in RULES}
+
+    def clean(self):
+        data = super().clean()
+        for label in RULES:
+            name = field_name(label)
+            value = data.get(name)
+            if value:
+                reason = check(label, value)
+                if reason:
+                    self.add_error(name, reason)
+        return data
+
+    def names(self):
+        """label -> value ('' for a name to remove), once valid."""
+        return {label: self.cleaned_data.get(field_name(label), "") for label in RULES}

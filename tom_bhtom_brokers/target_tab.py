@@ -1,0 +1,118 @@
+"""What the "Survey light curves" tab of TOM's target page shows (its context function) and who may act.
+
+TOM Toolkit calls :func:`survey_tab_context` for every target page it renders (``AppConfig.target_detail_tabs``);
+it reads the statuses, point counts and names with a handful of queries whatever the number of points:
+the points themselves reach the page in one request to the data view, after the page has loaded.
+"""
+from django.db.models import Count
+from django.urls import reverse
+from django.utils import timezone
+
+from tom_dataproducts.models import PhotometryReducedDatum
+from tom_targets.models import Target, TargetExtra
+from tom_targets.permissions import targets_for_user
+
+from tom_bhtom_brokers import updating
+from tom_bhtom_brokers.models import LightcurveUpdate, TargetUpdateRequest
+from tom_bhtom_brokers.sources import DataSource, TARGET_NAME_KEYS
+from tom_bhtom_brokers.survey_names import RULES
+
+#: the archive's own page for a matched object, where there is one ({id}: the matched identifier)
+OBJECT_PAGES = {
+    DataSource.GAIA_ALERTS: "https://gsaweb.ast.cam.ac.uk/alerts/alert/{id}/",
+    DataSource.ANTARES: "https://antares.noirlab.edu/loci/{id}",
+}
+#: labels whose value is itself the archive's page (a pasted URL)
+URL_LABELS = {TARGET_NAME_KEYS[DataSource.ASASSN], TARGET_NAME_KEYS[DataSource.ATLAS]}
+
+
+def allowed(user, target, action):
+    """TOM's own rule (tom_targets.permissions): public targets are open, private ones need the object permission."""
+    if action != "view_target" and not user.is_authenticated:
+        return False
+    return targets_for_user(user, Target.objects.filter(pk=target.pk), action).exists()
+
+
+def update_state(target):
+    """'queued' or 'running' while the task backend reports so for the last update asked from the page, else ''."""
+    request = TargetUpdateRequest.objects.filter(target=target).first()
+    if request is None:
+        return "", None
+    try:
+        from django_tasks import tasks
+
+        backend = tasks[request.backend]
+        if not backend.supports_get_result:
+            return "", request
+        status = backend.get_result(request.task_result_id).status
+    except Exception:  # noqa: BLE001 - an expired or foreign result id must not break the target page
+        return "", request
+    return {"NEW": "queued", "RUNNING": "running"}.get(status.name, ""), request
+
+
+def status_rows(target):
+    """One row per installed source: identifier (with the archive's page), points, last success, next due,
+    status and message."""
+    brokers = updating.installed_brokers()
+    plan = {item.broker.name: item for item in updating.plan([target], brokers)}
+    rows = {row.source: row for row in LightcurveUpdate.objects.filter(target=target)}
+    counts = dict(PhotometryReducedDatum.objects.filter(target=target, source_name__in=[b.name for b in brokers])
+                  .values_list("source_name").annotate(n=Count("id")).values_list("source_name", "n"))
+    names = plan[brokers[0].name].target.survey_names if brokers else {}
+    out = []
+    for broker in brokers:
+        row, item = rows.get(broker.name), plan[broker.name]
+        key = broker.name_key()
+        identifier = (names.get(key) if key else "") or (row.matched_identifier if row else "")
+        link = ""
+        if key in URL_LABELS and identifier:
+            link = identifier
+        elif identifier and broker.source in OBJECT_PAGES:
+            link = OBJECT_PAGES[broker.source].format(id=identifier)
+        cadence = broker.cadence_interval()
+        if item.due:
+            next_due = f"next update ({item.reason})"
+        elif cadence is None:
+            next_due = "read once (data release)"
+        else:
+            next_due = timezone.localtime(row.last_attempt + cadence).strftime("%Y-%m-%d %H:%M")
+        out.append({
+            "source": broker.name, "identifier": identifier, "link": link, "points": counts.get(broker.name, 0),
+            "last_success": row.last_success if row else None, "next_due": next_due,
+            "status": row.get_status_display() if row else "never updated",
+            "status_code": row.status if row else "", "message": row.message if row else "",
+        })
+    return out
+
+
+def survey_tab_context(context):
+    """The tab's context (TOM passes the target page's context)."""
+    target = context.get("object") or context.get("target")
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    names = dict(TargetExtra.objects.filter(target=target, key__in=RULES).values_list("key", "value"))
+    state, asked = update_state(target)
+    rows = status_rows(target)
+    return {"survey_tab": {
+        "target": target,
+        "rows": rows,
+        "points": sum(r["points"] for r in rows),
+        "names": [(label, names.get(label, "")) for label in RULES],
+        "can_change": bool(user) and allowed(user, target, "change_target"),
+        "update_state": state, "update_request": asked,
+        "data_url": reverse("bhtom_brokers:data", args=[target.pk]),
+        "plotly_url": reverse("bhtom_brokers:plotly"),
+        "csv_url": reverse("bhtom_brokers:download", args=[target.pk, "csv"]),
+        "ecsv_url": reverse("bhtom_brokers:download", args=[target.pk, "ecsv"]),
+        "update_url": reverse("bhtom_brokers:update", args=[target.pk]),
+        "names_url": reverse("bhtom_brokers:names", args=[target.pk]),
+    }}
+
+
+def update_button_context(context):
+    """The left-column button (``AppConfig.target_detail_buttons``): only for those who may use it."""
+    target = context.get("object") or context.get("target")
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    return {"survey_update": {"url": reverse("bhtom_brokers:update", args=[target.pk]),
+                              "can_change": bool(user) and allowed(user, target, "change_target")}}

@@ -1,0 +1,119 @@
+"""The target page's views: the figure's data, the download, the update button and the survey-name form.
+
+Every view applies TOM's own target permissions (``target_tab.allowed``): reading needs ``view_target``,
+changing names or starting an update ``change_target``; forms are CSRF-protected by Django's middleware.
+"""
+import io
+from functools import lru_cache
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from tom_targets.models import Target, TargetExtra
+
+from tom_bhtom_brokers.export import plot_payload, survey_points, table
+from tom_bhtom_brokers.models import TargetUpdateRequest
+from tom_bhtom_brokers.survey_names import SurveyNamesForm
+from tom_bhtom_brokers.target_tab import allowed
+
+TAB_ID = "survey-light-curves"  # TOM makes the tab's id from its label
+
+
+def target_for(request, pk, action):
+    target = get_object_or_404(Target, pk=pk)
+    if not allowed(request.user, target, action):
+        raise PermissionDenied(f"You may not {action.split('_')[0]} this target.")
+    return target
+
+
+def tab_url(target):
+    return f"{reverse('targets:detail', args=[target.pk])}?tab={TAB_ID}"
+
+
+@require_GET
+def lightcurve_data(request, pk):
+    """Every stored survey point of the target as one JSON document (see ``export.plot_payload``)."""
+    target = target_for(request, pk, "view_target")
+    response = JsonResponse(plot_payload(survey_points(target)))
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@require_GET
+def download(request, pk, fmt):
+    """The merged survey light curve as CSV or ECSV, one row per point."""
+    if fmt not in ("csv", "ecsv"):
+        raise Http404("download formats: csv, ecsv")
+    target = target_for(request, pk, "view_target")
+    rows = table(survey_points(target))
+    rows.meta["target"] = target.name
+    buffer = io.StringIO()
+    rows.write(buffer, format="ascii.ecsv" if fmt == "ecsv" else "ascii.csv")
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{slugify(target.name) or target.pk}_survey.{fmt}"'
+    return response
+
+
+@require_POST
+def update(request, pk):
+    """Enqueue the target's update on the site's task backend and go back to the tab with a message. With
+    TOM's default ImmediateBackend the task runs at once; with a background backend a worker runs it."""
+    from tom_bhtom_brokers.tasks import update_target_lightcurves
+
+    target = target_for(request, pk, "change_target")
+    task = update_target_lightcurves
+    result = task.enqueue(target.pk, force=True)
+    TargetUpdateRequest.objects.update_or_create(target=target, defaults={
+        "task_result_id": str(result.id), "backend": task.backend, "requested_by": request.user.get_username()})
+    if result.status.name == "SUCCEEDED":
+        counts = result.return_value or {}
+        messages.success(request, f"Survey light curves updated: {counts.get('added', 0)} point(s) added, "
+                                  f"{counts.get('removed', 0)} removed, {counts.get('error', 0)} source(s) failed.")
+    elif result.status.name == "FAILED":
+        messages.error(request, "The survey light curve update failed; see the server log.")
+    else:
+        messages.info(request, f"Survey light curve update queued on the '{task.backend}' task backend.")
+    return redirect(tab_url(target))
+
+
+@require_http_methods(["GET", "POST"])
+def survey_names(request, pk):
+    """Edit the target's survey names and URLs; nothing is saved unless every field is valid."""
+    target = target_for(request, pk, "change_target")
+    current = dict(TargetExtra.objects.filter(target=target).values_list("key", "value"))
+    form = SurveyNamesForm(request.POST or None, initial=SurveyNamesForm.initial_for(current))
+    if request.method == "POST" and form.is_valid():
+        changed = []
+        for label, value in form.names().items():
+            if value == current.get(label, ""):
+                continue
+            if value:
+                TargetExtra.objects.update_or_create(target=target, key=label, defaults={"value": value})
+            else:
+                TargetExtra.objects.filter(target=target, key=label).delete()
+            changed.append(label)
+        messages.success(request, f"Saved: {', '.join(changed)}." if changed else "No survey name changed.")
+        return redirect(tab_url(target))
+    return render(request, "tom_bhtom_brokers/survey_names.html", {"target": target, "form": form},
+                  status=400 if form.errors else 200)
+
+
+@lru_cache(maxsize=1)
+def _plotly_source():
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+@require_GET
+def plotly_js(request):
+    """plotly.js from the plotly package TOM Toolkit depends on (no CDN), for pages that do not already
+    have it."""
+    response = HttpResponse(_plotly_source(), content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
