@@ -29,14 +29,10 @@ def peak_mb():
 
 
 def setup(n):
-    from tom_targets.models import Target, TargetExtra
-
-    from tests.fleet import fleet
+    from tests.fleet import create_fleet
 
     call_command("migrate", "--no-input", "-v", "0")
-    for name, ra, dec, alert in fleet(n):
-        target = Target.objects.create(name=name, type=Target.SIDEREAL, ra=ra, dec=dec, epoch=2000.0)
-        TargetExtra.objects.create(target=target, key="Gaia Alerts name", value=alert)
+    create_fleet(n)
     return {"targets": n}
 
 

@@ -12,10 +12,28 @@ def alert_name(i):
     return "Gaia29" + letters[i // 676 % 26] + letters[i // 26 % 26] + letters[i % 26]
 
 
+def asassn_url(i):
+    """A Sky Patrol coordinate job per fleet target (the ASAS-SN template answers for any 5e000000-... job)."""
+    return f"https://asas-sn.osu.edu/sky-patrol/coordinate/5e000000-0000-4000-8000-{i:012d}"
+
+
 def fleet(n):
     """(target name, ra, dec, Gaia Alerts name) for n targets, each with its own name and position."""
     return [(f"fleet-{i:04d}", round(3.0 + i * 1.7133, 7) % 360, 80.5 + (i % 90) * 0.1, alert_name(i))
             for i in range(n)]
+
+
+def create_fleet(n):
+    """The n fleet targets in the database, with their survey names (Gaia Alerts name, ASAS-SN URL)."""
+    from tom_targets.models import Target, TargetExtra
+
+    targets = []
+    for i, (name, ra, dec, alert) in enumerate(fleet(n)):
+        target = Target.objects.create(name=name, type=Target.SIDEREAL, ra=ra, dec=dec, epoch=2000.0)
+        TargetExtra.objects.bulk_create([TargetExtra(target=target, key="Gaia Alerts name", value=alert),
+                                         TargetExtra(target=target, key="ASAS-SN URL", value=asassn_url(i))])
+        targets.append(target)
+    return targets
 
 
 def expected_points():
@@ -36,4 +54,5 @@ def expected_points():
         transits = pd.read_csv(archive.open(member), dtype=str, keep_default_na=False)
     counts["Gaia DR3"] = int(sum((transits[mag] != "").sum() for mag in ("g_transit_mag", "bp_mag", "rp_mag")))
     counts["CRTS"] = len(pd.read_csv(DATA_DIR / "crts" / "result_web_fileSynth1.csv"))  # one object, all clean
+    counts["ASAS-SN"] = len(pd.read_csv(DATA_DIR / "asassn" / "coordinate_synthetic.csv"))  # every epoch clean
     return counts

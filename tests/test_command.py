@@ -32,16 +32,17 @@ def demo_targets(make_target):
     return [
         make_target("Gaia18cbf", 268.8875, -31.2472, **{"Gaia Alerts name": "Gaia18cbf"}),
         make_target("Gaia20fnr", 90.26701, -18.96770),
-        make_target("FU Ori", 88.0717, 9.0680),
+        make_target("FU Ori", 88.0717, 9.0680, **{"ASAS-SN URL": "https://asas-sn.osu.edu/sky-patrol/coordinate/"
+                                                                   "3f9c2d4e-7a1b-4c8d-9e0f-a1b2c3d4e5f6"}),
     ]
 
 
 def test_first_run_stores_then_rerun_skips_and_force_adds_nothing(archive, demo_targets):
     code, out, err = run()
     assert code == 0, err
-    expected = {  # (fetched, no data) over Gaia18cbf (by alert name), Gaia20fnr (by position), FU Ori
+    expected = {  # (fetched, no data) over Gaia18cbf (by alert name), Gaia20fnr (by position), FU Ori (ASAS-SN URL)
         "Gaia Alerts": (2, 1), "NEOWISE": (2, 1), "ALLWISE": (1, 2), "ZTF": (1, 2), "Gaia DR3": (1, 2),
-        "CRTS": (1, 2)}
+        "CRTS": (1, 2), "ASAS-SN": (1, 0)}
     rows = {name: row(out, name) for name in expected}
     for name, (fetched, no_data) in expected.items():
         assert (rows[name]["checked"], rows[name]["fetched"], rows[name]["no data"], rows[name]["errors"]) \
@@ -57,7 +58,7 @@ def test_first_run_stores_then_rerun_skips_and_force_adds_nothing(archive, demo_
     assert len(archive.requests) == requests_before  # nothing due: no downloads at all
 
     code, out, _ = run("--force")
-    assert code == 0 and row(out, "total")["added"] == 0 and row(out, "total")["fetched"] == 8
+    assert code == 0 and row(out, "total")["added"] == 0 and row(out, "total")["fetched"] == 9
     assert PhotometryReducedDatum.objects.count() == stored
 
 
@@ -70,7 +71,7 @@ def test_a_broken_archive_is_reported_with_target_source_url_and_reason(archive,
     assert f"{archive.url}/alerts/alert/Gaia18cbf/lightcurve.csv" in line and "HTML page" in line
     assert row(out, "Gaia Alerts")["errors"] == 1 and row(out, "NEOWISE")["fetched"] == 2
     assert not PhotometryReducedDatum.objects.filter(target=demo_targets[0], source_name="Gaia Alerts").exists()
-    assert "1 of 18 update(s) failed" in err
+    assert "1 of 21 update(s) failed" in err
     # the failed pair is due again next time, the others are not
     archive.reset()
     code, out, _ = run()
@@ -81,7 +82,7 @@ def test_dry_run_fetches_nothing_and_says_why(archive, demo_targets):
     code, out, _ = run("--dry-run")
     assert code == 0 and archive.requests == []
     assert "fetch Gaia18cbf · Gaia Alerts: never fetched" in out
-    assert "18 of 18 pair(s) would be fetched" in out
+    assert "21 of 21 pair(s) would be fetched" in out
     assert not LightcurveUpdate.objects.exists()
 
 

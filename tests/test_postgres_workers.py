@@ -14,11 +14,8 @@ REPO = Path(__file__).resolve().parent.parent
 N_TARGETS = 50
 
 CREATE_TARGETS = f"""
-from tom_targets.models import Target, TargetExtra
-from tests.fleet import fleet
-for name, ra, dec, alert in fleet({N_TARGETS}):
-    t = Target.objects.create(name=name, type='SIDEREAL', ra=ra, dec=dec, epoch=2000.0)
-    TargetExtra.objects.create(target=t, key='Gaia Alerts name', value=alert)
+from tests.fleet import create_fleet
+create_fleet({N_TARGETS})
 """
 
 CHECK = """

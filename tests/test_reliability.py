@@ -11,9 +11,9 @@ from django.db import connection
 from django.db.models import Count
 
 from tom_dataproducts.models import PhotometryReducedDatum
-from tom_targets.models import Target, TargetExtra
+from tom_targets.models import Target
 
-from tests.fleet import expected_points, fleet
+from tests.fleet import create_fleet, expected_points, fleet
 from tom_bhtom_brokers import http, updating
 from tom_bhtom_brokers.models import LightcurveUpdate
 
@@ -37,12 +37,7 @@ FAULTS = [
 
 
 def make_fleet(n):
-    targets = []
-    for name, ra, dec, alert in fleet(n):
-        target = Target.objects.create(name=name, type=Target.SIDEREAL, ra=ra, dec=dec, epoch=2000.0)
-        TargetExtra.objects.create(target=target, key="Gaia Alerts name", value=alert)
-        targets.append(target)
-    return targets
+    return create_fleet(n)
 
 
 def snapshot():

@@ -1,6 +1,5 @@
 """The target page's "Survey light curves" tab, its data, download, names form and update button,
 through Django's test client (the browser check is tests/test_browser.py)."""
-import io
 import json
 
 import numpy as np
@@ -79,10 +78,10 @@ def test_tab_shows_statuses_and_the_figure_loads_every_point(archive, make_targe
 
 def test_fluxes_get_their_own_panel_and_magnitudes_keep_theirs(make_target, client, editor):
     target = make_target("radio source", 10.0, 10.0)
-    sync(target, DataSource.GAIA_DR3, "Gaia DR3", Lightcurve.from_columns(mjd=[57000.0, 57001.0], brightness=[15.0, 15.1],
-                                                              brightness_error=[0.01, 0.01], filter="G"))
-    sync(target, DataSource.FIRST, "FIRST", Lightcurve.from_columns(mjd=[50000.0], brightness=[3.2], brightness_error=[0.15],
-                                                           filter="Flux 1.4GHz", unit="mJy"))
+    sync(target, DataSource.GAIA_DR3, "Gaia DR3", Lightcurve.from_columns(
+        mjd=[57000.0, 57001.0], brightness=[15.0, 15.1], brightness_error=[0.01, 0.01], filter="G"))
+    sync(target, DataSource.FIRST, "FIRST", Lightcurve.from_columns(
+        mjd=[50000.0], brightness=[3.2], brightness_error=[0.15], filter="Flux 1.4GHz", unit="mJy"))
     traces = {t["bandpass"]: t for t in data(client, target)["traces"]}
     assert traces["Flux 1.4GHz(FIRST)"]["flux"] and traces["Flux 1.4GHz(FIRST)"]["unit"] == "mJy"
     assert not traces["G(Gaia DR3)"]["flux"]
@@ -226,3 +225,11 @@ def test_update_button_only_queues_with_a_background_backend(archive, make_targe
     assert 'id="bhtom-update-state"' not in page
     assert LightcurveUpdate.objects.filter(target=target, source="Gaia Alerts", status="ok").exists()
     assert 'id="bhtom-lightcurve-plot"' in page
+
+
+def test_hover_notes_from_the_archive_are_escaped(make_target, client, editor):
+    target = make_target("odd archive", 10.0, 10.0)
+    sync(target, DataSource.ZTF, "ZTF", Lightcurve.from_columns(
+        mjd=[58000.0], brightness=[17.0], brightness_error=[0.02], filter="r", oid=['<a href="javascript:x">1</a>']))
+    notes = data(client, target)["notes"]
+    assert 'oid=&lt;a href=&quot;javascript:x&quot;&gt;1&lt;/a&gt;' in notes and not any("<a" in n for n in notes)

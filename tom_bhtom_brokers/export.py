@@ -5,6 +5,7 @@ One query reads every stored point of every survey source (``PRETTY_SURVEY_NAME`
 and of distinct hover notes, so 100,000 points cost one request and a few MB), and :func:`table`
 into the rows of the CSV/ECSV download.
 """
+import html
 import json
 
 import numpy as np
@@ -90,7 +91,8 @@ def plot_payload(frame: pd.DataFrame) -> dict:
         parts = [f"{key}={extras[key]}" for key in HOVER_KEYS if extras.get(key) not in (None, "", 0)]
         if telescope:
             parts.insert(0, str(telescope))
-        text = ", ".join(parts)
+        # hover labels are rendered as (plotly's subset of) HTML: archive-supplied text is escaped
+        text = html.escape(", ".join(parts))
         note_index.append(notes.setdefault(text, len(notes)))
     y = frame["brightness"].where(~is_limit, frame["limit"])
     return {

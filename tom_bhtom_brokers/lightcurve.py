@@ -52,6 +52,8 @@ class Lightcurve:
         #: digest of the archive's answer; ``unchanged`` when it equals the one already stored
         self.fingerprint = ""
         self.unchanged = False
+        #: ``store.point_columns`` of this light curve, when the updater built them ahead of writing
+        self.db_columns = None
 
     @classmethod
     def empty(cls, matched_identifier="", extras=None):

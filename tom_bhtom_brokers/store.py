@@ -99,8 +99,10 @@ def _extras_json(lightcurve, n):
     return ["{" + ", ".join(parts) + "}" for parts in zip(*fragments)] if keys else ["{}"] * n
 
 
-def sync(target, source: DataSource, source_name, lightcurve: Lightcurve):
+def sync(target, source: DataSource, source_name, lightcurve: Lightcurve, columns=None):
     """Make the stored points of (target, source_name) equal to ``lightcurve``; returns the counts.
+    ``columns``: its ``point_columns``, if the caller built them already (the updater does, in the
+    fetching thread, so the one thread that writes does less).
 
     An empty light curve deletes nothing: an archive answering "nothing here" once (a wrong name, a
     bad day) must not wipe a light curve it served before. The caller records the answer.
@@ -108,7 +110,7 @@ def sync(target, source: DataSource, source_name, lightcurve: Lightcurve):
     existing = PhotometryReducedDatum.objects.filter(target=target, source_name=source_name)
     if not len(lightcurve):
         return SyncResult(total=existing.count())
-    columns = point_columns(source, lightcurve)
+    columns = columns or point_columns(source, lightcurve)
     new_keys = list(zip(*(columns[f] for f in KEY_FIELDS)))
     with transaction.atomic():
         stored, repeats = {}, []

@@ -21,19 +21,33 @@ AAVSO_NAME = re.compile(r"^[\w .+\-*:/()\[\]']{1,60}$")
 #: hosts a pasted URL may point to; no request is ever made to any other
 ASASSN_HOSTS = ("asas-sn.osu.edu",)
 ATLAS_HOSTS = ("fallingstar-data.com",)
-ASASSN_PATHS = re.compile(r"^/(sky-patrol/coordinate/[0-9a-f-]{36}|photometry/[0-9a-f-]{36}|variables/[\w-]+"
-                          r"|light_curves/[0-9a-f-]{36})(/export\.csv|\.csv)?/?$")
+#: the Sky Patrol v1 pages a user may paste, and the CSV export each offers
+ASASSN_PAGES = (
+    (re.compile(r"^/sky-patrol/coordinate/(?P<id>[0-9a-f-]{36})(?:/export\.csv)?/?$"),
+     "/sky-patrol/coordinate/{id}/export.csv"),
+    (re.compile(r"^/photometry/(?P<id>[0-9a-f-]{36})(?:\.csv)?/?$"), "/photometry/{id}.csv"),
+    (re.compile(r"^/variables/(?P<id>[\w-]+?)(?:\.csv)?/?$"), "/variables/{id}.csv"),
+)
 ATLAS_PATHS = re.compile(r"^/forcedphot/")
 
 
-def archive_url(value, hosts, paths, example):
+def asassn_export_path(path):
+    """The CSV export of a Sky Patrol page's path, or None for any other path."""
+    for pattern, template in ASASSN_PAGES:
+        match = pattern.match(path)
+        if match:
+            return template.format(id=match.group("id"))
+    return None
+
+
+def archive_url(value, hosts, is_page, example):
     """A pasted archive URL, checked: https/http on one of ``hosts`` with a path the archive serves."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or parts.hostname not in hosts:
         raise ValueError(f"must be an address on {' or '.join(hosts)}, e.g. {example}")
     if parts.username or parts.password or parts.port not in (None, 80, 443):
         raise ValueError("must not carry a user name, password or port")
-    if not paths.match(parts.path):
+    if not is_page(parts.path):
         raise ValueError(f"is not a page this archive serves light curves from, e.g. {example}")
     return value
 
@@ -62,11 +76,11 @@ RULES = {
     TARGET_NAME_KEYS[DataSource.CPCS]: (
         _pattern(CPCS_NAME, "is a CPCS alert name starting with ivo://, e.g. ivo://Gaia19drz"), "e.g. ivo://Gaia19drz"),
     TARGET_NAME_KEYS[DataSource.ASASSN]: (
-        lambda value: archive_url(value, ASASSN_HOSTS, ASASSN_PATHS,
+        lambda value: archive_url(value, ASASSN_HOSTS, asassn_export_path,
                                   "https://asas-sn.osu.edu/sky-patrol/coordinate/<id>"),
         "a Sky Patrol coordinate, photometry or variables page on asas-sn.osu.edu"),
     TARGET_NAME_KEYS[DataSource.ATLAS]: (
-        lambda value: archive_url(value, ATLAS_HOSTS, ATLAS_PATHS,
+        lambda value: archive_url(value, ATLAS_HOSTS, ATLAS_PATHS.match,
                                   "https://fallingstar-data.com/forcedphot/static/results/job<n>.txt"),
         "a finished forced-photometry result on fallingstar-data.com"),
     TARGET_NAME_KEYS[DataSource.AAVSO]: (

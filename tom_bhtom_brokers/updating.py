@@ -5,7 +5,7 @@ calling thread, one transaction per pair, so SQLite stays safe and a failure of 
 touches another. A ``BrokerError`` becomes that pair's status; nothing stored is lost.
 """
 import logging
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 
 from django.db import IntegrityError, transaction
@@ -19,7 +19,7 @@ from tom_targets.models import Target, TargetExtra
 from tom_bhtom_brokers.brokers.base import BHTOMBroker
 from tom_bhtom_brokers.exceptions import BrokerError, BrokerNotApplicable, BrokerNotConfigured
 from tom_bhtom_brokers.models import LightcurveUpdate
-from tom_bhtom_brokers.store import sync
+from tom_bhtom_brokers.store import point_columns, sync
 from tom_bhtom_brokers.target_info import TargetInfo
 
 logger = logging.getLogger(__name__)
@@ -115,9 +115,13 @@ def is_due(broker, info, row, force, now):
 
 
 def fetch_one(item):
-    """Worker: fetch and parse one pair. Returns (item, lightcurve, error); never raises."""
+    """Worker: fetch and parse one pair, and shape its points for the database (pure work, done here rather
+    than in the writing thread). Returns (item, lightcurve, error); never raises."""
     try:
-        return item, item.broker.lightcurve_for(item.target), None
+        lightcurve = item.broker.lightcurve_for(item.target)
+        if len(lightcurve):
+            lightcurve.db_columns = point_columns(item.broker.source, lightcurve)
+        return item, lightcurve, None
     except BrokerError as exc:
         return item, None, exc
     except Exception as exc:  # noqa: BLE001 - a bug in one broker must not stop every other update
@@ -142,11 +146,23 @@ def run(items, workers=DEFAULT_WORKERS, on_outcome=None):
         else:
             done(Outcome(item.target.id, item.target.name, item.broker.name, "skipped", item.reason))
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lightcurve") as pool:
-        futures = [pool.submit(fetch_one, item) for item in due]
-        for future in as_completed(futures):
-            item, lightcurve, error = future.result()
-            done(record(item, lightcurve, error))
+        pending = {pool.submit(fetch_one, item) for item in due}
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for outcome in record_many([future.result() for future in finished]):
+                done(outcome)
     return outcomes
+
+
+def record_many(results):
+    """Record the results that arrived together in one transaction (one commit, instead of one per pair:
+    on SQLite the commit is most of a small pair's cost), each pair still in its own savepoint. Pairs are
+    locked in (target, source) order, so two runs writing at once cannot deadlock."""
+    results = sorted(results, key=lambda r: (r[0].target.id, r[0].broker.name))
+    if len(results) == 1:
+        return [record(*results[0])]
+    with transaction.atomic():
+        return [record(*result) for result in results]
 
 
 def record(item, lightcurve, error):
@@ -177,7 +193,7 @@ def record_success(target, broker, info, lightcurve):
         return _record_unchanged(target, broker, info, lightcurve, now)
     with transaction.atomic():
         row, _ = _locked_row(target, broker)
-        result = sync(target, broker.source, broker.name, lightcurve)
+        result = sync(target, broker.source, broker.name, lightcurve, lightcurve.db_columns)
         if len(lightcurve):
             status, message = Status.OK, ""
         else:

@@ -521,6 +521,58 @@ def crts():
     write(folder / "routes.json", json.dumps(routes, indent=2) + "\n")
 
 
+# --- ASAS-SN Sky Patrol v1 (CSV exports of pasted pages) --------------------------------------------------
+
+ASASSN_V1_HEADER = "HJD,UT Date,Camera,FWHM,Limit,mag,mag_err,flux(mJy),flux_err,Filter"
+#: the coordinate job of the demo's FU Ori (our own id, in the archive's uuid form)
+ASASSN_FU_ORI_JOB = "3f9c2d4e-7a1b-4c8d-9e0f-a1b2c3d4e5f6"
+ASASSN_PHOTOMETRY_ID = "0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"
+ASASSN_EMPTY_JOB = "00000000-1111-4222-8333-444444444444"
+
+
+def asassn_epochs(n, start_jd, base_v, base_g):
+    """V from the legacy cameras until late 2018, g from the new ones after: ~daily co-adds."""
+    rows = []
+    for jd in np.sort(rng.uniform(start_jd, start_jd + 2100, n)):
+        v_era = jd < 2458450
+        camera = rng.choice(["ba", "bc", "be"] if v_era else ["bi", "bm", "bn", "bq"])
+        band, base = ("V", base_v) if v_era else ("g", base_g)
+        limit = 16.8 + rng.normal(0, 0.3)
+        mag = base + 0.05 * np.sin(jd / 30.0) + rng.normal(0, 0.02)
+        flux = 3631e3 * 10 ** (-0.4 * mag)
+        ut = f"{Time(jd - 0.004, format='jd').datetime:%Y-%m-%d}.{int((jd + 0.5) % 1 * 1e7):07d}"
+        rows.append([f"{jd:.5f}", ut, camera, f"{1.5 + rng.random():.2f}", f"{limit:.3f}", f"{mag:.3f}",
+                     f"{0.01 + 0.02 * rng.random():.3f}", f"{flux:.5f}", f"{flux * 0.02:.5f}", band])
+    return rows
+
+
+def asassn():
+    folder = HERE / "asassn"
+    rows = asassn_epochs(160, 2456950.0, 9.6, 10.1)
+    for k in (5, 40, 120):                               # non-detections: '>' + the limit, error 99.990
+        rows[k][5], rows[k][6] = f">{rows[k][4]}", "99.990"
+    for k in (17, 90):                                   # failed measurements: every value the sentinel
+        rows[k][4:9] = ["99.990"] * 5
+    # the export ends without a newline, as the archive's does
+    write(folder / f"coordinate_{ASASSN_FU_ORI_JOB}.csv", "\n".join([ASASSN_V1_HEADER] + [",".join(r) for r in rows]))
+    # a coordinate job ASAS-SN has not observed yet: the header alone
+    write(folder / f"coordinate_{ASASSN_EMPTY_JOB}.csv", ASASSN_V1_HEADER)
+    # a photometry-database page: lower-case header, no filter column (the camera says it)
+    rows = asassn_epochs(40, 2457300.0, 12.2, 12.6)
+    lines = ["hjd,camera,mag,mag_err,flux,flux_err"] + [",".join([r[0], r[2], r[5], r[6], r[7], r[8]]) for r in rows]
+    write(folder / f"photometry_{ASASSN_PHOTOMETRY_ID}.csv", "\n".join(lines) + "\n")
+    # a template answering for any coordinate job 5e000000-... (the fleet of the reliability tests and benchmark)
+    rows = asassn_epochs(120, 2457000.0, 13.1, 13.5)
+    write(folder / "coordinate_synthetic.csv", "\n".join([ASASSN_V1_HEADER] + [",".join(r) for r in rows]))
+    write(folder / "routes.json", json.dumps([
+        {"path": "/sky-patrol/coordinate/{name}/export.csv", "file": "coordinate_synthetic.csv",
+         "name_pattern": "^5e000000-", "content_type": "text/csv"},
+        {"path": "/sky-patrol/coordinate/{name}/export.csv", "file": "coordinate_{name}.csv",
+         "content_type": "text/csv"},
+        {"path": "/photometry/{name}.csv", "file": "photometry_{name}.csv", "content_type": "text/csv"},
+    ], indent=2) + "\n")
+
+
 if __name__ == "__main__":
     gaia_alerts()
     neowise()
@@ -528,3 +580,4 @@ if __name__ == "__main__":
     ztf()
     gaia_dr3()
     crts()
+    asassn()

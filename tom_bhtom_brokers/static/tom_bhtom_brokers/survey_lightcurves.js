@@ -23,6 +23,12 @@
 
   var UNIX_EPOCH_MJD = 40587;
 
+  function escapeHtml(text) {
+    return String(text).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
+    });
+  }
+
   function traceFor(spec) {
     var unit = spec.flux ? spec.unit : "mag";
     var value = spec.limit ? "limit " + (spec.flux ? "< " : "> ") + "%{y:.3f} " + unit
@@ -35,7 +41,8 @@
       marker: {symbol: spec.symbol, color: spec.colour, size: spec.limit ? 8 : 6,
                line: {color: spec.colour, width: 1}},
       error_y: {type: "data", array: [], visible: !spec.limit, thickness: 1, width: 0, color: spec.colour},
-      hovertemplate: "<b>" + spec.source + "</b> " + spec.bandpass + "<br>%{x|%Y-%m-%d %H:%M:%S} UTC" +
+      hovertemplate: "<b>" + escapeHtml(spec.source) + "</b> " + escapeHtml(spec.bandpass) +
+        "<br>%{x|%Y-%m-%d %H:%M:%S} UTC" +
         "<br>MJD %{customdata[0]:.5f}<br>" + value + "<br>%{customdata[2]}<extra></extra>"
     };
   }

@@ -9,7 +9,9 @@ DEMO_TARGETS = [
     ("Gaia18cbf", 268.8875, -31.2472, {"Gaia Alerts name": "Gaia18cbf"}),
     ("Gaia19dke", 304.7108, 55.1547, {"Gaia Alerts name": "Gaia19dke"}),
     ("Gaia20fnr", 90.26701, -18.96770, {}),  # found by cone: alert index, WISE, ZTF, Gaia DR3, CRTS
-    ("FU Ori", 88.0717, 9.0680, {}),  # no Gaia alert: NEOWISE only (CRTS: covered, no object)
+    # no Gaia alert; NEOWISE, and ASAS-SN from a pasted Sky Patrol coordinate job (CRTS: covered, no object)
+    ("FU Ori", 88.0717, 9.0680,
+     {"ASAS-SN URL": "https://asas-sn.osu.edu/sky-patrol/coordinate/3f9c2d4e-7a1b-4c8d-9e0f-a1b2c3d4e5f6"}),
 ]
 
 

@@ -1,0 +1,104 @@
+import numpy as np
+import pandas as pd
+import pytest
+from astropy.coordinates import EarthLocation, SkyCoord
+from astropy.time import Time
+import astropy.units as u
+
+from tests.brokers.contract import BrokerContract, stored, update
+from tests.data.make_fixtures import ASASSN_EMPTY_JOB, ASASSN_FU_ORI_JOB, ASASSN_PHOTOMETRY_ID
+from tests.sample_archive.server import DATA_DIR
+from tom_bhtom_brokers.brokers.asassn import AsassnBroker
+from tom_bhtom_brokers.models import LightcurveUpdate
+from tom_bhtom_brokers.target_info import TargetInfo
+
+RA, DEC = 88.0717, 9.0680
+HOST = "https://asas-sn.osu.edu"
+JOB_URL = f"{HOST}/sky-patrol/coordinate/{ASASSN_FU_ORI_JOB}"
+EXPORT = pd.read_csv(DATA_DIR / "asassn" / f"coordinate_{ASASSN_FU_ORI_JOB}.csv", dtype=str)
+FAILED = (EXPORT["mag"] == "99.990") & (EXPORT["mag_err"] == "99.990")
+LIMITS = EXPORT["mag"].str.startswith(">")
+USABLE = EXPORT[~FAILED]
+
+
+def utc(hjd):
+    """HJD (UTC) back to the geocentre, with astropy's own light-travel-time routine: t = HJD - ltt(t)."""
+    geocentre = EarthLocation.from_geocentric(0, 0, 0, unit=u.m)
+    star = SkyCoord(RA * u.deg, DEC * u.deg)
+    arrival = Time(hjd, format="jd", scale="utc", location=geocentre)
+    at_earth = arrival
+    for _ in range(3):
+        at_earth = arrival - at_earth.light_travel_time(star, kind="heliocentric")
+    return at_earth.utc.mjd
+
+
+class TestAsassnContract(BrokerContract):
+    broker_class = AsassnBroker
+    covered_target = {"name": "FU Ori", "ra": RA, "dec": DEC, "ASAS-SN URL": JOB_URL}
+    uncovered_target = {"name": "not yet observed", "ra": RA, "dec": DEC,
+                        "ASAS-SN URL": f"{HOST}/sky-patrol/coordinate/{ASASSN_EMPTY_JOB}"}
+    expected_path = f"/sky-patrol/coordinate/{ASASSN_FU_ORI_JOB}/export.csv"
+    expected_points = len(USABLE)
+    expected_filters = ("V", "g")
+    fault_path = "/sky-patrol/"
+
+    def test_stored_times_are_utc_and_bandpasses_follow_the_convention(self, archive, make_target):
+        hjd = pd.to_numeric(USABLE["HJD"]).to_numpy()
+        self.expected_mjd_range = tuple(utc(np.array([hjd.min(), hjd.max()])))
+        super().test_stored_times_are_utc_and_bandpasses_follow_the_convention(archive, make_target)
+
+
+@pytest.mark.django_db
+def test_limits_failed_epochs_and_the_heliocentric_correction(archive, make_target):
+    target = make_target("FU Ori", RA, DEC, **{"ASAS-SN URL": JOB_URL})
+    outcome = update(target, AsassnBroker)
+    assert outcome.status == "ok", outcome.message
+    points = stored(target, "ASAS-SN")
+    limits = points.filter(brightness__isnull=True)
+    assert limits.count() == LIMITS.sum() == 3
+    assert sorted(limits.values_list("limit", flat=True)) == sorted(EXPORT.loc[LIMITS, "mag"].str[1:].astype(float))
+    assert points.count() == len(EXPORT) - FAILED.sum()
+    first = points.order_by("timestamp").first()
+    hjd = first.value["time_original"]
+    shift_s = (hjd - 2400000.5 - Time(first.timestamp).utc.mjd) * 86400
+    assert 1 < abs(shift_s) < 500  # the light time to the Sun's centre: seconds to minutes, never zero
+    assert abs(Time(first.timestamp).utc.mjd - utc(np.array([hjd]))[0]) * 86400 < 0.01
+
+
+@pytest.mark.django_db
+def test_the_photometry_page_layout_takes_the_band_from_the_camera(archive, make_target):
+    target = make_target("x", RA, DEC, **{"ASAS-SN URL": f"{HOST}/photometry/{ASASSN_PHOTOMETRY_ID}"})
+    assert update(target, AsassnBroker).status == "ok"
+    assert archive.requests[-1]["path"] == f"/photometry/{ASASSN_PHOTOMETRY_ID}.csv"
+    bands = set(stored(target, "ASAS-SN").values_list("bandpass", flat=True))
+    assert bands == {"V(ASAS-SN)", "g(ASAS-SN)"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url, reason", [
+    ("https://evil.example.org/sky-patrol/coordinate/" + ASASSN_FU_ORI_JOB, "must be an address on asas-sn.osu.edu"),
+    ("https://asas-sn.osu.edu/about", "is not a page this archive serves"),
+    ("https://user:pw@asas-sn.osu.edu/photometry/" + ASASSN_PHOTOMETRY_ID, "must not carry a user name"),
+])
+def test_a_wrong_url_is_refused_without_any_request(archive, make_target, url, reason):
+    target = make_target("x", RA, DEC, **{"ASAS-SN URL": url})
+    outcome = update(target, AsassnBroker)
+    assert outcome.status == LightcurveUpdate.Status.ERROR and reason in outcome.message
+    assert archive.requests == []
+
+
+@pytest.mark.django_db
+def test_without_a_url_the_source_does_not_apply(archive, make_target):
+    outcome = update(make_target("x", RA, DEC), AsassnBroker)
+    assert outcome.status == LightcurveUpdate.Status.NOT_APPLICABLE and "paste" in outcome.message
+
+
+def test_a_cut_row_is_an_error():
+    from tom_bhtom_brokers.exceptions import BrokerParseError
+    from tom_bhtom_brokers.http import Response
+
+    text = (DATA_DIR / "asassn" / f"coordinate_{ASASSN_FU_ORI_JOB}.csv").read_text().splitlines()
+    text[3] = ",".join(text[3].split(",")[:4])
+    with pytest.raises(BrokerParseError, match="empty fields"):
+        AsassnBroker().parse_response(Response("http://x", 200, {}, "\n".join(text).encode()),
+                                      TargetInfo(1, "x", RA, DEC))

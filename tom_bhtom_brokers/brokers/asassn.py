@@ -1,0 +1,100 @@
+"""ASAS-SN Sky Patrol v1 (All-Sky Automated Survey for Supernovae, The Ohio State University), V and g.
+
+Archive: https://asas-sn.osu.edu . Sky Patrol v1 has no coordinate API: its light curves live at
+per-job or per-object addresses, so the user pastes one into the target's "ASAS-SN URL" — a
+``/sky-patrol/coordinate/<uuid>`` page (image-subtraction photometry computed on request), a
+``/photometry/<uuid>`` page or a ``/variables/<id>`` page — and the broker reads the CSV export
+that page offers (``.../export.csv``, ``/photometry/<uuid>.csv``, ``/variables/<id>.csv``). Only
+addresses on asas-sn.osu.edu are accepted (``survey_names``); anything else is refused before any
+request. The request goes to the configured ``url`` (the real host by default) with the page's path.
+No authentication. Cite Shappee et al. 2014, ApJ 788, 48 and Kochanek et al. 2017, PASP 129, 104502.
+
+Format: CSV read by header name, in either spelling v1 uses — ``HJD,UT Date,Camera,FWHM,Limit,mag,
+mag_err,flux(mJy),flux_err,Filter`` (coordinate jobs and light-curve pages) or ``hjd,camera,mag,
+mag_err,flux,flux_err`` (photometry and variables pages, no filter column: the legacy cameras
+``ba``-``bh`` are V, all others g). ``mag`` is text: ``>14.093`` is a non-detection with that limit,
+as is any row whose ``mag_err`` is the 99.99 sentinel; rows where every value is 99.99 are failed
+measurements and are dropped. The file's last line has no newline.
+
+Times: ``HJD`` is a heliocentric JD on the UTC scale; the light travel time to the Sun's centre is
+removed using the target's coordinates (``lightcurve.geocentric_utc_mjd``), the original kept in
+``time_original``. Cadence: daily (a coordinate job's export grows as ASAS-SN observes).
+"""
+import io
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import numpy as np
+import pandas as pd
+
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
+from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerNotApplicable, BrokerParseError
+from tom_bhtom_brokers.lightcurve import Lightcurve, geocentric_utc_mjd
+from tom_bhtom_brokers.sources import TARGET_NAME_KEYS, DataSource
+from tom_bhtom_brokers.survey_names import asassn_export_path, check
+
+SENTINEL = 99.99
+V_CAMERAS = frozenset(("ba", "bb", "bc", "bd", "be", "bf", "bg", "bh"))
+class AsassnBroker(BHTOMBroker):
+    """ASAS-SN Sky Patrol v1 V/g light curve from the address the user pasted."""
+
+    source = DataSource.ASASSN
+    default_url = "https://asas-sn.osu.edu"
+    cadence = timedelta(days=1)
+    telescope = "ASAS-SN"
+    verbose_name = "ASAS-SN Sky Patrol (v1)"
+    citation = "Shappee et al. 2014, ApJ 788, 48; Kochanek et al. 2017, PASP 129, 104502"
+
+    def fetch(self, target):
+        url = self.survey_name(target)
+        if not url:
+            raise BrokerNotApplicable(f"no {self.name_key()}: paste the target's Sky Patrol page into it")
+        self.require_position(target)  # HJD to UTC needs the direction
+        return self.download(self.query(target, url), target)
+
+    def query(self, target, survey_name):
+        reason = check(TARGET_NAME_KEYS[self.source], survey_name)
+        if reason:
+            raise BrokerInputError(f"{reason}; nothing was requested")
+        return Request(asassn_export_path(urlsplit(survey_name).path))
+
+    def parse(self, payload, target):
+        frame = pd.read_csv(io.BytesIO(payload), dtype=str, keep_default_na=False)
+        frame.columns = [c.strip().lower() for c in frame.columns]
+        missing = [c for c in ("hjd", "mag", "mag_err", "camera") if c not in frame.columns]
+        if missing:
+            raise BrokerParseError(f"the ASAS-SN CSV has no column(s) {missing}")
+        if frame.empty:
+            empty = Lightcurve.empty()
+            empty.note = "the ASAS-SN export has no epochs yet"
+            return empty
+        cells = frame[["hjd", "mag", "mag_err", "camera"]].apply(lambda column: column.str.strip())
+        if (cells == "").any(axis=None):
+            raise BrokerParseError("a row of the ASAS-SN CSV has empty fields (cut short?)")
+        hjd = pd.to_numeric(cells["hjd"], errors="raise").to_numpy()
+        mag_text = cells["mag"]
+        fainter = mag_text.str.startswith(">")
+        mag = pd.to_numeric(mag_text.str.lstrip(">"), errors="raise").to_numpy()
+        error = pd.to_numeric(cells["mag_err"], errors="raise").to_numpy()
+        limit_column = pd.to_numeric(frame["limit"], errors="raise").to_numpy() if "limit" in frame else mag
+        failed = (mag >= SENTINEL) & (error >= SENTINEL)
+        is_limit = (fainter.to_numpy() | (error >= SENTINEL)) & ~failed
+        detected = ~is_limit & ~failed
+        camera = cells["camera"].to_numpy(dtype=object)
+        if "filter" in frame:
+            band = frame["filter"].str.strip().to_numpy(dtype=object)
+        else:
+            band = np.where(np.isin(camera, list(V_CAMERAS)), "V", "g").astype(object)
+        keep = ~failed
+        limit = np.where(fainter, mag, limit_column)  # '>14.093' carries the limit itself
+        return Lightcurve.from_columns(
+            mjd=geocentric_utc_mjd(hjd[keep], target.ra, target.dec, format="jd", scale="utc",
+                                   centre="heliocentric"),
+            brightness=np.where(detected, mag, np.nan)[keep],
+            brightness_error=np.where(detected, error, np.nan)[keep],
+            limit=np.where(is_limit, limit, np.nan)[keep],
+            filter=band[keep], unit="mag", telescope=self.telescope,
+            time_original=hjd[keep], camera=camera[keep],
+            extras={"time_system": "HJD (UTC); stored: UTC at the geocentre",
+                    "magnitude_system": "ASAS-SN Sky Patrol v1 (V: Johnson-like, g: Sloan-like)",
+                    "failed_epochs_dropped": int(failed.sum())})
