@@ -1,6 +1,7 @@
 """Shared fixtures: the sample archive on 127.0.0.1, brokers pointed at it, and target factories."""
 import pytest
 
+from tests.data.make_fixtures import CPCS_TEST_KEY
 from tests.sample_archive import SampleArchive
 from tom_bhtom_brokers import http
 from tom_bhtom_brokers.brokers import IMPLEMENTED_SOURCE_NAMES
@@ -35,6 +36,7 @@ def archive(sample_archive_server, settings):
     sample_archive_server.reset()
     settings.DATA_SERVICES = {name: {"url": sample_archive_server.url, **TEST_BROKER_SETTINGS}
                               for name in IMPLEMENTED_SOURCE_NAMES}
+    settings.DATA_SERVICES["CPCS"]["access_key"] = CPCS_TEST_KEY
     http.reset_host_limiter()
     GaiaAlertsBroker._index_cache.clear()
     yield sample_archive_server

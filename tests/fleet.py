@@ -1,6 +1,7 @@
 """Many distinct targets the sample archive answers for: Gaia29... alert names (the Gaia Alerts template)
 and positions north of Dec +80 (the cone-search archives' templates). Used by the reliability tests and
 the benchmark."""
+import json
 import string
 import zipfile
 
@@ -24,14 +25,15 @@ def fleet(n):
 
 
 def create_fleet(n):
-    """The n fleet targets in the database, with their survey names (Gaia Alerts name, ASAS-SN URL)."""
+    """The n fleet targets in the database, with their survey names (Gaia Alerts, ASAS-SN URL, CPCS name)."""
     from tom_targets.models import Target, TargetExtra
 
     targets = []
     for i, (name, ra, dec, alert) in enumerate(fleet(n)):
         target = Target.objects.create(name=name, type=Target.SIDEREAL, ra=ra, dec=dec, epoch=2000.0)
         TargetExtra.objects.bulk_create([TargetExtra(target=target, key="Gaia Alerts name", value=alert),
-                                         TargetExtra(target=target, key="ASAS-SN URL", value=asassn_url(i))])
+                                         TargetExtra(target=target, key="ASAS-SN URL", value=asassn_url(i)),
+                                         TargetExtra(target=target, key="CPCS name", value=f"ivo://{alert}")])
         targets.append(target)
     return targets
 
@@ -55,4 +57,5 @@ def expected_points():
     counts["Gaia DR3"] = int(sum((transits[mag] != "").sum() for mag in ("g_transit_mag", "bp_mag", "rp_mag")))
     counts["CRTS"] = len(pd.read_csv(DATA_DIR / "crts" / "result_web_fileSynth1.csv"))  # one object, all clean
     counts["ASAS-SN"] = len(pd.read_csv(DATA_DIR / "asassn" / "coordinate_synthetic.csv"))  # every epoch clean
+    counts["CPCS"] = len(json.loads((DATA_DIR / "cpcs" / "synthetic.json").read_text())["mjd"])  # limits included
     return counts

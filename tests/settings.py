@@ -37,4 +37,8 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.database.DatabaseBackend"
 # Each test points the brokers at the sample archive (tests/conftest.py); nothing reaches the internet.
 DATA_SERVICES = {name: {"url": os.environ["BHTOM_TEST_ARCHIVE_URL"], "timeout": 5, "backoff_seconds": 0.05}
                  for name in IMPLEMENTED_SOURCE_NAMES} if os.environ.get("BHTOM_TEST_ARCHIVE_URL") else {}
+if DATA_SERVICES:
+    from tests.data.make_fixtures import CPCS_TEST_KEY
+
+    DATA_SERVICES["CPCS"]["access_key"] = CPCS_TEST_KEY
 BHTOM_BROKERS = {"max_requests_per_host": 4}

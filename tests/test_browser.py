@@ -143,7 +143,8 @@ def test_demo_target_tab_plot_statuses_and_download(site, browser):
     assert [t["symbol"] for t in shown if t["name"].endswith(" limit")] == ["triangle-down-open"]
     rows = {row.get_attribute("data-source"): row.text
             for row in browser.find_elements("css selector", "#bhtom-status-table tbody tr")}
-    assert len(rows) == 7 and "not applicable" in rows.pop("ASAS-SN")  # no ASAS-SN URL for this one
+    assert len(rows) == 8  # every implemented source; this target has no ASAS-SN URL and no CPCS name
+    assert "not applicable" in rows.pop("ASAS-SN") and "not applicable" in rows.pop("CPCS")
     assert all(" ok" in text for text in rows.values()), rows
     browser.save_screenshot(str(SCREENSHOTS / "Gaia20fnr_survey_light_curves.png"))
 

@@ -47,3 +47,22 @@ class BrokerInputError(BrokerError):
 
 class BrokerNotApplicable(BrokerError):
     """The broker cannot look for this target: no survey name for a name-only archive, no coordinates."""
+
+
+def masked(error, secrets, mask="***"):
+    """``error`` with every secret (an access key a server echoed back) replaced in its reason, URL and message."""
+    secrets = [secret for secret in secrets if secret]
+    if not secrets:
+        return error
+
+    def clean(text):
+        for secret in secrets:
+            text = text.replace(secret, mask)
+        return text
+
+    for attribute in ("reason", "url"):
+        value = getattr(error, attribute, None)
+        if isinstance(value, str):
+            setattr(error, attribute, clean(value))
+    error.args = tuple(clean(a) if isinstance(a, str) else a for a in error.args)
+    return error

@@ -18,7 +18,7 @@ from urllib.parse import urlencode, urlsplit
 import requests
 
 from tom_bhtom_brokers import __version__
-from tom_bhtom_brokers.exceptions import BrokerServiceError
+from tom_bhtom_brokers.exceptions import BrokerServiceError, masked
 
 logger = logging.getLogger(__name__)
 
@@ -114,13 +114,15 @@ class HttpClient:
     """Sends GET/POST requests for one broker with that broker's timeout and limits."""
 
     def __init__(self, timeout=30.0, retries=3, backoff=1.0, max_retry_wait=60.0,
-                 max_bytes=200 * 1024 * 1024, headers=None):
+                 max_bytes=200 * 1024 * 1024, headers=None, secrets=()):
         self.timeout = float(timeout)
         self.retries = int(retries)
         self.backoff = float(backoff)
         self.max_retry_wait = float(max_retry_wait)
         self.max_bytes = int(max_bytes)
         self.headers = {"User-Agent": USER_AGENT, **(headers or {})}
+        #: values (access keys) masked in every error and log line, whatever a server echoes back
+        self.secrets = tuple(s for s in secrets if s)
         self._local = threading.local()
 
     def _session(self):
@@ -143,10 +145,14 @@ class HttpClient:
         while True:
             attempt += 1
             with semaphore:
-                outcome = self._attempt(method, url, params, data, headers, shown_url)
+                try:
+                    outcome = self._attempt(method, url, params, data, headers, shown_url)
+                except BrokerServiceError as exc:
+                    raise masked(exc, self.secrets) from None
             if isinstance(outcome, Response):
                 return outcome
             error, retry_after = outcome
+            error = masked(error, self.secrets)
             if attempt > self.retries:
                 raise error
             wait = self._wait_before_retry(attempt, retry_after, error)

@@ -75,7 +75,8 @@ FILTERS = {
     DataSource.SDSS: ("u", "g", "r", "i", "z"),
     DataSource.PS1: ("g", "r", "i", "z", "y"),
     DataSource.LINEAR: ("CL",),
-    DataSource.CPCS: ("U", "B", "V", "R", "I", "u", "g", "r", "i", "z", "G", "CL", "J", "H", "K"),
+    DataSource.CPCS: ("U", "B", "V", "R", "I", "u", "g", "r", "i", "z", "G", "CL", "J", "H", "K",
+                      "B1pg", "B2pg", "R1pg", "R2pg", "Ipg"),  # the last: photographic plate systems
     DataSource.ASASSN: ("V", "g"),
     DataSource.ATLAS: ("c", "o"),
     DataSource.AAVSO: ("U", "B", "V", "R", "I", "Vis", "TG", "CV", "CR", "SG", "SR", "SI", "J", "H", "K"),

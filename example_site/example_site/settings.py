@@ -94,3 +94,6 @@ SELECTION_EXTRA_FIELDS = []
 
 SAMPLE_ARCHIVE_URL = os.environ.get("SAMPLE_ARCHIVE_URL", "http://127.0.0.1:8765")
 DATA_SERVICES = {name: {"url": SAMPLE_ARCHIVE_URL} for name in IMPLEMENTED_SOURCE_NAMES}
+# CPCS needs a site's access key; the sample archive accepts any, a real site puts its own here (from the
+# environment, never in the repository)
+DATA_SERVICES["CPCS"]["access_key"] = os.environ.get("CPCS_ACCESS_KEY", "demo-key-for-the-sample-archive")

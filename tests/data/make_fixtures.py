@@ -573,6 +573,69 @@ def asassn():
     ], indent=2) + "\n")
 
 
+# --- CPCS (get_alert_lc_data: a JSON object of parallel arrays) -------------------------------------------
+
+#: the access key the tests configure; the "newer" answers echo it back, as the real server echoes hashtags
+CPCS_TEST_KEY = "test-cpcs-access-key-5f2a9c"
+
+
+def cpcs_document(alert_name, points, newer=True, echo_key=True):
+    """One answer: points are (mjd, mag, magerr, caliberr, filter, catalog, observatory)."""
+    columns = {"mjd": [], "mag": [], "magerr": [], "caliberr": [], "filter": [], "catalog": [], "observatory": [],
+               "id": [], "alert_name": []}
+    if newer:
+        columns.update({"hashtag": [], "observatory_id": []})
+    for k, (mjd, mag, magerr, caliberr, band, catalog, observatory) in enumerate(points):
+        columns["mjd"].append(mjd)
+        columns["mag"].append(float(np.float32(mag)))     # float32 printed at double precision, as CPCS does
+        columns["magerr"].append(float(np.float32(magerr)))
+        columns["caliberr"].append(float(np.float32(caliberr)))
+        columns["filter"].append(band)
+        columns["catalog"].append(catalog)
+        columns["observatory"].append(observatory[:20])
+        columns["id"].append(400000 + k)
+        columns["alert_name"].append(alert_name if newer else None)
+        if newer:
+            columns["hashtag"].append(CPCS_TEST_KEY if echo_key and k % 3 == 0 else "someone-elses-hashtag-77")
+            columns["observatory_id"].append(10 + k % 4)
+    return json.dumps(columns)
+
+
+def cpcs_points(n, base, start_mjd):
+    observatories = ["Liam Hardy, pt5m, La Palma", "Ulrich Kolb, PIRATE, Mallorca", "LCO 1m Siding Spring",
+                     "Stuart Littlefair, pt5m"]
+    points = []
+    for mjd in np.sort(rng.uniform(start_mjd, start_mjd + 200, n)):
+        band, catalog = [("V", "APASS"), ("B", "APASS"), ("r", "APASS"), ("i", "PS1")][int(rng.integers(0, 4))]
+        limit = rng.random() < 0.1
+        mag = base + (0.4 if band == "B" else 0) + 0.3 * np.sin(mjd / 20) + rng.normal(0, 0.03)
+        points.append((round(float(mjd), 5), round(mag + (1.5 if limit else 0), 3),
+                       -1.0 if limit else 0.02 + 0.03 * rng.random(),
+                       0.01 + 0.02 * rng.random(), band, catalog, observatories[int(rng.integers(0, 4))]))
+    return points
+
+
+def cpcs():
+    folder = HERE / "cpcs"
+    path = "/followup/get_alert_lc_data"
+    write(folder / "Gaia19dke.json", cpcs_document("ivo://Gaia19dke", cpcs_points(45, 16.8, 58720.0)))
+    write(folder / "ASASSN-13dl.json", cpcs_document(None, cpcs_points(30, 14.1, 56560.0), newer=False))
+    write(folder / "no_points.json", cpcs_document("ivo://Gaia20zzz", []))
+    write(folder / "synthetic.json", cpcs_document("ivo://Gaia29", cpcs_points(25, 17.5, 59000.0), echo_key=False))
+    # a refusal that echoes the key back, as servers do
+    write(folder / "refused_403.txt", f"Forbidden: hashtag {CPCS_TEST_KEY} may not read ivo://Gaia21echo\n")
+    write(folder / "routes.json", json.dumps([
+        {"path": path, "contains": {"alert_name": "ivo://Gaia21echo"}, "file": "refused_403.txt", "status": 403},
+        {"path": path, "contains": {"alert_name": "ivo://Gaia19dke"}, "file": "Gaia19dke.json",
+         "content_type": "application/json"},
+        {"path": path, "contains": {"alert_name": "ivo://asassn/ASASSN-13dl"}, "file": "ASASSN-13dl.json",
+         "content_type": "application/json"},
+        {"path": path, "contains": {"alert_name": "ivo://Gaia29"}, "file": "synthetic.json",
+         "content_type": "application/json"},
+        {"path": path, "file": "no_points.json", "content_type": "application/json"},
+    ], indent=2) + "\n")
+
+
 if __name__ == "__main__":
     gaia_alerts()
     neowise()
@@ -581,3 +644,4 @@ if __name__ == "__main__":
     gaia_dr3()
     crts()
     asassn()
+    cpcs()

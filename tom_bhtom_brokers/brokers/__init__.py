@@ -9,6 +9,7 @@ BROKER_CLASSES = {
     DataSource.GAIA_DR3: "tom_bhtom_brokers.brokers.gaia_dr3.GaiaDR3Broker",
     DataSource.CRTS: "tom_bhtom_brokers.brokers.crts.CrtsBroker",
     DataSource.ASASSN: "tom_bhtom_brokers.brokers.asassn.AsassnBroker",
+    DataSource.CPCS: "tom_bhtom_brokers.brokers.cpcs.CpcsBroker",
 }
 
 #: display names of the implemented sources (the keys of their settings.DATA_SERVICES entries)

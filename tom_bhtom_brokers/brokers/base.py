@@ -43,6 +43,8 @@ class Request:
     data: dict | None = None
     #: the archive answers this request with an HTML page on purpose (otherwise HTML is an error page)
     expect_html: bool = False
+    #: extra headers (e.g. a credential sent as a cookie, which keeps it out of every URL we show or store)
+    headers: dict | None = None
 
 
 class ConeQueryForm(BaseQueryForm):
@@ -82,7 +84,8 @@ class BHTOMBroker(DataService):
         self.http = HttpClient(timeout=self.timeout, retries=int(self.setting("retries", 3)),
                                backoff=float(self.setting("backoff_seconds", 1.0)),
                                max_retry_wait=float(self.setting("max_retry_wait", 60.0)),
-                               max_bytes=int(self.setting("max_bytes", 200 * 1024 * 1024)))
+                               max_bytes=int(self.setting("max_bytes", 200 * 1024 * 1024)),
+                               secrets=self.secrets())
 
     # --- configuration -------------------------------------------------------------------------
 
@@ -118,6 +121,10 @@ class BHTOMBroker(DataService):
             hours = configured["cadence_hours"]
             return None if hours is None else timedelta(hours=float(hours))
         return cls.cadence
+
+    def secrets(self):
+        """Configured values that must never appear in an error, a log line or stored data."""
+        return ()
 
     @classmethod
     def enabled(cls):
@@ -163,7 +170,7 @@ class BHTOMBroker(DataService):
     def request(self, req: Request):
         """Send one request to this archive through the shared client; refuse HTML error pages."""
         url = f"{self.base_url}{req.path}"
-        response = self.http.request(req.method, url, params=req.params, data=req.data)
+        response = self.http.request(req.method, url, params=req.params, data=req.data, headers=req.headers)
         if not req.expect_html and looks_like_html(response):
             raise BrokerServiceError("the archive sent an HTML page instead of data (an error page?)",
                                      url=response.url, status=response.status)

@@ -7,7 +7,7 @@ from tom_targets.models import Target, TargetExtra
 DEMO_TARGETS = [
     # name, ra, dec, survey names
     ("Gaia18cbf", 268.8875, -31.2472, {"Gaia Alerts name": "Gaia18cbf"}),
-    ("Gaia19dke", 304.7108, 55.1547, {"Gaia Alerts name": "Gaia19dke"}),
+    ("Gaia19dke", 304.7108, 55.1547, {"Gaia Alerts name": "Gaia19dke", "CPCS name": "ivo://Gaia19dke"}),
     ("Gaia20fnr", 90.26701, -18.96770, {}),  # found by cone: alert index, WISE, ZTF, Gaia DR3, CRTS
     # no Gaia alert; NEOWISE, and ASAS-SN from a pasted Sky Patrol coordinate job (CRTS: covered, no object)
     ("FU Ori", 88.0717, 9.0680,
