@@ -12,6 +12,8 @@ class LightcurveUpdate(models.Model):
         NOT_APPLICABLE = "not_applicable", "not applicable"
         NOT_CONFIGURED = "not_configured", "not configured"
         ERROR = "error", "error"
+        #: the target's survey name or URL for this archive is not valid (nothing was requested)
+        INVALID_NAME = "invalid_name", "invalid name"
         QUEUED = "queued", "queued"
         RUNNING = "running", "running"
 

@@ -17,7 +17,7 @@ from tom_dataservices.dataservices import get_data_service_classes
 from tom_targets.models import Target, TargetExtra
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker
-from tom_bhtom_brokers.exceptions import BrokerError, BrokerNotApplicable, BrokerNotConfigured
+from tom_bhtom_brokers.exceptions import BrokerError, BrokerInputError, BrokerNotApplicable, BrokerNotConfigured
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.store import point_columns, sync
 from tom_bhtom_brokers.target_info import TargetInfo
@@ -55,7 +55,8 @@ class Outcome:
 
     @property
     def failed(self):
-        return self.status == Status.ERROR
+        """An error, or a survey name/URL that must be corrected: both need a person."""
+        return self.status in (Status.ERROR, Status.INVALID_NAME)
 
 
 def installed_brokers(names=None):
@@ -229,7 +230,9 @@ def _record_unchanged(target, broker, info, lightcurve, now):
 
 def record_failure(target, broker, info, error):
     """Write the pair's status for a failed or impossible fetch; stored points are untouched."""
-    if isinstance(error, BrokerNotApplicable):
+    if isinstance(error, BrokerInputError):
+        status = Status.INVALID_NAME
+    elif isinstance(error, BrokerNotApplicable):
         status = Status.NOT_APPLICABLE
     elif isinstance(error, BrokerNotConfigured):
         status = Status.NOT_CONFIGURED

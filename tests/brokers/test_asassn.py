@@ -79,11 +79,14 @@ def test_the_photometry_page_layout_takes_the_band_from_the_camera(archive, make
     ("https://evil.example.org/sky-patrol/coordinate/" + ASASSN_FU_ORI_JOB, "must be an address on asas-sn.osu.edu"),
     ("https://asas-sn.osu.edu/about", "is not a page this archive serves"),
     ("https://user:pw@asas-sn.osu.edu/photometry/" + ASASSN_PHOTOMETRY_ID, "must not carry a user name"),
+    ("http://127.0.0.1/sky-patrol/coordinate/" + ASASSN_FU_ORI_JOB, "must be an address on asas-sn.osu.edu"),
+    ("file:///etc/passwd", "must be an address on asas-sn.osu.edu"),
+    ("ASASSN-21qj", "must be an address on asas-sn.osu.edu"),
 ])
 def test_a_wrong_url_is_refused_without_any_request(archive, make_target, url, reason):
     target = make_target("x", RA, DEC, **{"ASAS-SN URL": url})
     outcome = update(target, AsassnBroker)
-    assert outcome.status == LightcurveUpdate.Status.ERROR and reason in outcome.message
+    assert outcome.status == LightcurveUpdate.Status.INVALID_NAME and reason in outcome.message
     assert archive.requests == []
 
 

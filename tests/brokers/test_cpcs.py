@@ -79,7 +79,7 @@ def test_the_older_key_set_and_a_wrong_name(archive, make_target):
     assert "hashtag" not in older and stored(target, "CPCS").count() == len(older["mjd"])
     wrong = make_target("x", 10.0, 10.0, **{"CPCS name": "Gaia19dke"})
     outcome = update(wrong, CpcsBroker)
-    assert outcome.status == "error" and "ivo://" in outcome.message
+    assert outcome.status == LightcurveUpdate.Status.INVALID_NAME and "ivo://" in outcome.message
 
 
 def test_a_server_echoing_the_key_in_an_error_is_masked():

@@ -96,7 +96,7 @@ def summary_table(outcomes, source_names):
         row["added"] += o.added
         row["removed"] += o.removed
         row[{"ok": "fetched", "no_data": "no data", "skipped": "not due", "not_applicable": "no name",
-             "not_configured": "not conf.", "error": "errors"}.get(o.status, o.status)] += 1
+             "not_configured": "not conf.", "error": "errors", "invalid_name": "errors"}.get(o.status, o.status)] += 1
     lines = [list(COLUMNS)]
     for name in source_names:
         lines.append([name] + [str(rows[name][c]) for c in COLUMNS[1:]])
