@@ -43,7 +43,8 @@ def refresh(workers, force=False):
     call_command("update_lightcurves", *args, stdout=out)
     seconds = time.perf_counter() - started
     total = next(line for line in out.getvalue().splitlines() if line.startswith("total")).split()
-    return {"seconds": seconds, "fetched": int(total[2]) + int(total[3]), "added": int(total[7])}
+    return {"seconds": seconds, "fetched": int(total[2]) + int(total[3]), "added": int(total[7]),
+            "skipped": int(total[5]) + int(total[6])}  # no name / not configured: pairs that measured nothing
 
 
 def big_ipac(points):

@@ -89,6 +89,8 @@ def main():
         measure(env("serial"), "setup", args.targets)
         before = served(urls)
         serial = measure(env("serial"), "refresh", 1)
+        if serial["skipped"]:
+            sys.exit(f"{serial['skipped']} pair(s) had no name or no configuration: the figures would flatter")
         per_host = served_since(urls, before)
         requests = sum(per_host)
 

@@ -9,5 +9,6 @@ from tom_bhtom_brokers.brokers import IMPLEMENTED_SOURCE_NAMES
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["BENCH_DB"],
                          "OPTIONS": {"timeout": 60}}}
 DATA_SERVICES = {name: {"url": json.loads(os.environ["BENCH_URLS"])[name]} for name in IMPLEMENTED_SOURCE_NAMES}
+DATA_SERVICES["CPCS"]["access_key"] = "bench-key"  # the sample archive takes any key
 LOGGING = {"version": 1, "disable_existing_loggers": False,
            "loggers": {"": {"level": "WARNING"}}}
