@@ -192,11 +192,14 @@ def test_only_editors_may_change_names_or_update(make_target, client):
 def test_names_and_messages_are_escaped(make_target, client, editor):
     target = make_target("<script>alert(1)</script>", 10.0, 10.0)
     TargetExtra.objects.create(target=target, key="AAVSO name", value="<b>x</b>")
+    # TOM's own target form does not validate extras: a javascript: "URL" is shown as text, never linked
+    TargetExtra.objects.create(target=target, key="ASAS-SN URL", value="javascript:alert(1)")
     LightcurveUpdate.objects.create(target=target, source="NEOWISE", status="error",
                                     message="<img src=x onerror=alert(1)>")
     page = detail(client, target)
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "<b>x</b>" not in page
+    assert 'href="javascript:' not in page and "javascript:alert(1)" in page
 
 
 @pytest.mark.django_db(transaction=True)  # autocommit, as in a real request: django-tasks runs on commit

@@ -4,6 +4,8 @@ TOM Toolkit calls :func:`survey_tab_context` for every target page it renders (`
 it reads the statuses, point counts and names with a handful of queries whatever the number of points:
 the points themselves reach the page in one request to the data view, after the page has loaded.
 """
+from urllib.parse import quote
+
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +17,7 @@ from tom_targets.permissions import targets_for_user
 from tom_bhtom_brokers import updating
 from tom_bhtom_brokers.models import LightcurveUpdate, TargetUpdateRequest
 from tom_bhtom_brokers.sources import DataSource, TARGET_NAME_KEYS
-from tom_bhtom_brokers.survey_names import RULES
+from tom_bhtom_brokers.survey_names import RULES, check
 
 #: the archive's own page for a matched object, where there is one ({id}: the matched identifier)
 OBJECT_PAGES = {
@@ -66,9 +68,11 @@ def status_rows(target):
         identifier = (names.get(key) if key else "") or (row.matched_identifier if row else "")
         link = ""
         if key in URL_LABELS and identifier:
-            link = identifier
+            # only a URL that passes the field's rule (https/http on the archive's host): TOM's own target form
+            # does not validate extras, and a javascript: address must never become a link
+            link = identifier if check(key, identifier) is None else ""
         elif identifier and broker.source in OBJECT_PAGES:
-            link = OBJECT_PAGES[broker.source].format(id=identifier)
+            link = OBJECT_PAGES[broker.source].format(id=quote(identifier, safe=""))
         cadence = broker.cadence_interval()
         if item.due:
             next_due = f"next update ({item.reason})"
