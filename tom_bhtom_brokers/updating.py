@@ -1,8 +1,9 @@
 """Update light curves: decide which (target, source) pairs are due, fetch them concurrently, store.
 
-Fetching and parsing run in a thread pool (network-bound work); every database write happens in the
-calling thread, one transaction per pair, so SQLite stays safe and a failure of one pair never
-touches another. A ``BrokerError`` becomes that pair's status; nothing stored is lost.
+Fetching, parsing and shaping rows run in a thread pool (network-bound work); every database write
+happens in the calling thread, so SQLite stays safe. Results that arrive together share one commit,
+each pair in its own savepoint, so a failure of one pair never touches another. A ``BrokerError``
+becomes that pair's status; nothing stored is lost.
 """
 import logging
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
