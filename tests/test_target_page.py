@@ -236,3 +236,10 @@ def test_hover_notes_from_the_archive_are_escaped(make_target, client, editor):
         mjd=[58000.0], brightness=[17.0], brightness_error=[0.02], filter="r", oid=['<a href="javascript:x">1</a>']))
     notes = data(client, target)["notes"]
     assert 'oid=&lt;a href=&quot;javascript:x&quot;&gt;1&lt;/a&gt;' in notes and not any("<a" in n for n in notes)
+
+
+def test_a_target_without_points_downloads_an_empty_table(make_target, client, editor):
+    target = make_target("nothing yet", 10.0, 10.0)
+    assert data(client, target)["traces"] == []
+    text = client.get(f"/bhtom-brokers/targets/{target.pk}/lightcurves.csv").content.decode()
+    assert text.strip() == "source,bandpass,time_utc,mjd,time_original,time_system,value,error,limit,unit,telescope,extras"

@@ -49,7 +49,11 @@ class BrokerNotApplicable(BrokerError):
     """The broker cannot look for this target: no survey name for a name-only archive, no coordinates."""
 
 
-def masked(error, secrets, mask="***"):
+#: what a secret is replaced by wherever it would otherwise show
+MASK = "***"
+
+
+def masked(error, secrets, mask=MASK):
     """``error`` with every secret (an access key a server echoed back) replaced in its reason, URL and message."""
     secrets = [secret for secret in secrets if secret]
     if not secrets:

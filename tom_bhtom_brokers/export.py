@@ -50,9 +50,9 @@ def survey_points(target) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=FIELDS)
     for name in ("brightness", "brightness_error", "limit"):
         frame[name] = pd.to_numeric(frame[name], errors="coerce")
-    stamps = pd.to_datetime(frame["timestamp"], utc=True)
-    frame["mjd"] = (stamps - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds() / 86400 + UNIX_EPOCH_MJD \
-        if len(frame) else pd.Series(dtype=float)
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    frame["mjd"] = (frame["timestamp"] - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds() / 86400 \
+        + UNIX_EPOCH_MJD
     frame["value"] = [v if isinstance(v, dict) else (json.loads(v) if v else {}) for v in frame["value"]]
     return frame
 
@@ -116,8 +116,7 @@ def table(frame: pd.DataFrame) -> Table:
     return Table({
         "source": frame["source_name"].astype(str).to_numpy(),
         "bandpass": frame["bandpass"].astype(str).to_numpy(),
-        "time_utc": pd.to_datetime(frame["timestamp"], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").to_numpy()
-        if len(frame) else np.array([], dtype=str),
+        "time_utc": frame["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").to_numpy(dtype=str),
         "mjd": frame["mjd"].to_numpy(dtype=float),
         "time_original": np.array([np.nan if v is None else float(v) for v in original], dtype=float),
         "time_system": np.array([str(e.get("time_system", "")) for e in extras], dtype=str),

@@ -11,13 +11,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tom_dataproducts.models import PhotometryReducedDatum
-from tom_targets.models import Target, TargetExtra
+from tom_targets.models import Target
 from tom_targets.permissions import targets_for_user
 
 from tom_bhtom_brokers import updating
 from tom_bhtom_brokers.models import LightcurveUpdate, TargetUpdateRequest
 from tom_bhtom_brokers.sources import DataSource, TARGET_NAME_KEYS
 from tom_bhtom_brokers.survey_names import RULES, check
+from tom_bhtom_brokers.target_info import TargetInfo
 
 #: the archive's own page for a matched object, where there is one ({id}: the matched identifier)
 OBJECT_PAGES = {
@@ -52,20 +53,20 @@ def update_state(target):
     return {"NEW": "queued", "RUNNING": "running"}.get(status.name, ""), request
 
 
-def status_rows(target):
+def status_rows(target, info):
     """One row per installed source: identifier (with the archive's page), points, last success, next due,
-    status and message."""
+    status and message. ``info``: the target's TargetInfo (its survey names)."""
     brokers = updating.installed_brokers()
-    plan = {item.broker.name: item for item in updating.plan([target], brokers)}
     rows = {row.source: row for row in LightcurveUpdate.objects.filter(target=target)}
     counts = dict(PhotometryReducedDatum.objects.filter(target=target, source_name__in=[b.name for b in brokers])
                   .values_list("source_name").annotate(n=Count("id")).values_list("source_name", "n"))
-    names = plan[brokers[0].name].target.survey_names if brokers else {}
+    now = timezone.now()
     out = []
     for broker in brokers:
-        row, item = rows.get(broker.name), plan[broker.name]
+        row = rows.get(broker.name)
+        due, reason = updating.is_due(broker, info, row, False, now)
         key = broker.name_key()
-        identifier = (names.get(key) if key else "") or (row.matched_identifier if row else "")
+        identifier = (info.survey_names.get(key) if key else "") or (row.matched_identifier if row else "")
         link = ""
         if key in URL_LABELS and identifier:
             # only a URL that passes the field's rule (https/http on the archive's host): TOM's own target form
@@ -74,8 +75,8 @@ def status_rows(target):
         elif identifier and broker.source in OBJECT_PAGES:
             link = OBJECT_PAGES[broker.source].format(id=quote(identifier, safe=""))
         cadence = broker.cadence_interval()
-        if item.due:
-            next_due = f"next update ({item.reason})"
+        if due:
+            next_due = f"next update ({reason})"
         elif cadence is None:
             next_due = "read once (data release)"
         else:
@@ -89,20 +90,25 @@ def status_rows(target):
     return out
 
 
+def page_target(context):
+    """The target TOM's page shows, and whether its viewer may change it."""
+    target = context.get("object") or context.get("target")
+    user = getattr(context.get("request"), "user", None)
+    return target, bool(user) and allowed(user, target, "change_target")
+
+
 def survey_tab_context(context):
     """The tab's context (TOM passes the target page's context)."""
-    target = context.get("object") or context.get("target")
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    names = dict(TargetExtra.objects.filter(target=target, key__in=RULES).values_list("key", "value"))
+    target, can_change = page_target(context)
+    info = TargetInfo.from_target(target)
     state, asked = update_state(target)
-    rows = status_rows(target)
+    rows = status_rows(target, info)
     return {"survey_tab": {
         "target": target,
         "rows": rows,
         "points": sum(r["points"] for r in rows),
-        "names": [(label, names.get(label, "")) for label in RULES],
-        "can_change": bool(user) and allowed(user, target, "change_target"),
+        "names": [(label, info.survey_names.get(label, "")) for label in RULES],
+        "can_change": can_change,
         "update_state": state, "update_request": asked,
         "data_url": reverse("bhtom_brokers:data", args=[target.pk]),
         "plotly_url": reverse("bhtom_brokers:plotly"),
@@ -115,8 +121,5 @@ def survey_tab_context(context):
 
 def update_button_context(context):
     """The left-column button (``AppConfig.target_detail_buttons``): only for those who may use it."""
-    target = context.get("object") or context.get("target")
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    return {"survey_update": {"url": reverse("bhtom_brokers:update", args=[target.pk]),
-                              "can_change": bool(user) and allowed(user, target, "change_target")}}
+    target, can_change = page_target(context)
+    return {"survey_update": {"url": reverse("bhtom_brokers:update", args=[target.pk]), "can_change": can_change}}

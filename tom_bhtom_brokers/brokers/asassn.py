@@ -20,14 +20,13 @@ Times: ``HJD`` is a heliocentric JD on the UTC scale; the light travel time to t
 removed using the target's coordinates (``lightcurve.geocentric_utc_mjd``), the original kept in
 ``time_original``. Cadence: daily (a coordinate job's export grows as ASAS-SN observes).
 """
-import io
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data, read_csv, require_complete
 from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerNotApplicable, BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve, geocentric_utc_mjd
 from tom_bhtom_brokers.sources import TARGET_NAME_KEYS, DataSource
@@ -59,18 +58,15 @@ class AsassnBroker(BHTOMBroker):
         return Request(asassn_export_path(urlsplit(survey_name).path))
 
     def parse(self, payload, target):
-        frame = pd.read_csv(io.BytesIO(payload), dtype=str, keep_default_na=False)
-        frame.columns = [c.strip().lower() for c in frame.columns]
-        missing = [c for c in ("hjd", "mag", "mag_err", "camera") if c not in frame.columns]
+        frame = read_csv(payload, (), "ASAS-SN CSV")
+        frame.columns = [c.lower() for c in frame.columns]  # v1 writes HJD on some pages, hjd on others
+        required = ("hjd", "mag", "mag_err", "camera")
+        missing = [c for c in required if c not in frame.columns]
         if missing:
             raise BrokerParseError(f"the ASAS-SN CSV has no column(s) {missing}")
         if frame.empty:
-            empty = Lightcurve.empty()
-            empty.note = "the ASAS-SN export has no epochs yet"
-            return empty
-        cells = frame[["hjd", "mag", "mag_err", "camera"]].apply(lambda column: column.str.strip())
-        if (cells == "").any(axis=None):
-            raise BrokerParseError("a row of the ASAS-SN CSV has empty fields (cut short?)")
+            return no_data("the ASAS-SN export has no epochs yet")
+        cells = require_complete(frame, required, "ASAS-SN CSV")
         hjd = pd.to_numeric(cells["hjd"], errors="raise").to_numpy()
         mag_text = cells["mag"]
         fainter = mag_text.str.startswith(">")

@@ -7,6 +7,7 @@ several round trips override ``fetch``. Configuration, HTTP, error handling, and
 ``DataService`` interface live here, once.
 """
 import hashlib
+import io
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,8 +21,8 @@ from tom_dataservices.dataservices import DataService
 from tom_dataservices.forms import BaseQueryForm
 
 from tom_bhtom_brokers import __version__
-from tom_bhtom_brokers.exceptions import (BrokerNotApplicable, BrokerNotConfigured, BrokerParseError,
-                                          BrokerServiceError)
+from tom_bhtom_brokers.exceptions import (MASK, BrokerError, BrokerNotApplicable, BrokerNotConfigured,
+                                          BrokerParseError, BrokerServiceError, masked)
 from tom_bhtom_brokers.http import HttpClient
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import PRETTY_SURVEY_NAME, TARGET_NAME_KEYS, DataSource
@@ -177,9 +178,13 @@ class BHTOMBroker(DataService):
         return response
 
     def lightcurve_for(self, target: TargetInfo) -> Lightcurve:
-        """The entry point of every caller (updater, TOM's forms): check the configuration, then fetch."""
+        """The entry point of every caller (updater, TOM's forms): check the configuration, then fetch.
+        Any configured secret is masked in whatever error comes out."""
         self.check_configured()
-        return self.fetch(target)
+        try:
+            return self.fetch(target)
+        except BrokerError as exc:
+            raise masked(exc, self.secrets()) from None
 
     def fetch(self, target: TargetInfo) -> Lightcurve:
         """Find, download and parse this target's light curve; cleaned, in UTC. Raises BrokerError.
@@ -204,10 +209,14 @@ class BHTOMBroker(DataService):
     def read(self, response, reader):
         """``reader(payload)``, with an empty body and any reading failure turned into a BrokerParseError
         carrying the response's URL."""
-        if not response.content.strip():
+        payload = response.content
+        if not payload.strip():
             raise BrokerParseError("the archive sent an empty response", url=response.url)
+        for secret in self.secrets():
+            if secret:  # servers echo credentials back: they never reach a parser, a datum or a message
+                payload = payload.replace(secret.encode(), MASK.encode())
         try:
-            return reader(response.content)
+            return reader(payload)
         except BrokerParseError as exc:
             raise BrokerParseError(exc.reason, url=exc.url or response.url) from None
         except PARSE_FAILURES as exc:
@@ -215,9 +224,7 @@ class BHTOMBroker(DataService):
 
     def nothing_within_radius(self, what):
         """The answer of a cone that found nothing: an empty light curve whose note says so."""
-        empty = Lightcurve.empty()
-        empty.note = f"no {what} within {self.radius.to_value(u.arcsec):g} arcsec"
-        return empty
+        return no_data(f"no {what} within {self.radius.to_value(u.arcsec):g} arcsec")
 
     def require_position(self, target: TargetInfo):
         if not target.has_position:
@@ -280,6 +287,33 @@ class BHTOMBroker(DataService):
         key = self.name_key()
         identifier = query_results.get("identifier")
         return {key: identifier} if key and identifier else {}
+
+
+def no_data(note):
+    """An archive's answer with no points: an empty light curve whose note (the status message) says why."""
+    empty = Lightcurve.empty()
+    empty.note = note
+    return empty
+
+
+def read_csv(payload: bytes, required, what, **options):
+    """A CSV answer as a frame of stripped strings ("" for empty cells), refusing one without ``required``."""
+    frame = pd.read_csv(io.BytesIO(payload), dtype=str, keep_default_na=False, **options)
+    frame.columns = [c.strip() for c in frame.columns]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise BrokerParseError(f"the {what} has no column(s) {missing}")
+    return frame
+
+
+def require_complete(frame, columns, what):
+    """Stripped ``columns`` of ``frame``, refusing a row with an empty cell: a row cut short is an error, not
+    a point with missing values."""
+    cells = frame[list(columns)].apply(lambda column: column.str.strip())
+    incomplete = (cells == "").any(axis=1)
+    if incomplete.any():
+        raise BrokerParseError(f"{int(incomplete.sum())} row(s) of the {what} have empty fields (cut short?)")
+    return cells
 
 
 def fingerprint(payload: bytes) -> str:

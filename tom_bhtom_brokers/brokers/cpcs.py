@@ -24,16 +24,14 @@ import json
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
-from tom_bhtom_brokers.exceptions import (BrokerError, BrokerInputError, BrokerNotApplicable, BrokerParseError,
-                                          masked)
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data
+from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerNotApplicable, BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import TARGET_NAME_KEYS, DataSource
 from tom_bhtom_brokers.survey_names import check
 
 REQUIRED = ("mjd", "mag", "magerr", "caliberr", "filter")
 NO_ERROR = -1.0
-MASK = "***"
 
 
 class CpcsBroker(BHTOMBroker):
@@ -55,10 +53,7 @@ class CpcsBroker(BHTOMBroker):
         name = self.survey_name(target)
         if not name:
             raise BrokerNotApplicable(f"no {self.name_key()} (an ivo:// alert name) for this target")
-        try:
-            return self.download(self.query(target, name), target)
-        except BrokerError as exc:
-            raise masked(exc, self.secrets(), MASK) from None
+        return self.download(self.query(target, name), target)
 
     def query(self, target, survey_name):
         reason = check(TARGET_NAME_KEYS[self.source], survey_name)
@@ -71,11 +66,8 @@ class CpcsBroker(BHTOMBroker):
         return (self.access_key,)
 
     def parse(self, payload, target):
-        text = payload.decode("utf-8")
-        if self.access_key:
-            text = text.replace(self.access_key, MASK)
         try:
-            document = json.loads(text)
+            document = json.loads(payload.decode("utf-8"))
         except json.JSONDecodeError as exc:
             raise BrokerParseError(f"the CPCS answer is not JSON ({exc.msg} at character {exc.pos})") from None
         if not isinstance(document, dict):
@@ -88,9 +80,7 @@ class CpcsBroker(BHTOMBroker):
             raise BrokerParseError(f"the CPCS columns differ in length {sorted(lengths)} (cut short?)")
         frame = pd.DataFrame({k: v for k, v in document.items() if isinstance(v, list) and k != "hashtag"})
         if frame.empty:
-            empty = Lightcurve.empty()
-            empty.note = "CPCS holds no calibrated point for this alert"
-            return empty
+            return no_data("CPCS holds no calibrated point for this alert")
         mag = pd.to_numeric(frame["mag"], errors="raise").to_numpy(dtype=float)
         magerr = pd.to_numeric(frame["magerr"], errors="raise").to_numpy(dtype=float)
         caliberr = pd.to_numeric(frame["caliberr"], errors="coerce").fillna(0.0).to_numpy(dtype=float)

@@ -20,7 +20,6 @@ Points: ``Mag`` is unfiltered CSS photometry transformed to Johnson V (stored as
 its error, ``MJD`` taken as UTC (as BHTOM did; the release does not state a time scale), ``Blend``
 (0 = not blended) in each point's extras.
 """
-import io
 import re
 from urllib.parse import urlsplit
 
@@ -28,8 +27,8 @@ import astropy.units as u
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
-from tom_bhtom_brokers.exceptions import BrokerParseError, BrokerServiceError
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data, read_csv, require_complete
+from tom_bhtom_brokers.exceptions import BrokerServiceError
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sky import separations_arcsec
 from tom_bhtom_brokers.sources import DataSource
@@ -75,33 +74,24 @@ class CrtsBroker(BHTOMBroker):
         if link:
             return urlsplit(link.group(1).decode("ascii", "replace")).path
         if NOT_COVERED in payload:
-            empty = Lightcurve.empty()
-            empty.note = "this area is not covered by the Catalina surveys"
-            return empty
+            return no_data("this area is not covered by the Catalina surveys")
         if NO_OBJECTS in payload:
             return self.nothing_within_radius("Catalina object")
         return None
 
     def parse(self, payload, target):
-        frame = pd.read_csv(io.BytesIO(payload), dtype=str, keep_default_na=False, skipinitialspace=True)
-        frame.columns = [c.strip() for c in frame.columns]
-        missing = [c for c in COLUMNS if c not in frame.columns]
-        if missing:
-            raise BrokerParseError(f"the Catalina CSV has no column(s) {missing}")
+        frame = read_csv(payload, COLUMNS, "Catalina CSV", skipinitialspace=True)
         if frame.empty:
             return self.nothing_within_radius("Catalina object")
-        incomplete = (frame[list(COLUMNS)].apply(lambda column: column.str.strip()) == "").any(axis=1)
-        if incomplete.any():
-            raise BrokerParseError(f"{int(incomplete.sum())} row(s) of the Catalina CSV have empty fields "
-                                   "(cut short?)")
-        values = {c: pd.to_numeric(frame[c], errors="raise") for c in COLUMNS if c != "MasterID"}
-        positions = pd.DataFrame({"id": frame["MasterID"].str.strip(), "ra": values["RA"], "dec": values["Dec"]}) \
+        cells = require_complete(frame, COLUMNS, "Catalina CSV")
+        values = {c: pd.to_numeric(cells[c], errors="raise") for c in COLUMNS if c != "MasterID"}
+        positions = pd.DataFrame({"id": cells["MasterID"], "ra": values["RA"], "dec": values["Dec"]}) \
             .groupby("id").median()
         separation = separations_arcsec(positions["ra"].to_numpy(), positions["dec"].to_numpy(),
                                         target.ra, target.dec)
         nearest = int(np.argmin(separation))
         master_id = positions.index[nearest]
-        keep = (frame["MasterID"].str.strip() == master_id).to_numpy()
+        keep = (cells["MasterID"] == master_id).to_numpy()
         return Lightcurve.from_columns(
             mjd=values["MJD"].to_numpy()[keep], brightness=values["Mag"].to_numpy()[keep],
             brightness_error=values["Magerr"].to_numpy()[keep], filter="CL", unit="mag",

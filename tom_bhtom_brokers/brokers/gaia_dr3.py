@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from astropy.table import Table
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data, read_csv
 from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve, geocentric_utc_mjd
 from tom_bhtom_brokers.sky import separations_arcsec
@@ -171,9 +171,7 @@ class GaiaDR3Broker(BHTOMBroker):
         if not has_epoch_photometry:
             # not recorded as the target's "Gaia DR3 id": the next update would then ask DataLink for a light
             # curve the archive does not have, instead of looking again
-            empty = Lightcurve.empty()
-            empty.note = f"Gaia DR3 {source_id} ({separation:.2f} arcsec away) has no epoch photometry"
-            return empty
+            return no_data(f"Gaia DR3 {source_id} ({separation:.2f} arcsec away) has no epoch photometry")
         lightcurve = self.download(self.query(target, source_id), target)
         lightcurve.extras["source_separation_arcsec"] = round(separation, 3)
         return lightcurve
@@ -202,10 +200,7 @@ class GaiaDR3Broker(BHTOMBroker):
     def nearest(self, payload, target):
         """(source_id, separation arcsec, has epoch photometry) of the source nearest to the target at the
         target's epoch, or None when none lies within the radius."""
-        frame = pd.read_csv(io.BytesIO(payload), dtype=str, keep_default_na=False)
-        missing = [c for c in CONE_COLUMNS if c not in frame.columns]
-        if missing:
-            raise BrokerParseError(f"the Gaia DR3 cone answer has no column(s) {missing}")
+        frame = read_csv(payload, CONE_COLUMNS, "Gaia DR3 cone answer")
         if frame.empty:
             return None
         years = self.years_to_gaia_epoch(target)
@@ -218,18 +213,15 @@ class GaiaDR3Broker(BHTOMBroker):
         best = int(np.nanargmin(separation))
         if separation[best] > self.radius.to_value(u.arcsec):
             return None
-        row = frame.iloc[best]
-        return (row["source_id"].strip(), float(separation[best]),
-                row["has_epoch_photometry"].strip().lower() in ("true", "t", "1"))
+        return (frame["source_id"].iloc[best].strip(), float(separation[best]),
+                bool(flag(frame, "has_epoch_photometry")[best]))
 
     # --- the epoch photometry -------------------------------------------------------------------------
 
     def parse(self, payload, target):
         rows = epoch_photometry_rows(payload)
         if rows.empty:
-            empty = Lightcurve.empty()
-            empty.note = "the Gaia archive holds no epoch photometry for this source"
-            return empty
+            return no_data("the Gaia archive holds no epoch photometry for this source")
         source_ids = sorted(set(rows["source_id"].astype(str).str.strip()))
         if len(source_ids) > 1:
             raise BrokerParseError(f"the Gaia epoch photometry holds several sources {source_ids[:3]}")

@@ -14,15 +14,13 @@ IRSA documents) and also drop, defensively, any row whose ``catflags`` has that 
 kept and stored in the extras. Integer columns are read whether IRSA writes them in decimal or hex.
 Cadence: weekly (a new release every few months replaces the old points through the sync).
 """
-import io
 from datetime import timedelta
 
 import astropy.units as u
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
-from tom_bhtom_brokers.exceptions import BrokerParseError
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, read_csv
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import DataSource
 
@@ -66,10 +64,7 @@ class ZtfBroker(BHTOMBroker):
         return Request("/cgi-bin/ZTF/nph_light_curves", params=params)
 
     def parse(self, payload, target):
-        frame = pd.read_csv(io.BytesIO(payload), dtype=str, keep_default_na=False)
-        missing = [c for c in REQUIRED if c not in frame.columns]
-        if missing:
-            raise BrokerParseError(f"the ZTF light curve has no column(s) {missing}")
+        frame = read_csv(payload, REQUIRED, "ZTF light curve")
         if frame.empty:
             return self.nothing_within_radius("ZTF object")
         catflags = integers(frame["catflags"])
