@@ -79,7 +79,8 @@ FILTERS = {
                       "B1pg", "B2pg", "R1pg", "R2pg", "Ipg"),  # the last: photographic plate systems
     DataSource.ASASSN: ("V", "g"),
     DataSource.ATLAS: ("c", "o"),
-    DataSource.AAVSO: ("U", "B", "V", "R", "I", "Vis", "TG", "CV", "CR", "SG", "SR", "SI", "J", "H", "K"),
+    DataSource.AAVSO: ("U", "B", "V", "R", "I", "Vis", "TG", "TB", "TR", "CV", "CR", "SU", "SG", "SR", "SI", "SZ",
+                       "J", "H", "K"),
 }
 
 #: Survey-name fields ready to add to a site's ``settings.EXTRA_FIELDS`` so TOM's own target

@@ -37,6 +37,8 @@ class BrokerContract:
     #: (first, last) UTC MJD of the stored light curve
     expected_mjd_range = (0.0, 0.0)
     unit = "mag"
+    #: some archives hold detections without an error (AAVSO's visual estimates): stored with none
+    errors_may_be_missing = False
     #: the path fragment a fault must match to hit this broker's data request
     fault_path = ""
 
@@ -64,7 +66,8 @@ class BrokerContract:
         assert set(frame["filter"]) <= set(FILTERS[self.broker_class.source])
         assert set(frame["unit"]) == {self.unit}
         detected = frame["brightness"].notna()
-        assert frame.loc[detected, "brightness_error"].gt(0).all()
+        errors = frame.loc[detected, "brightness_error"]
+        assert (errors.gt(0) | (self.errors_may_be_missing & errors.isna())).all()
         assert frame.loc[detected, "limit"].isna().all()
 
     def test_stored_times_are_utc_and_bandpasses_follow_the_convention(self, archive, make_target):

@@ -636,6 +636,179 @@ def cpcs():
     ], indent=2) + "\n")
 
 
+# --- ANTARES (REST API v2: locus listings and loci, the light curve a CSV text inside the JSON) ------------
+
+ANTARES_LC_COLUMNS = ("time,alert_id,ant_mjd,ant_survey,ant_ra,ant_dec,ant_passband,ant_mag,ant_magerr,ant_maglim,"
+                      "ant_mag_corrected,ant_magerr_corrected").split(",")
+ANTARES_GAIA20FNR = ("ANT2020abcdxyz", "ZTF20abkfnrq")
+ANTARES_GAIA19DKE = ("ANT2019aaqdkez", "ZTF19abdkeqz")
+
+
+def antares_rows(ztf_name, ra, dec, n, base, start_mjd, lsst=0):
+    """Light-curve rows of a locus: detections (ant_survey 1) and upper limits (2) in g/R/i, LSST rows too."""
+    rows = []
+    for k, mjd in enumerate(np.sort(rng.uniform(start_mjd, start_mjd + 600, n))):
+        band = "gRi"[int(rng.integers(0, 3))] if k % 7 else "i"
+        iso = Time(mjd, format="mjd", scale="utc").to_value("iso", subfmt="date_hms")
+        pid = 1000000000000 + int(mjd * 1000) % 999999999
+        if rng.random() < 0.3:
+            rows.append({"time": iso, "alert_id": f"ztf_upper_limit:{ztf_name}-{pid}", "ant_mjd": round(mjd, 7),
+                         "ant_survey": 2, "ant_ra": None, "ant_dec": None, "ant_passband": band, "ant_mag": None,
+                         "ant_magerr": None, "ant_maglim": round(20.2 + rng.normal(0, 0.4), 4),
+                         "ant_mag_corrected": None, "ant_magerr_corrected": None})
+        else:
+            mag = base + (0.5 if band == "g" else -0.2 if band == "i" else 0) + 0.4 * np.sin(mjd / 30)
+            rows.append({"time": iso, "alert_id": f"ztf_candidate:{pid}015015{k:03d}", "ant_mjd": round(mjd, 7),
+                         "ant_survey": 1, "ant_ra": round(ra + rng.normal(0, 1e-5), 7),
+                         "ant_dec": round(dec + rng.normal(0, 1e-5), 7), "ant_passband": band,
+                         "ant_mag": round(mag + rng.normal(0, 0.05), 4), "ant_magerr": round(0.05 + 0.1 * rng.random(), 4),
+                         "ant_maglim": round(20.3 + rng.normal(0, 0.3), 4), "ant_mag_corrected": None,
+                         "ant_magerr_corrected": None})
+    for k in range(lsst):  # an LSST alert in the same locus: not ZTF photometry, left out
+        mjd = 61000.0 + k
+        rows.append({"time": Time(mjd, format="mjd").to_value("iso", subfmt="date_hms"),
+                     "alert_id": f"lsst:17000000{k}", "ant_mjd": mjd, "ant_survey": 3, "ant_ra": ra,
+                     "ant_dec": dec, "ant_passband": "r", "ant_mag": 17.9, "ant_magerr": 0.02,
+                     "ant_maglim": 24.0, "ant_mag_corrected": None, "ant_magerr_corrected": None})
+    return rows
+
+
+def antares_csv(rows):
+    def cell(value):
+        return "" if value is None else str(value)
+    return "\n".join([",".join(ANTARES_LC_COLUMNS)] + [",".join(cell(r[c]) for c in ANTARES_LC_COLUMNS)
+                                                       for r in rows]) + "\n"
+
+
+def antares_listing_entry(locus_id, ztf_name, ra, dec, rows):
+    detections = [r for r in rows if r["ant_survey"] == 1]
+    newest = max(r["ant_mjd"] for r in rows)
+    return {"locus": {"locus_id": locus_id, "ra": ra, "dec": dec, "htm16": 45000000000 + len(rows),
+                      "properties": {"ztf_object_id": ztf_name, "ztf_ssnamenr": "null", "num_alerts": len(detections),
+                                     "num_mag_values": len(detections), "newest_alert_observation_time": newest},
+                      "tags": ["lc_feature_extractor"], "grav_wave_events": [], "catalogs": []}}
+
+
+def antares_listing(entries):
+    return json.dumps({"data": entries, "meta": {"count": len(entries)},
+                       "links": {"self": "https://api.antares.noirlab.edu/v2/loci", "next": None}}, indent=1)
+
+
+def antares_locus(locus_id, ztf_name, ra, dec, lightcurve):
+    return json.dumps({"data": {"id": locus_id, "htm16": 45000000000, "ra": ra, "dec": dec, "grav_wave_events": [],
+                                "internal_properties": {"ztf_object_id": ztf_name, "ztf_ssnamenr": "null"},
+                                "user_properties": {}, "lightcurve": lightcurve, "tags": ["lc_feature_extractor"],
+                                "catalogs": []},
+                       "links": {"self": f"https://api.antares.noirlab.edu/v2/loci/{locus_id}"}}, indent=1)
+
+
+def antares():
+    folder = HERE / "antares"
+    ra0, dec0 = OBJECTS["Gaia20fnr"]
+    (locus, ztf_name), neighbour = ANTARES_GAIA20FNR, ("ANT2020neighbr", "ZTF20abnbrxx")
+    rows = antares_rows(ztf_name, ra0, dec0, 60, 15.8, 59000.0, lsst=3)
+    near = antares_rows(neighbour[1], ra0, dec0 + 1.2 / 3600, 8, 19.5, 59100.0)
+    write(folder / f"locus_{locus}.json", antares_locus(locus, ztf_name, ra0, dec0, antares_csv(rows)))
+    write(folder / f"locus_{neighbour[0]}.json",
+          antares_locus(neighbour[0], neighbour[1], ra0, dec0 + 1.2 / 3600, antares_csv(near)))
+    # a second locus 1.2 arcsec away, listed first (newest alert): the nearest one must be taken
+    write(folder / "listing_Gaia20fnr.json", antares_listing([
+        antares_listing_entry(neighbour[0], neighbour[1], ra0, round(dec0 + 1.2 / 3600, 7), near + [
+            {**near[-1], "ant_mjd": 61000.0}]),
+        antares_listing_entry(locus, ztf_name, ra0, dec0, rows)]))
+    ra1, dec1 = OBJECTS["Gaia19dke"]
+    locus19, ztf19 = ANTARES_GAIA19DKE
+    rows19 = antares_rows(ztf19, ra1, dec1, 40, 16.9, 58700.0)
+    # the older layout of the light curve (tom_antares' rows): a list of row objects, not CSV text
+    write(folder / f"locus_{locus19}.json", antares_locus(locus19, ztf19, ra1, dec1, rows19))
+    write(folder / "listing_Gaia19dke.json", antares_listing([antares_listing_entry(locus19, ztf19, ra1, dec1, rows19)]))
+    write(folder / "listing_empty.json", antares_listing([]))
+    synthetic = antares_rows("ZTF29synthet", 0.0, 85.0, 30, 17.0, 59500.0)
+    write(folder / "listing_synthetic.json", antares_listing(
+        [antares_listing_entry("ANT2029synthetic", "ZTF29synthet", 0.0, 85.0, synthetic)])
+        .replace('"ra": 0.0', '"ra": %%RA%%%%%%%%').replace('"dec": 85.0', '"dec": %%DEC%%%%%%%'))
+    # once a cone has recorded the ZTF name, later updates search by it (any position will do there)
+    write(folder / "listing_synthetic_by_name.json", antares_listing(
+        [antares_listing_entry("ANT2029synthetic", "ZTF29synthet", 0.0, 85.0, synthetic)]))
+    write(folder / "locus_synthetic.json", antares_locus("ANT2029synthetic", "ZTF29synthet", 0.0, 85.0,
+                                                         antares_csv(synthetic)))
+    path = "/v2/loci"
+    json_type = "application/json"
+    write(folder / "routes.json", json.dumps([
+        {"path": path, "contains": {"elasticsearch_query": ztf19}, "file": "listing_Gaia19dke.json",
+         "content_type": json_type},
+        {"path": path, "contains": {"elasticsearch_query": ztf_name}, "file": "listing_Gaia20fnr.json",
+         "content_type": json_type},
+        {"path": path, "contains": {"elasticsearch_query": "ZTF29synthet"}, "file": "listing_synthetic_by_name.json",
+         "content_type": json_type},
+        {"path": path, "cone": [ra0, dec0], "file": "listing_Gaia20fnr.json", "content_type": json_type},
+        {"path": path, "region": {"dec_min": 80}, "file": "listing_synthetic.json", "template": True,
+         "content_type": json_type},
+        {"path": path, "file": "listing_empty.json", "content_type": json_type},
+        {"path": path + "/{name}", "file": "locus_synthetic.json", "name_pattern": "^ANT2029",
+         "content_type": json_type},
+        {"path": path + "/{name}", "file": "locus_{name}.json", "content_type": json_type},
+    ], indent=2) + "\n")
+
+
+# --- AAVSO (VSX api.delim, '@@@'-delimited; the sample archive serves each chunk's [fromjd, tojd) rows) ----
+
+AAVSO_HEADER = ("JD mag uncert band by comCode compStar1 compStar2 charts comment transformed airmass val cmag kmag "
+                "starName obsAffil mtype adsRef digitizer credit obsID fainterThan obsType software obsName "
+                "obsCountry").split()
+AAVSO_EDGE_JD = 2415020.5 + 4 * 3652.5    # a chunk boundary of the default chunks: stored once
+
+
+def aavso_row(jd, mag, uncert, band, observer, val="V", mtype="STD", fainter=0, obs_type="CCD", star="FU ORI"):
+    fields = {"JD": f"{jd:.5f}", "mag": f"{mag:.3f}", "uncert": "" if uncert is None else f"{uncert:.3f}",
+              "band": band, "by": observer, "comCode": "", "compStar1": "000-BBC-123" if obs_type == "CCD" else "",
+              "compStar2": "", "charts": "X12345AB", "comment": "clouds, moon nearby" if rng.random() < 0.2 else "",
+              "transformed": "0", "airmass": "" if obs_type != "CCD" else f"{1 + rng.random():.3f}", "val": val,
+              "cmag": "", "kmag": "", "starName": star, "obsAffil": "Facility", "mtype": mtype, "adsRef": "",
+              "digitizer": "", "credit": "", "obsID": str(int(rng.integers(10**8, 10**9))),
+              "fainterThan": str(fainter), "obsType": obs_type, "software": "",
+              "obsName": "Surname, Firstname", "obsCountry": "BE"}
+    return "@@@".join(fields[c] for c in AAVSO_HEADER)
+
+
+def aavso_history(star, start_jd, end_jd, n, base, ccd_from):
+    rows = []
+    for jd in np.sort(rng.uniform(start_jd, end_jd, n)):
+        mag = base + 0.3 * np.sin(jd / 400) + rng.normal(0, 0.05)
+        r = rng.random()
+        if jd < ccd_from or r < 0.25:   # visual estimates: no uncertainty; a few "fainter than"
+            fainter = int(rng.random() < 0.08)
+            rows.append(aavso_row(jd, round(mag + 0.5 * fainter, 1), None, "Vis.", "ABC", obs_type="Visual",
+                                  fainter=fainter, star=star, val="V" if rng.random() < 0.9 else "T"))
+        else:
+            band = ["V", "B", "I", "SG", "CV"][int(rng.integers(0, 5))]
+            rows.append(aavso_row(jd, mag + {"B": 0.8, "I": -1.1}.get(band, 0), 0.01 + 0.03 * rng.random(), band,
+                                  "HMB" if r < 0.6 else "XYZ", val="Z" if r < 0.7 else "V",
+                                  mtype="DIF" if r > 0.95 else "STD", star=star))
+    return rows
+
+
+def aavso():
+    folder = HERE / "aavso"
+    fu_ori = aavso_history("FU ORI", 2428900.0, 2460600.0, 260, 9.6, 2451000.0)
+    fu_ori.append(aavso_row(AAVSO_EDGE_JD, 9.4, None, "Vis.", "ABC", obs_type="Visual"))
+    fu_ori.sort(key=lambda row: float(row.split("@@@")[0]))
+    write(folder / "FU_Ori.txt", "\n".join(["@@@".join(AAVSO_HEADER)] + fu_ori) + "\n")
+    gaia = aavso_history("GAIA20FNR", 2459180.0, 2459400.0, 40, 13.1, 2459000.0)
+    write(folder / "Gaia20fnr.txt", "\n".join(["@@@".join(AAVSO_HEADER)] + gaia) + "\n")
+    synthetic = aavso_history("GAIA29", 2459500.0, 2460500.0, 30, 15.0, 2459000.0)
+    write(folder / "synthetic.txt", "\n".join(["@@@".join(AAVSO_HEADER)] + synthetic) + "\n")
+    write(folder / "no_observations.txt", "@@@".join(AAVSO_HEADER) + "\n")
+    path, delimited = "/index.php", {"view": "api.delim", "delimiter": "@@@"}
+    write(folder / "routes.json", json.dumps([
+        {"path": path, "contains": {**delimited, "ident": "FU Ori"}, "file": "FU_Ori.txt", "rows_delimiter": "@@@"},
+        {"path": path, "contains": {**delimited, "ident": "Gaia20fnr"}, "file": "Gaia20fnr.txt",
+         "rows_delimiter": "@@@"},
+        {"path": path, "contains": {**delimited, "ident": "Gaia29"}, "file": "synthetic.txt", "rows_delimiter": "@@@"},
+        {"path": path, "contains": delimited, "file": "no_observations.txt", "rows_delimiter": "@@@"},
+    ], indent=2) + "\n")
+
+
 if __name__ == "__main__":
     gaia_alerts()
     neowise()
@@ -645,3 +818,5 @@ if __name__ == "__main__":
     crts()
     asassn()
     cpcs()
+    antares()
+    aavso()

@@ -16,6 +16,8 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 CIRCLE_ADQL = re.compile(r"CIRCLE\(\s*'ICRS'\s*,\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*\)", re.I)
 CIRCLE_POS = re.compile(r"^CIRCLE\s+([-+\d.eE]+)\s+([-+\d.eE]+)\s+([-+\d.eE]+)$", re.I)
+#: ANTARES' Elasticsearch cone: {"sky_distance": {"distance": "<r> degree", "htm16": {"center": "<ra> <dec>"}}}
+SKY_DISTANCE = re.compile(r'"distance":\s*"([\d.eE+-]+) degree".*?"center":\s*"([-+\d.eE]+) ([-+\d.eE]+)"')
 
 HTML_ERROR_PAGE = (b"<!DOCTYPE html>\n<html><head><title>Service temporarily unavailable</title></head>"
                    b"<body><h1>Service temporarily unavailable</h1><p>Please try again later.</p></body></html>\n")
@@ -52,6 +54,10 @@ def cone_of(params):
         match = CIRCLE_ADQL.search(value) or CIRCLE_POS.match(value.strip())
         if match:
             return tuple(float(x) for x in match.groups())
+        match = SKY_DISTANCE.search(value)
+        if match:
+            radius, ra, dec = (float(x) for x in match.groups())
+            return ra, dec, radius
     lower = {k.lower(): v for k, v in params.items()}
     if "ra" in lower and "dec" in lower:
         radius = float(lower.get("radius", lower.get("sr", 0.0)))
@@ -91,6 +97,9 @@ class Route:
     name_pattern: str | None = None
     region: dict | None = None
     template: bool = False
+    #: serve only the data rows whose first field lies in [fromjd, tojd) (AAVSO's JD chunks); ``rows_delimiter``
+    #: splits the fields
+    rows_delimiter: str | None = None
 
     def in_region(self, cone):
         return bool(cone) and self.region.get("dec_min", -90) <= cone[1] <= self.region.get("dec_max", 90)
@@ -98,6 +107,13 @@ class Route:
     def path_match(self, path):
         pattern = "^" + re.escape(self.path).replace(r"\{name\}", r"(?P<name>[^/]+)") + "/?$"
         return re.match(pattern, path)
+
+
+def rows_between(content, delimiter, start, stop):
+    """The header and the rows whose first field (a JD) lies in [start, stop)."""
+    header, *rows = content.decode("utf-8").splitlines(keepends=True)
+    kept = [row for row in rows if start <= float(row.split(delimiter, 1)[0]) < stop]
+    return (header + "".join(kept)).encode()
 
 
 def load_routes(data_dir=DATA_DIR):
@@ -246,6 +262,9 @@ class SampleArchive:
                 continue
             if route.name_pattern and not re.match(route.name_pattern, match.groupdict().get("name", "")):
                 continue
+            if route.rows_delimiter:
+                return self.file_answer(route, match, jd_range=(float(params.get("fromjd", -math.inf)),
+                                                                float(params.get("tojd", math.inf))))
             if "{name}" in route.path:
                 answer = self.file_answer(route, match)
                 if answer[0] == 404:
@@ -256,12 +275,14 @@ class SampleArchive:
             return self.file_answer(*fallback)
         return 404, "text/plain; charset=utf-8", f"Not Found: {path}\n".encode()
 
-    def file_answer(self, route, match, cone=None):
+    def file_answer(self, route, match, cone=None, jd_range=(-math.inf, math.inf)):
         name = match.groupdict().get("name", "")
         path = self.data_dir / route.survey / route.file.replace("{name}", name)
         if not path.is_file() or (name and not re.fullmatch(r"[\w.+-]+", name)):
             return 404, "text/plain; charset=utf-8", f"Not Found: {name or route.file}\n".encode()
         content = path.read_bytes()
+        if route.rows_delimiter:
+            content = rows_between(content, route.rows_delimiter, *jd_range)
         if route.template:
             content = content.replace(b"{name}", name.encode())
             if cone:

@@ -10,6 +10,8 @@ BROKER_CLASSES = {
     DataSource.CRTS: "tom_bhtom_brokers.brokers.crts.CrtsBroker",
     DataSource.ASASSN: "tom_bhtom_brokers.brokers.asassn.AsassnBroker",
     DataSource.CPCS: "tom_bhtom_brokers.brokers.cpcs.CpcsBroker",
+    DataSource.ANTARES: "tom_bhtom_brokers.brokers.antares.AntaresBroker",
+    DataSource.AAVSO: "tom_bhtom_brokers.brokers.aavso.AavsoBroker",
 }
 
 #: display names of the implemented sources (the keys of their settings.DATA_SERVICES entries)

@@ -8,6 +8,7 @@ several round trips override ``fetch``. Configuration, HTTP, error handling, and
 """
 import hashlib
 import io
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -193,15 +194,27 @@ class BHTOMBroker(DataService):
 
     def download(self, req: Request, target: TargetInfo) -> Lightcurve:
         """Send one request and parse its answer, unless the answer is byte for byte the one already stored."""
-        response = self.request(req)
-        digest = fingerprint(response.content)
+        return self.download_parts([req], target)
+
+    def download_parts(self, requests, target: TargetInfo) -> Lightcurve:
+        """Send the requests of one light curve asked for in parts (e.g. JD chunks) and parse their answers as
+        one, unless together they are byte for byte the answers already stored."""
+        responses = [self.request(req) for req in requests]
+        digest = fingerprint(b"\0".join(response.content for response in responses))
         if digest == target.fingerprints.get(self.name):
             lightcurve = Lightcurve.empty()
             lightcurve.unchanged = True
         else:
-            lightcurve = self.parse_response(response, target)
-        lightcurve.url, lightcurve.fingerprint = response.url, digest
+            parts = [self.parse_response(response, target) for response in responses]
+            lightcurve = parts[0] if len(parts) == 1 else self.combine(parts)
+        lightcurve.url, lightcurve.fingerprint = responses[-1].url, digest
         return lightcurve
+
+    def combine(self, parts):
+        """One light curve from the parsed parts of one answer; the first part's identifier, extras and note."""
+        whole = Lightcurve.concat(parts, parts[0].matched_identifier, parts[0].extras).cleaned(self.source)
+        whole.note = "" if len(whole) else next((part.note for part in parts if part.note), "")
+        return whole
 
     def parse_response(self, response, target):
         return self.read(response, lambda payload: self.parse(payload, target)).cleaned(self.source)
@@ -304,6 +317,17 @@ def read_csv(payload: bytes, required, what, **options):
     if missing:
         raise BrokerParseError(f"the {what} has no column(s) {missing}")
     return frame
+
+
+def read_json(payload: bytes, what, kind=dict):
+    """A JSON answer, refusing one that is not JSON or whose top level is not ``kind``."""
+    try:
+        document = json.loads(payload.decode("utf-8"))
+    except json.JSONDecodeError as exc:
+        raise BrokerParseError(f"the {what} is not JSON ({exc.msg} at character {exc.pos})") from None
+    if not isinstance(document, kind):
+        raise BrokerParseError(f"the {what} is not a JSON {'object' if kind is dict else kind.__name__}")
+    return document
 
 
 def require_complete(frame, columns, what):

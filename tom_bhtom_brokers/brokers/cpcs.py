@@ -19,12 +19,10 @@ limit; otherwise the error is ``sqrt(magerr**2 + caliberr**2)`` (the calibration
 kept where the server gives it). ``mjd`` is taken as UTC, as BHTOM did (the server does not say).
 Cadence: none (an archive; read again on ``--force`` or when the name changes).
 """
-import json
-
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data, read_json
 from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerNotApplicable, BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import TARGET_NAME_KEYS, DataSource
@@ -66,12 +64,7 @@ class CpcsBroker(BHTOMBroker):
         return (self.access_key,)
 
     def parse(self, payload, target):
-        try:
-            document = json.loads(payload.decode("utf-8"))
-        except json.JSONDecodeError as exc:
-            raise BrokerParseError(f"the CPCS answer is not JSON ({exc.msg} at character {exc.pos})") from None
-        if not isinstance(document, dict):
-            raise BrokerParseError("the CPCS answer is not a JSON object of columns")
+        document = read_json(payload, "CPCS answer")
         missing = [c for c in REQUIRED if c not in document]
         if missing:
             raise BrokerParseError(f"the CPCS answer has no {missing}")

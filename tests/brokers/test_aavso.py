@@ -1,0 +1,102 @@
+import pandas as pd
+import pytest
+from astropy.time import Time
+
+from tests.brokers.contract import BrokerContract, stored, update
+from tests.data.make_fixtures import AAVSO_EDGE_JD
+from tests.sample_archive.server import DATA_DIR
+from tom_bhtom_brokers.brokers.aavso import AavsoBroker
+from tom_bhtom_brokers.models import LightcurveUpdate
+from tom_bhtom_brokers.target_info import TargetInfo
+
+RA, DEC = 88.0717, 9.0680
+RAW = pd.read_csv(DATA_DIR / "aavso" / "FU_Ori.txt", sep="@@@", engine="python", dtype=str, keep_default_na=False)
+KEPT = RAW[RAW["val"].isin(["V", "Z"]) & (RAW["mtype"] != "DIF")]
+JD = KEPT["JD"].astype(float)
+
+
+class TestAavsoContract(BrokerContract):
+    broker_class = AavsoBroker
+    covered_target = {"name": "FU Ori", "ra": RA, "dec": DEC, "AAVSO name": "FU Ori"}
+    uncovered_target = {"name": "unobserved", "ra": 1.0, "dec": 1.0, "AAVSO name": "V9999 Nowhere"}
+    expected_path = "/index.php"
+    expected_params = {"view": "api.delim", "ident": "FU Ori", "delimiter": "@@@"}
+    expected_points = len(KEPT)
+    expected_filters = tuple(sorted(set(KEPT["band"].replace({"Vis.": "Vis"}))))
+    expected_mjd_range = (JD.min() - 2400000.5, JD.max() - 2400000.5)
+    fault_path = "/index.php"
+    errors_may_be_missing = True
+
+
+@pytest.mark.django_db
+def test_the_history_comes_in_jd_chunks_and_each_observation_once(archive, make_target):
+    target = make_target("FU Ori", RA, DEC, **{"AAVSO name": "FU Ori"})
+    outcome = update(target, AavsoBroker)
+    assert outcome.status == "ok", outcome.message
+    chunks = [(float(r["params"]["fromjd"]), float(r["params"]["tojd"])) for r in archive.requests]
+    assert len(chunks) == 13 and chunks[0][0] == 2415020.5 and chunks[-1][1] > Time.now().jd
+    assert all(a[1] == b[0] for a, b in zip(chunks, chunks[1:]))        # contiguous, no gaps, no overlaps
+    points = stored(target, "AAVSO")
+    assert points.count() == len(KEPT)
+    at_edge = [p for p in points if abs(p.value["time_original"] - AAVSO_EDGE_JD) < 1e-6]
+    assert len(at_edge) == 1                                             # a chunk boundary: stored once
+    row = LightcurveUpdate.objects.get(target=target, source="AAVSO")
+    assert points.first().value["observations_left_out"] == len(RAW) - len(KEPT) > 0, row.message
+
+
+@pytest.mark.django_db
+def test_limits_visual_estimates_and_what_is_kept_of_each_observation(archive, make_target):
+    target = make_target("FU Ori", RA, DEC, **{"AAVSO name": "FU Ori"})
+    update(target, AavsoBroker)
+    points = stored(target, "AAVSO")
+    limits = KEPT[KEPT["fainterThan"] == "1"]
+    assert points.filter(brightness__isnull=True).count() == len(limits) > 0
+    visual = points.get(value__aavso_obs_id=KEPT[(KEPT["obsType"] == "Visual") & (KEPT["fainterThan"] == "0")]
+                        ["obsID"].iloc[0])
+    assert visual.bandpass == "Vis(AAVSO)" and visual.brightness_error is None
+    ccd_row = KEPT[KEPT["obsType"] == "CCD"].iloc[0]
+    ccd = points.get(value__aavso_obs_id=ccd_row["obsID"])
+    assert ccd.brightness == pytest.approx(float(ccd_row["mag"]))
+    assert ccd.brightness_error == pytest.approx(float(ccd_row["uncert"]))
+    assert ccd.value["observer_code"] == ccd_row["by"] and ccd.value["measurement_type"] == "STD"
+    assert Time(ccd.timestamp).jd == pytest.approx(float(ccd_row["JD"]), abs=1e-7)
+    assert not any("Surname" in str(p.value) for p in points)         # observers' names are not stored
+    assert not points.filter(value__validation="T").exists()
+
+
+@pytest.mark.django_db
+def test_validation_flags_and_differential_photometry_are_configurable(archive, make_target, settings):
+    settings.DATA_SERVICES["AAVSO"].update({"validation_flags": ["V", "Z", "T"], "include_differential": True})
+    target = make_target("FU Ori", RA, DEC, **{"AAVSO name": "FU Ori"})
+    update(target, AavsoBroker)
+    assert stored(target, "AAVSO").count() == len(RAW)
+
+
+@pytest.mark.django_db
+def test_a_malformed_name_is_refused_without_a_request(archive, make_target):
+    target = make_target("x", RA, DEC, **{"AAVSO name": "FU Ori; DROP TABLE"})
+    outcome = update(target, AavsoBroker)
+    assert outcome.status == LightcurveUpdate.Status.INVALID_NAME and "AAVSO name" in outcome.message
+    assert archive.requests == []
+
+
+@pytest.mark.parametrize("payload, reason", [
+    (b"<?xml version='1.0'?><VOTABLE/>", "no column(s)"),
+    (b"JD,mag,uncert,band\n2459000.5,12.1,0.01,V\n", "no column(s)"),
+    ("@@@".join(RAW.columns).encode() + b"\n2459000.5@@@12.1@@@0.01\n", "cut short"),
+])
+def test_answers_that_are_not_api_delim_are_refused(payload, reason):
+    from tom_bhtom_brokers.exceptions import BrokerParseError
+    from tom_bhtom_brokers.http import Response
+
+    response = Response(url="http://x/index.php", status=200, headers={}, content=payload)
+    with pytest.raises(BrokerParseError, match=reason.replace("(", r"\(").replace(")", r"\)")):
+        AavsoBroker().parse_response(response, TargetInfo(id=1, name="x", ra=1.0, dec=1.0))
+
+
+@pytest.mark.remote_data
+def test_live_api_answers_a_range_without_observations_with_its_header():
+    broker = AavsoBroker()
+    (request,) = [r for r in broker.chunks("SS Cyg") if float(r.params["tojd"]) < 2415100]
+    response = broker.http.get("https://vsx.aavso.org/index.php", params=request.params)
+    assert response.content.decode().startswith("JD@@@mag@@@")

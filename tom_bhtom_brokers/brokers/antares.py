@@ -1,0 +1,155 @@
+"""ANTARES (NSF NOIRLab's alert broker): the ZTF alert photometry of a locus.
+
+Archive: the ANTARES REST API v2 (``https://api.antares.noirlab.edu/v2/``, the version antares-client 2.x
+uses; no authentication). A *locus* is a position on the sky that received alerts; its ``lightcurve`` holds
+every ZTF alert detection and the upper limits carried in the alerts' history. Cite Matheson et al. 2021,
+AJ 161, 107 and acknowledge ZTF (Bellm et al. 2019, PASP 131, 018002).
+
+Finding the locus: by the target's "ZTF name" when set (an Elasticsearch ``term`` on
+``properties.ztf_object_id``), otherwise a cone (1.5 arcsec by default; the API refuses 1 degree or more) with
+ANTARES' own ``sky_distance`` filter, as antares-client's ``cone_search`` builds it (``distance`` in degrees,
+``htm16.center`` as "ra dec" in degrees). Both go to ``GET /v2/loci``; the nearest locus is read with
+``GET /v2/loci/<locus_id>``. The ZTF name found is recorded in the target's "ZTF name".
+
+Format: JSON (``{"data": ...}``); the locus' ``lightcurve`` is a CSV text inside the JSON (older answers
+and tom_antares hold a list of row objects: both are read). Rows with ``ant_survey == 1`` are detections
+(``ant_mag``, ``ant_magerr``: ZTF ``magpsf``, a difference-image PSF magnitude calibrated to PS1, not the
+total flux of the source), rows with ``ant_survey == 2`` are upper limits (``ant_maglim``, empty magnitude).
+ZTF passbands ``g``/``R``/``i`` become ``g``/``r``/``i``. Alerts from other surveys in the same locus (LSST,
+``alert_id`` not starting with ``ztf_``) are left out and counted in the extras. Times: ``ant_mjd`` is the
+UTC MJD of the exposure start, stored as it is (as the ZTF data-release broker does). Cadence: daily.
+"""
+import io
+import json
+from datetime import timedelta
+
+import astropy.units as u
+import numpy as np
+import pandas as pd
+
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data, read_json
+from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerParseError
+from tom_bhtom_brokers.lightcurve import Lightcurve
+from tom_bhtom_brokers.sky import nearest_within
+from tom_bhtom_brokers.sources import TARGET_NAME_KEYS, DataSource
+from tom_bhtom_brokers.survey_names import check
+
+PASSBANDS = {"g": "g", "R": "r", "r": "r", "i": "i"}
+DETECTION, UPPER_LIMIT = 1, 2
+REQUIRED = ("alert_id", "ant_mjd", "ant_survey", "ant_passband", "ant_mag", "ant_magerr", "ant_maglim")
+#: the API refuses cones of 1 degree or more
+MAX_RADIUS = 1 * u.deg
+
+
+class AntaresBroker(BHTOMBroker):
+    """ZTF alert detections and upper limits of the ANTARES locus at the target."""
+
+    source = DataSource.ANTARES
+    default_url = "https://api.antares.noirlab.edu"
+    match_radius = 1.5 * u.arcsec
+    cadence = timedelta(days=1)
+    telescope = "ZTF"
+    instrument = "ZTF camera (alert stream)"
+    verbose_name = "ANTARES (ZTF alert photometry)"
+    citation = "Matheson et al. 2021, AJ 161, 107"
+
+    def fetch(self, target):
+        listing = self.request(self.query(target, self.survey_name(target)))
+        loci = self.read(listing, lambda payload: self.loci(payload))
+        locus = self.choose(loci, target)
+        if locus is None:
+            name = self.survey_name(target)
+            return no_data(f"ANTARES has no locus for {name}" if name else
+                           f"no ANTARES locus within {self.radius.to_value(u.arcsec):g} arcsec")
+        lightcurve = self.download(Request(f"/v2/loci/{locus['locus_id']}"), target)
+        lightcurve.matched_identifier = locus["ztf_object_id"] or lightcurve.matched_identifier
+        return lightcurve
+
+    def query(self, target, survey_name):
+        if survey_name:
+            reason = check(TARGET_NAME_KEYS[self.source], survey_name)
+            if reason:
+                raise BrokerInputError(reason)
+            condition = {"term": {"properties.ztf_object_id": survey_name}}
+        else:
+            self.require_position(target)
+            radius = min(self.radius, MAX_RADIUS * 0.999)
+            condition = {"sky_distance": {"distance": f"{radius.to_value(u.deg):.8f} degree",
+                                          "htm16": {"center": f"{target.ra:.7f} {target.dec:.7f}"}}}
+        query = {"query": {"bool": {"filter": condition}}}
+        return Request("/v2/loci", params={"elasticsearch_query": json.dumps(query), "limit": 20,
+                                           "sort": "-properties.newest_alert_observation_time"})
+
+    def loci(self, payload):
+        """The loci of a listing: locus_id, ra, dec and ZTF name of each."""
+        items = read_json(payload, "ANTARES locus listing").get("data")
+        if not isinstance(items, list):
+            raise BrokerParseError("the ANTARES locus listing has no list of loci under 'data'")
+        loci = []
+        for item in items:
+            locus = item.get("locus", item) if isinstance(item, dict) else None
+            if not isinstance(locus, dict) or not (locus.get("locus_id") or locus.get("id")):
+                raise BrokerParseError("an ANTARES listing entry has no locus id")
+            properties = locus.get("properties") or {}
+            loci.append({"locus_id": str(locus.get("locus_id") or locus.get("id")),
+                         "ra": float(locus["ra"]), "dec": float(locus["dec"]),
+                         "ztf_object_id": str(properties.get("ztf_object_id") or "")})
+        return loci
+
+    def choose(self, loci, target):
+        """The locus of the ZTF name, else the one nearest the target."""
+        name = self.survey_name(target)
+        if name:
+            return next((locus for locus in loci if locus["ztf_object_id"] == name), None)
+        best = nearest_within([x["ra"] for x in loci], [x["dec"] for x in loci], target.ra, target.dec, self.radius)
+        return None if best is None else loci[best]
+
+    def parse(self, payload, target):
+        locus = read_json(payload, "ANTARES locus").get("data")
+        if not isinstance(locus, dict) or "lightcurve" not in locus:
+            raise BrokerParseError("the ANTARES locus has no 'lightcurve'")
+        rows = light_curve_rows(locus["lightcurve"])
+        missing = [c for c in REQUIRED if c not in rows.columns]
+        if missing:
+            raise BrokerParseError(f"the ANTARES light curve has no column(s) {missing}")
+        ztf = rows["alert_id"].astype(str).str.startswith("ztf_")
+        other_surveys = int((~ztf).sum())
+        rows = rows[ztf]
+        if rows.empty:
+            return no_data("the ANTARES locus has no ZTF alert photometry")
+        survey = pd.to_numeric(rows["ant_survey"], errors="raise").to_numpy()
+        unknown = sorted(set(rows["ant_passband"].astype(str)) - set(PASSBANDS))
+        if unknown or not np.isin(survey, (DETECTION, UPPER_LIMIT)).all():
+            raise BrokerParseError(f"unexpected ANTARES passband(s) {unknown} or ant_survey values "
+                                   f"{sorted(set(survey) - {DETECTION, UPPER_LIMIT})}")
+        detected = survey == DETECTION
+        mag = number(rows["ant_mag"])
+        properties = locus.get("properties") or locus.get("internal_properties") or {}
+        return Lightcurve.from_columns(
+            mjd=number(rows["ant_mjd"]),
+            brightness=np.where(detected, mag, np.nan),
+            brightness_error=np.where(detected, number(rows["ant_magerr"]), np.nan),
+            limit=np.where(detected, np.nan, number(rows["ant_maglim"])),
+            filter=rows["ant_passband"].astype(str).map(PASSBANDS).to_numpy(dtype=object), unit="mag",
+            telescope=self.telescope, alert_id=rows["alert_id"].astype(str).to_numpy(dtype=object),
+            matched_identifier=str(properties.get("ztf_object_id") or ""),
+            extras={"locus_id": str(locus.get("locus_id") or locus.get("id") or ""),
+                    "time_system": "MJD (UTC), exposure start",
+                    "magnitude_system": "ZTF magpsf: difference-image PSF magnitude, calibrated to PS1",
+                    "other_survey_alerts_left_out": other_surveys})
+
+
+def light_curve_rows(value):
+    """The locus light curve as a frame: a CSV text (API v2) or a list of row objects."""
+    if isinstance(value, str):
+        if not value.strip():
+            return pd.DataFrame(columns=list(REQUIRED))
+        return pd.read_csv(io.StringIO(value), dtype=str, keep_default_na=False)
+    if isinstance(value, list) and all(isinstance(row, dict) for row in value):
+        return pd.DataFrame(value, columns=list(value[0]) if value else list(REQUIRED)).astype(object)
+    raise BrokerParseError("the ANTARES 'lightcurve' is neither CSV text nor a list of rows")
+
+
+def number(column):
+    """Floats from a column of text or JSON numbers; empty cells and nulls are NaN."""
+    return pd.to_numeric(column.replace({"": None}), errors="raise").to_numpy(dtype=float)
