@@ -10,5 +10,7 @@ DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.envi
                          "OPTIONS": {"timeout": 60}}}
 DATA_SERVICES = {name: {"url": json.loads(os.environ["BENCH_URLS"])[name]} for name in IMPLEMENTED_SOURCE_NAMES}
 DATA_SERVICES["CPCS"]["access_key"] = "bench-key"  # the sample archive takes any key
+# the emulated ATLAS queue finishes a job after one poll; poll at the injected latency, not ATLAS' real 10 s
+DATA_SERVICES["ATLAS"].update({"token": "demo-token-for-the-sample-archive", "poll_seconds": 0.1})
 LOGGING = {"version": 1, "disable_existing_loggers": False,
            "loggers": {"": {"level": "WARNING"}}}

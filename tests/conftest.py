@@ -1,7 +1,7 @@
 """Shared fixtures: the sample archive on 127.0.0.1, brokers pointed at it, and target factories."""
 import pytest
 
-from tests.data.make_fixtures import CPCS_TEST_KEY
+from tests.data.make_fixtures import ATLAS_TEST_TOKEN, CPCS_TEST_KEY
 from tests.sample_archive import SampleArchive
 from tom_bhtom_brokers import http
 from tom_bhtom_brokers.brokers import IMPLEMENTED_SOURCE_NAMES
@@ -9,6 +9,8 @@ from tom_bhtom_brokers.brokers.gaia_alerts import GaiaAlertsBroker
 
 # Fast limits so fault tests take a second, not a minute; still the real client and real HTTP.
 TEST_BROKER_SETTINGS = {"timeout": 1.0, "backoff_seconds": 0.01, "retries": 2, "max_retry_wait": 2.0}
+#: the emulated ATLAS queue accepts this token and finishes a job after one poll
+ATLAS_TEST_SETTINGS = {"token": ATLAS_TEST_TOKEN, "poll_seconds": 0.05, "max_wait_seconds": 5}
 
 
 def pytest_addoption(parser):
@@ -37,6 +39,7 @@ def archive(sample_archive_server, settings):
     settings.DATA_SERVICES = {name: {"url": sample_archive_server.url, **TEST_BROKER_SETTINGS}
                               for name in IMPLEMENTED_SOURCE_NAMES}
     settings.DATA_SERVICES["CPCS"]["access_key"] = CPCS_TEST_KEY
+    settings.DATA_SERVICES["ATLAS"].update(ATLAS_TEST_SETTINGS)
     http.reset_host_limiter()
     GaiaAlertsBroker._index_cache.clear()
     yield sample_archive_server

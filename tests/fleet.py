@@ -25,7 +25,8 @@ def fleet(n):
 
 
 def create_fleet(n):
-    """The n fleet targets in the database, with their survey names (Gaia Alerts, ASAS-SN URL, CPCS name)."""
+    """The n fleet targets in the database, with their survey names (Gaia Alerts, ASAS-SN URL, CPCS name, AAVSO
+    name); ANTARES and ATLAS (the emulated queue) find them by position."""
     from tom_targets.models import Target, TargetExtra
 
     targets = []
@@ -33,7 +34,8 @@ def create_fleet(n):
         target = Target.objects.create(name=name, type=Target.SIDEREAL, ra=ra, dec=dec, epoch=2000.0)
         TargetExtra.objects.bulk_create([TargetExtra(target=target, key="Gaia Alerts name", value=alert),
                                          TargetExtra(target=target, key="ASAS-SN URL", value=asassn_url(i)),
-                                         TargetExtra(target=target, key="CPCS name", value=f"ivo://{alert}")])
+                                         TargetExtra(target=target, key="CPCS name", value=f"ivo://{alert}"),
+                                         TargetExtra(target=target, key="AAVSO name", value=alert)])
         targets.append(target)
     return targets
 
@@ -58,4 +60,11 @@ def expected_points():
     counts["CRTS"] = len(pd.read_csv(DATA_DIR / "crts" / "result_web_fileSynth1.csv"))  # one object, all clean
     counts["ASAS-SN"] = len(pd.read_csv(DATA_DIR / "asassn" / "coordinate_synthetic.csv"))  # every epoch clean
     counts["CPCS"] = len(json.loads((DATA_DIR / "cpcs" / "synthetic.json").read_text())["mjd"])  # limits included
+    locus = json.loads((DATA_DIR / "antares" / "locus_synthetic.json").read_text())["data"]
+    counts["ANTARES"] = len(locus["lightcurve"].strip().splitlines()) - 1  # ZTF rows only, limits included
+    aavso = pd.read_csv(DATA_DIR / "aavso" / "synthetic.txt", sep="@@@", engine="python", dtype=str,
+                        keep_default_na=False)
+    counts["AAVSO"] = int((aavso["val"].isin(["V", "Z"]) & (aavso["mtype"] != "DIF")).sum())
+    atlas = pd.read_csv(DATA_DIR / "atlas" / "synthetic.txt", sep=r"\s+", comment=None, dtype=str)
+    counts["ATLAS"] = int((pd.to_numeric(atlas["mag5sig"]) >= 10).sum())  # junk rows dropped, limits included
     return counts

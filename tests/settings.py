@@ -38,7 +38,8 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.database.DatabaseBackend"
 DATA_SERVICES = {name: {"url": os.environ["BHTOM_TEST_ARCHIVE_URL"], "timeout": 5, "backoff_seconds": 0.05}
                  for name in IMPLEMENTED_SOURCE_NAMES} if os.environ.get("BHTOM_TEST_ARCHIVE_URL") else {}
 if DATA_SERVICES:
-    from tests.data.make_fixtures import CPCS_TEST_KEY
+    from tests.data.make_fixtures import ATLAS_TEST_TOKEN, CPCS_TEST_KEY
 
     DATA_SERVICES["CPCS"]["access_key"] = CPCS_TEST_KEY
+    DATA_SERVICES["ATLAS"].update({"token": ATLAS_TEST_TOKEN, "poll_seconds": 0.05})
 BHTOM_BROKERS = {"max_requests_per_host": 4}

@@ -139,11 +139,13 @@ def test_demo_target_tab_plot_statuses_and_download(site, browser):
     detections = {t["name"] for t in shown if not t["name"].endswith(" limit")}
     assert detections == stored_bandpasses(db, pk)  # one trace per stored bandpass
     assert {t["type"] for t in shown} == {"scattergl"}
-    assert {t["group"] for t in shown} == {"Gaia Alerts", "NEOWISE", "ALLWISE", "ZTF", "Gaia DR3", "CRTS"}
-    assert [t["symbol"] for t in shown if t["name"].endswith(" limit")] == ["triangle-down-open"]
+    assert {t["group"] for t in shown} == {"Gaia Alerts", "NEOWISE", "ALLWISE", "ZTF", "Gaia DR3", "CRTS", "ANTARES",
+                                           "ATLAS", "AAVSO"}
+    limit_symbols = [t["symbol"] for t in shown if t["name"].endswith(" limit")]
+    assert len(limit_symbols) > 1 and set(limit_symbols) == {"triangle-down-open"}
     rows = {row.get_attribute("data-source"): row.text
             for row in browser.find_elements("css selector", "#bhtom-status-table tbody tr")}
-    assert len(rows) == 8  # every implemented source; this target has no ASAS-SN URL and no CPCS name
+    assert len(rows) == 11  # every implemented source; this target has no ASAS-SN URL and no CPCS name
     assert "not applicable" in rows.pop("ASAS-SN") and "not applicable" in rows.pop("CPCS")
     assert all(" ok" in text for text in rows.values()), rows
     browser.save_screenshot(str(SCREENSHOTS / "Gaia20fnr_survey_light_curves.png"))

@@ -110,6 +110,18 @@ def retry_after_seconds(value, now=None):
     return max(0.0, (when - now).total_seconds())
 
 
+#: a throttled answer's own words (Django REST framework, e.g. the ATLAS server): "available in 17 seconds"
+THROTTLED_BODY = re.compile(rb"available in (\d+(?:\.\d+)?) (second|minute)", re.IGNORECASE)
+
+
+def throttled_seconds(body):
+    """Seconds to wait from the text of a 429 answer without a ``Retry-After`` header; None if it does not say."""
+    match = THROTTLED_BODY.search(body or b"")
+    if not match:
+        return None
+    return float(match.group(1)) * (60.0 if match.group(2).lower() == b"minute" else 1.0)
+
+
 class HttpClient:
     """Sends GET/POST requests for one broker with that broker's timeout and limits."""
 
@@ -180,7 +192,10 @@ class HttpClient:
                 status = raw.status_code
                 if status in RETRY_STATUSES:
                     error = BrokerServiceError(_status_reason(status), url=shown_url, status=status)
-                    return error, retry_after_seconds(raw.headers.get("Retry-After"))
+                    wait = retry_after_seconds(raw.headers.get("Retry-After"))
+                    if status == 429 and wait is None:
+                        wait = throttled_seconds(_read_capped(raw, 4096, shown_url, truncate=True))
+                    return error, wait
                 if status >= 400:
                     body = _read_capped(raw, 4096, shown_url, truncate=True)
                     raise BrokerServiceError(_status_reason(status, body), url=shown_url, status=status)

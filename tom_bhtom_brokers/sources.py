@@ -78,7 +78,7 @@ FILTERS = {
     DataSource.CPCS: ("U", "B", "V", "R", "I", "u", "g", "r", "i", "z", "G", "CL", "J", "H", "K",
                       "B1pg", "B2pg", "R1pg", "R2pg", "Ipg"),  # the last: photographic plate systems
     DataSource.ASASSN: ("V", "g"),
-    DataSource.ATLAS: ("c", "o"),
+    DataSource.ATLAS: ("c", "o", "g", "r", "i", "H"),  # c/o; a few results hold other filters, kept as they are
     DataSource.AAVSO: ("U", "B", "V", "R", "I", "Vis", "TG", "TB", "TR", "CV", "CR", "SU", "SG", "SR", "SI", "SZ",
                        "J", "H", "K"),
 }

@@ -28,7 +28,8 @@ ASASSN_PAGES = (
     (re.compile(r"^/photometry/(?P<id>[0-9a-f-]{36})(?:\.csv)?/?$"), "/photometry/{id}.csv"),
     (re.compile(r"^/variables/(?P<id>[\w-]+?)(?:\.csv)?/?$"), "/variables/{id}.csv"),
 )
-ATLAS_PATHS = re.compile(r"^/forcedphot/")
+#: a finished forced-photometry result file, as the server names them
+ATLAS_RESULT_PATH = re.compile(r"^/forcedphot/static/results/job\d+\.txt$")
 
 
 def asassn_export_path(path):
@@ -80,7 +81,7 @@ RULES = {
                                   "https://asas-sn.osu.edu/sky-patrol/coordinate/<id>"),
         "a Sky Patrol coordinate, photometry or variables page on asas-sn.osu.edu"),
     TARGET_NAME_KEYS[DataSource.ATLAS]: (
-        lambda value: archive_url(value, ATLAS_HOSTS, ATLAS_PATHS.match,
+        lambda value: archive_url(value, ATLAS_HOSTS, ATLAS_RESULT_PATH.match,
                                   "https://fallingstar-data.com/forcedphot/static/results/job<n>.txt"),
         "a finished forced-photometry result on fallingstar-data.com"),
     TARGET_NAME_KEYS[DataSource.AAVSO]: (

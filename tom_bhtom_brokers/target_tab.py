@@ -23,7 +23,8 @@ from tom_bhtom_brokers.target_info import TargetInfo
 #: the archive's own page for a matched object, where there is one ({id}: the matched identifier)
 OBJECT_PAGES = {
     DataSource.GAIA_ALERTS: "https://gsaweb.ast.cam.ac.uk/alerts/alert/{id}/",
-    DataSource.ANTARES: "https://antares.noirlab.edu/loci/{id}",
+    # ANTARES' own pages are per locus id; the ZTF name we record opens the object's page at ALeRCE
+    DataSource.ANTARES: "https://alerce.online/object/{id}",
 }
 #: labels whose value is itself the archive's page (a pasted URL)
 URL_LABELS = {TARGET_NAME_KEYS[DataSource.ASASSN], TARGET_NAME_KEYS[DataSource.ATLAS]}

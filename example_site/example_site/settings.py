@@ -97,3 +97,7 @@ DATA_SERVICES = {name: {"url": SAMPLE_ARCHIVE_URL} for name in IMPLEMENTED_SOURC
 # CPCS needs a site's access key; the sample archive accepts any, a real site puts its own here (from the
 # environment, never in the repository)
 DATA_SERVICES["CPCS"]["access_key"] = os.environ.get("CPCS_ACCESS_KEY", "demo-key-for-the-sample-archive")
+# ATLAS queues forced photometry with an account's API token (the sample archive emulates the queue and
+# accepts this one); without a token, ATLAS reads the result a user pasted into the target's "ATLAS URL"
+DATA_SERVICES["ATLAS"].update({"token": os.environ.get("ATLAS_TOKEN", "demo-token-for-the-sample-archive"),
+                               "poll_seconds": 1})

@@ -809,6 +809,64 @@ def aavso():
     ], indent=2) + "\n")
 
 
+# --- ATLAS forced photometry (whitespace-separated text, '###' header; the queue is emulated) ---------------
+
+ATLAS_HEADER = ("###MJD          m      dm   uJy   duJy F err chi/N     RA       Dec        x        y     maj  min   phi  "
+                "apfit mag5sig Sky   Obs")
+ATLAS_HEADER_PA = ATLAS_HEADER.replace("mag5sig Sky", "mag5sig PA_DEG Sky")   # the layout with PA_DEG
+ATLAS_TEST_TOKEN = "test-atlas-token-0c9e47d1"
+ATLAS_PASTED_JOB = "job170001"
+
+
+def atlas_rows(ra, dec, n, base_mag, start_mjd, pa=False, junk=2, faint=4):
+    """Result rows: detections in o and c, non-detections (negative flux, S/N < 3) and junk rows."""
+    rows = []
+    for k, mjd in enumerate(np.sort(rng.uniform(start_mjd, start_mjd + 900, n))):
+        band = "o" if rng.random() < 0.7 else "c"
+        mag = base_mag + (0.3 if band == "c" else 0) + 0.2 * np.sin(mjd / 50) + rng.normal(0, 0.02)
+        ujy = int(round(10 ** ((23.9 - mag) / 2.5)))
+        dujy = int(max(5, ujy * 0.02 + rng.normal(0, 3)))
+        if k < faint:   # nothing there: a flux at the noise, half of them negative
+            ujy = abs(int(rng.normal(0, dujy))) + 1
+            ujy = ujy if k % 2 else -ujy
+        m = 23.9 - 2.5 * np.log10(abs(ujy)) if ujy else 99.0
+        dm = 1.0857 * dujy / max(abs(ujy), 1)
+        obs = f"0{1 + k % 4}a{int(mjd)}{band}{int(rng.integers(100, 999)):04d}{band}"
+        sig = 19.5 + rng.normal(0, 0.3)
+        extra = f" {rng.uniform(-180, 180):6.1f}" if pa else ""
+        rows.append(f"{mjd:.6f} {(m if ujy > 0 else -m):7.3f} {dm:6.3f} {ujy:5d} {dujy:4d} {band} {0:2d} "
+                    f"{rng.uniform(0.5, 3):6.2f} {ra} {dec} {rng.uniform(200, 10000):8.2f} "
+                    f"{rng.uniform(200, 10000):8.2f} {rng.uniform(1.8, 3):4.2f} {rng.uniform(1.8, 3):4.2f} "
+                    f"{rng.uniform(-90, 90):5.1f} {-rng.uniform(0.3, 0.5):6.3f} {sig:5.2f}{extra} "
+                    f"{sig + 0.8:5.2f} {obs}")
+    for k in range(junk):   # failed photometry, as real results have it: huge fluxes, negative mag5sig
+        mjd = start_mjd + 100.5 + k
+        rows.append(f"{mjd:.6f}  -1.543  0.000 15037656164 9679410864 o  0 1.00 {ra} {dec}  5000.00  5000.00 "
+                    f"2.00 2.00   0.0 -0.400 -2.67{' 0.0' if pa else ''} -1.24 01a{int(mjd)}o0001o")
+    rows.sort(key=lambda row: float(row.split()[0]))
+    return rows
+
+
+def atlas():
+    folder = HERE / "atlas"
+    ra0, dec0 = OBJECTS["Gaia20fnr"]
+    pos = f"{ra0:9.5f} {dec0:9.5f}"
+    rows = atlas_rows(*pos.split(), 60, 15.9, 59000.0)
+    rows.insert(10, rows[10])            # the server's duplicated MJD (atlasserver#57): stored once
+    write(folder / f"{ATLAS_PASTED_JOB}.txt", "\n".join([ATLAS_HEADER] + rows) + "\n")
+    queued = atlas_rows(*pos.split(), 70, 15.9, 59000.0, pa=True)
+    write(folder / "queue_Gaia20fnr.txt", "\n".join([ATLAS_HEADER_PA] + queued) + "\n")
+    synthetic = atlas_rows("%%RA%%%%%%%%", "%%DEC%%%%%%%", 25, 16.5, 59500.0, junk=1, faint=2)
+    write(folder / "synthetic.txt", "\n".join([ATLAS_HEADER] + synthetic) + "\n")
+    write(folder / "queue.json", json.dumps({"tokens": [ATLAS_TEST_TOKEN, "demo-token-for-the-sample-archive"],
+                                             "throttled_submissions": 0, "polls_queued": 1}, indent=2) + "\n")
+    write(folder / "routes.json", json.dumps([
+        {"path": "/forcedphot/static/results/{name}.txt", "file": "{name}.txt"},
+        {"path": "/forcedphot/_queue_result", "cone": [ra0, dec0], "file": "queue_Gaia20fnr.txt"},
+        {"path": "/forcedphot/_queue_result", "region": {"dec_min": 80}, "file": "synthetic.txt", "template": True},
+    ], indent=2) + "\n")
+
+
 if __name__ == "__main__":
     gaia_alerts()
     neowise()
@@ -820,3 +878,4 @@ if __name__ == "__main__":
     cpcs()
     antares()
     aavso()
+    atlas()

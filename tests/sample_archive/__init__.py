@@ -3,7 +3,8 @@
 Requests are answered by path and parameters from ``tests/data/<survey>/routes.json``; a cone search
 (an ADQL ``CIRCLE``, ``POS=CIRCLE ra dec r``, or ``ra``/``dec`` parameters) is answered with the
 recorded response whose position lies inside the cone, else with the survey's "no coverage" file.
-Switches add latency to every request and inject faults (status codes with ``Retry-After``, HTML
+AAVSO's JD chunks get the rows of their range only; the ATLAS forced-photometry queue (submit, poll,
+result, delete, token, throttling) is emulated by ``atlas_queue``. Switches add latency to every request and inject faults (status codes with ``Retry-After``, HTML
 error pages, truncated or empty bodies, stalls, connection resets, garbage, oversize bodies).
 """
 from tests.sample_archive.server import Fault, SampleArchive  # noqa: F401

@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
+from tests.sample_archive.atlas_queue import AtlasQueue
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 CIRCLE_ADQL = re.compile(r"CIRCLE\(\s*'ICRS'\s*,\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*\)", re.I)
@@ -147,6 +149,7 @@ class SampleArchive:
         self.in_flight = 0
         self.max_in_flight = 0
         self._release_stalls = threading.Event()
+        self.atlas = AtlasQueue(self, self.data_dir / "atlas" / "queue.json")
         archive = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -157,6 +160,9 @@ class SampleArchive:
 
             def do_POST(self):
                 archive.handle(self, "POST")
+
+            def do_DELETE(self):
+                archive.handle(self, "DELETE")
 
             def log_message(self, *args):
                 pass
@@ -195,6 +201,7 @@ class SampleArchive:
             self.faults, self.requests = [], []
             self.max_in_flight = 0
             self.latency = 0.0
+        self.atlas.reset()
 
     def add_fault(self, **spec):
         fault = Fault(**spec)
@@ -229,7 +236,8 @@ class SampleArchive:
                 time.sleep(self.latency)
             if fault:
                 return self.misbehave(handler, fault, parts.path, params)
-            status, content_type, content = self.answer(parts.path, params)
+            status, content_type, content = self.atlas.handle(method, parts.path, params, handler.headers) \
+                or self.answer(parts.path, params)
             self.send(handler, status, content_type, content)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout test): nothing to answer

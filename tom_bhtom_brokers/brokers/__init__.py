@@ -12,6 +12,7 @@ BROKER_CLASSES = {
     DataSource.CPCS: "tom_bhtom_brokers.brokers.cpcs.CpcsBroker",
     DataSource.ANTARES: "tom_bhtom_brokers.brokers.antares.AntaresBroker",
     DataSource.AAVSO: "tom_bhtom_brokers.brokers.aavso.AavsoBroker",
+    DataSource.ATLAS: "tom_bhtom_brokers.brokers.atlas.AtlasBroker",
 }
 
 #: display names of the implemented sources (the keys of their settings.DATA_SERVICES entries)

@@ -1,4 +1,4 @@
-"""Create the demo targets (idempotent): two by Gaia Alerts name, one by position only, one with no alert."""
+"""Create the demo targets (idempotent): two by Gaia Alerts name, one found mostly by position, one with no alert."""
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 
@@ -7,11 +7,16 @@ from tom_targets.models import Target, TargetExtra
 DEMO_TARGETS = [
     # name, ra, dec, survey names
     ("Gaia18cbf", 268.8875, -31.2472, {"Gaia Alerts name": "Gaia18cbf"}),
-    ("Gaia19dke", 304.7108, 55.1547, {"Gaia Alerts name": "Gaia19dke", "CPCS name": "ivo://Gaia19dke"}),
-    ("Gaia20fnr", 90.26701, -18.96770, {}),  # found by cone: alert index, WISE, ZTF, Gaia DR3, CRTS
-    # no Gaia alert; NEOWISE, and ASAS-SN from a pasted Sky Patrol coordinate job (CRTS: covered, no object)
+    # ANTARES by ZTF name, CPCS by its ivo:// name
+    ("Gaia19dke", 304.7108, 55.1547, {"Gaia Alerts name": "Gaia19dke", "CPCS name": "ivo://Gaia19dke",
+                                      "ZTF name": "ZTF19abdkeqz"}),
+    # found by cone: alert index, WISE, ZTF, Gaia DR3, CRTS, ANTARES, ATLAS (the emulated queue); AAVSO by name
+    ("Gaia20fnr", 90.26701, -18.96770, {"AAVSO name": "Gaia20fnr"}),
+    # no Gaia alert; NEOWISE, ASAS-SN from a pasted Sky Patrol coordinate job, AAVSO's long history in JD chunks
+    # (CRTS: covered, no object)
     ("FU Ori", 88.0717, 9.0680,
-     {"ASAS-SN URL": "https://asas-sn.osu.edu/sky-patrol/coordinate/3f9c2d4e-7a1b-4c8d-9e0f-a1b2c3d4e5f6"}),
+     {"ASAS-SN URL": "https://asas-sn.osu.edu/sky-patrol/coordinate/3f9c2d4e-7a1b-4c8d-9e0f-a1b2c3d4e5f6",
+      "AAVSO name": "FU Ori"}),
 ]
 
 

@@ -1,0 +1,138 @@
+import logging
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.brokers.contract import BrokerContract, stored, update
+from tests.data.make_fixtures import ATLAS_PASTED_JOB, ATLAS_TEST_TOKEN
+from tests.sample_archive.server import DATA_DIR
+from tom_bhtom_brokers.brokers.atlas import AtlasBroker
+from tom_bhtom_brokers.models import LightcurveUpdate
+
+RA, DEC = 90.26701, -18.96770
+PASTED_URL = f"https://fallingstar-data.com/forcedphot/static/results/{ATLAS_PASTED_JOB}.txt"
+
+
+def result(name):
+    text = (DATA_DIR / "atlas" / name).read_text()
+    frame = pd.read_csv(DATA_DIR / "atlas" / name, sep=r"\s+")
+    frame.columns = text.splitlines()[0].lstrip("#").split()
+    return frame
+
+
+QUEUED = result("queue_Gaia20fnr.txt")
+GOOD = QUEUED[(QUEUED["err"] == 0) & (QUEUED["mag5sig"] >= 10)]
+
+
+class TestAtlasContract(BrokerContract):
+    """The queue route (the tests' settings hold a token the emulated queue accepts)."""
+
+    broker_class = AtlasBroker
+    covered_target = {"name": "Gaia20fnr", "ra": RA, "dec": DEC}
+    uncovered_target = {"name": "empty sky", "ra": 0.0, "dec": 0.0}
+    expected_path = "/forcedphot/queue/"
+    expected_params = {"ra": "90.2670100", "dec": "-18.9677000", "use_reduced": "false"}
+    expected_points = len(GOOD)
+    expected_filters = tuple(sorted(set(GOOD["F"])))
+    expected_mjd_range = (GOOD["MJD"].min(), GOOD["MJD"].max())
+    fault_path = "/forcedphot/"
+
+
+@pytest.mark.django_db
+def test_the_queue_is_submitted_polled_read_and_the_job_deleted(archive, make_target):
+    target = make_target("Gaia20fnr", RA, DEC)
+    outcome = update(target, AtlasBroker)
+    assert outcome.status == "ok", outcome.message
+    steps = [(r["method"], r["path"].rstrip("/").rsplit("/", 1)[0]) for r in archive.requests]
+    assert steps == [("POST", "/forcedphot"), ("GET", "/forcedphot/queue"), ("GET", "/forcedphot/queue"),
+                     ("GET", "/forcedphot/static/results"), ("DELETE", "/forcedphot/queue")]
+    assert all(r["headers"]["Authorization"] == f"Token {ATLAS_TEST_TOKEN}" for r in archive.requests
+               if "/queue/" in r["path"])
+    assert archive.atlas.jobs == {} and len(archive.atlas.deleted) == 1
+    points = stored(target, "ATLAS")
+    snr = GOOD["uJy"] / GOOD["duJy"]
+    limits = GOOD[snr < 3]
+    assert points.filter(brightness__isnull=True).count() == len(limits) and (limits["uJy"] < 0).any()
+    row = limits.iloc[0]
+    limit = points.get(value__exposure=row["Obs"])
+    assert limit.limit == pytest.approx(23.9 - 2.5 * np.log10(3 * row["duJy"]), abs=1e-3)
+    detection = GOOD[snr >= 3].iloc[0]
+    point = points.get(value__exposure=detection["Obs"])
+    assert (point.brightness, point.brightness_error) == (pytest.approx(detection["m"]), pytest.approx(detection["dm"]))
+    assert point.value["flux_ujy"] == detection["uJy"] and point.bandpass == f"{detection['F']}(ATLAS)"
+    assert not points.filter(value__mag5sig__lt=10).exists()          # the junk rows (negative mag5sig)
+    assert "PA_DEG" in (DATA_DIR / "atlas" / "queue_Gaia20fnr.txt").read_text().splitlines()[0]
+
+
+@pytest.mark.django_db
+def test_a_throttled_submission_waits_as_long_as_the_server_says(archive, make_target):
+    archive.atlas.throttles_left = 1               # 429 "Expected available in 1 second.", no Retry-After header
+    target = make_target("Gaia20fnr", RA, DEC)
+    started = time.monotonic()
+    outcome = update(target, AtlasBroker)
+    assert outcome.status == "ok", outcome.message
+    posts = [r["time"] for r in archive.requests if r["method"] == "POST"]
+    assert len(posts) == 2 and posts[1] - posts[0] >= 0.95 and time.monotonic() - started < 5
+
+
+@pytest.mark.django_db
+def test_a_job_that_does_not_finish_in_time_is_an_error_and_changes_nothing(archive, make_target, settings):
+    target = make_target("Gaia20fnr", RA, DEC)
+    assert update(target, AtlasBroker).status == "ok"
+    archive.atlas.config["polls_queued"] = 1000
+    settings.DATA_SERVICES["ATLAS"]["max_wait_seconds"] = 0.3
+    try:
+        outcome = update(target, AtlasBroker)
+    finally:
+        archive.atlas.config["polls_queued"] = 1
+    assert outcome.status == "error" and "not finished within 0.3 s" in outcome.message
+    assert stored(target, "ATLAS").count() == len(GOOD)
+    assert archive.atlas.jobs == {}                                      # deleted all the same
+
+
+@pytest.mark.django_db
+def test_a_pasted_result_without_a_token(archive, make_target, settings):
+    del settings.DATA_SERVICES["ATLAS"]["token"]
+    assert AtlasBroker.cadence_interval() is None
+    target = make_target("Gaia20fnr", RA, DEC, **{"ATLAS URL": PASTED_URL})
+    outcome = update(target, AtlasBroker)
+    assert outcome.status == "ok", outcome.message
+    assert [r["path"] for r in archive.requests] == [f"/forcedphot/static/results/{ATLAS_PASTED_JOB}.txt"]
+    pasted = result(f"{ATLAS_PASTED_JOB}.txt")
+    good = pasted[(pasted["err"] == 0) & (pasted["mag5sig"] >= 10)].drop_duplicates(["MJD", "F"])
+    assert pasted["MJD"].duplicated().any() and stored(target, "ATLAS").count() == len(good)
+    nobody = make_target("no url", RA, DEC)
+    assert update(nobody, AtlasBroker).status == LightcurveUpdate.Status.NOT_APPLICABLE
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1/forcedphot/static/results/job1.txt", "file:///etc/passwd",
+    "https://evil.example.org/forcedphot/static/results/job1.txt", "job170001",
+    "https://fallingstar-data.com/forcedphot/queue/", "https://fallingstar-data.com:8443/forcedphot/static/results/job1.txt",
+])
+def test_a_pasted_url_off_the_result_files_is_refused_without_a_request(archive, make_target, settings, url):
+    del settings.DATA_SERVICES["ATLAS"]["token"]
+    target = make_target("x", RA, DEC, **{"ATLAS URL": url})
+    outcome = update(target, AtlasBroker)
+    assert outcome.status == LightcurveUpdate.Status.INVALID_NAME and "ATLAS URL" in outcome.message
+    assert archive.requests == []
+
+
+@pytest.mark.django_db
+def test_the_token_is_never_kept_even_when_the_server_echoes_it(archive, make_target, settings, caplog):
+    caplog.set_level(logging.DEBUG)
+    target = make_target("Gaia20fnr", RA, DEC)
+    update(target, AtlasBroker)
+    stored_text = str([[p.value, p.telescope, p.source_location] for p in stored(target, "ATLAS")])
+    row = LightcurveUpdate.objects.get(target=target, source="ATLAS")
+    assert ATLAS_TEST_TOKEN not in stored_text + row.url + row.message + row.queried_with
+    wrong = "wrong-token-7f3a1b2c9d"                       # the emulated server answers 401 "Invalid token <it>."
+    settings.DATA_SERVICES["ATLAS"]["token"] = wrong
+    outcome = update(target, AtlasBroker)
+    assert outcome.status == "error" and "Invalid token ***" in outcome.message, outcome.message
+    row = LightcurveUpdate.objects.get(target=target, source="ATLAS")
+    assert wrong not in outcome.message + outcome.url + row.message + row.url + caplog.text
+    assert ATLAS_TEST_TOKEN not in caplog.text

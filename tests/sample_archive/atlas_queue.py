@@ -1,0 +1,85 @@
+"""The ATLAS forced-photometry queue, emulated: the API of fallingstar-data.com/forcedphot as its guide and
+server source describe it (``POST queue/`` -> 201 ``{"url"}``, ``GET`` the task until ``finishtimestamp``,
+its ``result_url``, ``DELETE`` the task), with token authentication and throttling.
+
+Its behaviour comes from ``tests/data/atlas/queue.json``: the tokens it accepts, how many submissions after
+a reset are throttled (429 "Expected available in N seconds", no ``Retry-After`` header, as the guide shows
+it), and how many polls a job stays queued. The result of a job is the file a route for
+``/forcedphot/_queue_result`` gives for the job's ra/dec (cone, region template, else "No data returned").
+A wrong token is answered 401 with the token echoed back, so the tests can show it is masked.
+"""
+import json
+import re
+import threading
+from datetime import datetime, timezone
+
+TASK = re.compile(r"^/forcedphot/queue/(\d+)/?$")
+RESULT = re.compile(r"^/forcedphot/static/results/job(\d+)\.txt$")
+JSON = "application/json"
+
+
+class AtlasQueue:
+    def __init__(self, archive, config_path):
+        self.archive = archive
+        self.config = json.loads(config_path.read_text()) if config_path.is_file() else {"tokens": []}
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        with getattr(self, "_lock", threading.Lock()):
+            self.jobs = {}
+            self.deleted = []
+            self.next_id = 900001
+            self.throttles_left = int(self.config.get("throttled_submissions", 0))
+
+    def handle(self, method, path, params, headers):
+        """(status, content type, body) for a queue request, or None when the path is not the queue's."""
+        if path.rstrip("/") == "/forcedphot/queue" or TASK.match(path):
+            token = (headers.get("Authorization") or "").removeprefix("Token ").strip()
+            if token not in self.config["tokens"]:
+                return 401, JSON, json.dumps({"detail": f"Invalid token {token}."}).encode()
+            if TASK.match(path):
+                return self.task(method, int(TASK.match(path).group(1)))
+            if method == "POST":
+                return self.submit(params)
+            return 405, JSON, b'{"detail": "Method not allowed."}'
+        match = RESULT.match(path)
+        if match and int(match.group(1)) in self.jobs:
+            job = self.jobs[int(match.group(1))]
+            return (200, "text/plain; charset=utf-8", job["result"]) if job["result"] else (404, JSON, b"{}")
+        return None
+
+    def submit(self, params):
+        with self._lock:
+            if self.throttles_left > 0:
+                self.throttles_left -= 1
+                return 429, JSON, b'{"detail": "Request was throttled. Expected available in 1 second."}'
+            job_id, self.next_id = self.next_id, self.next_id + 1
+        status, _, content = self.archive.answer("/forcedphot/_queue_result", {"ra": params.get("ra", "nan"),
+                                                                                "dec": params.get("dec", "nan")})
+        self.jobs[job_id] = {"polls_left": int(self.config.get("polls_queued", 1)), "params": params,
+                             "result": content if status == 200 else None,
+                             "timestamp": datetime.now(timezone.utc).isoformat()}
+        return 201, JSON, json.dumps({"url": f"{self.archive.url}/forcedphot/queue/{job_id}/"}).encode()
+
+    def task(self, method, job_id):
+        job = self.jobs.get(job_id)
+        if job is None:
+            return 404, JSON, b'{"detail": "Not found."}'
+        if method == "DELETE":
+            self.deleted.append(job_id)
+            del self.jobs[job_id]
+            return 204, JSON, b""
+        finished = job["polls_left"] <= 0
+        job["polls_left"] -= 1
+        now = datetime.now(timezone.utc).isoformat()
+        answer = {"url": f"{self.archive.url}/forcedphot/queue/{job_id}/", "id": job_id,
+                  "ra": float(job["params"].get("ra", "nan")), "dec": float(job["params"].get("dec", "nan")),
+                  "mjd_min": job["params"].get("mjd_min"), "mjd_max": job["params"].get("mjd_max"),
+                  "timestamp": job["timestamp"], "starttimestamp": now if finished else None,
+                  "finishtimestamp": now if finished else None, "queuepos": None if finished else 1,
+                  "waittime": 0, "runtime": 1 if finished else None,
+                  "result_url": (f"{self.archive.url}/forcedphot/static/results/job{job_id}.txt"
+                                 if finished and job["result"] else None),
+                  "error_msg": "No data returned" if finished and not job["result"] else None}
+        return 200, JSON, json.dumps(answer).encode()

@@ -1,0 +1,186 @@
+"""ATLAS forced photometry (Asteroid Terrestrial-impact Last Alert System, University of Hawaii), c and o.
+
+Archive: the ATLAS Forced Photometry Server, https://fallingstar-data.com/forcedphot (Shingles et al.
+2021, TNS AstroNote 2021-7; cite Tonry et al. 2018, PASP 130, 064505 and Smith et al. 2020, PASP 132,
+085002). Two routes:
+
+* **The queue** (with ``DATA_SERVICES['ATLAS']['token']``, the API token of an ATLAS account, from
+  ``POST /forcedphot/api-token-auth/``): a job for the target's coordinates is queued
+  (``POST /forcedphot/queue/``, header ``Authorization: Token ...``), polled every ``poll_seconds`` until it
+  has a ``finishtimestamp`` (at most ``max_wait_seconds``), its ``result_url`` is downloaded and the finished
+  job deleted, as the server's API guide asks. A 429 answer ("... available in N seconds") is waited out
+  (``max_retry_wait`` bounds the wait). Only paths on the configured host are followed. The wait happens in
+  the updater: in ``update_lightcurves``' worker threads or in the django-tasks task the target page's
+  update button enqueues, never in a web request. Cadence: daily.
+* **A pasted result** (no token): the target's "ATLAS URL", the address of a finished result file
+  (``https://fallingstar-data.com/forcedphot/static/results/job<n>.txt``); anything else is refused before
+  any request. Read again only when the URL changes (or with ``--force``).
+
+Format: whitespace-separated text whose header starts with ``###`` (``###MJD m dm uJy duJy F err chi/N RA
+Dec x y maj min phi apfit mag5sig [PA_DEG] Sky Obs``), read by header name. Rows whose tphot ``err`` is
+not 0 or whose ``mag5sig`` is under 10 (a failed photometric solution: the server FAQ; the junk rows with
+huge fluxes have negative ``mag5sig``) are dropped. A detection needs ``uJy / duJy >= 3``; it is stored
+with ``m`` and ``dm`` (AB). Anything else (negative flux, S/N < 3) is a non-detection with the 3-sigma limit
+``23.9 - 2.5 log10(3 duJy)`` (TOM Toolkit's rule). Filters as written (``c``, ``o``, also ``g``, ``H``).
+A repeated (MJD, filter) — a server bug on some nights — is stored once. Times: ``MJD`` is UTC at the
+start of the 30 s exposure, stored as it is. Fluxes, ``mag5sig`` and the exposure name are in the extras.
+"""
+import logging
+import time
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import numpy as np
+import pandas as pd
+from astropy.time import Time
+
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data, read_json
+from tom_bhtom_brokers.exceptions import (BrokerInputError, BrokerNotApplicable, BrokerParseError,
+                                          BrokerServiceError)
+from tom_bhtom_brokers.lightcurve import Lightcurve
+from tom_bhtom_brokers.sources import TARGET_NAME_KEYS, DataSource
+from tom_bhtom_brokers.survey_names import check
+
+REQUIRED = ("MJD", "m", "dm", "uJy", "duJy", "F", "err", "mag5sig")
+MIN_SNR = 3.0
+#: mag5sig under this is a failed photometric solution (server FAQ)
+MIN_MAG5SIG = 10.0
+AB_ZERO_POINT_UJY = 23.9
+QUEUE_PATH = "/forcedphot/queue/"
+logger = logging.getLogger(__name__)
+#: ATLAS began in 2015; a job from this MJD on asks for everything
+FIRST_MJD = 57000.0
+
+
+class AtlasBroker(BHTOMBroker):
+    """ATLAS c/o forced photometry at the target's position, queued with the site's token or pasted."""
+
+    source = DataSource.ATLAS
+    default_url = "https://fallingstar-data.com"
+    telescope = "ATLAS"
+    verbose_name = "ATLAS forced photometry"
+    citation = "Tonry et al. 2018, PASP 130, 064505; Smith et al. 2020, PASP 132, 085002"
+    default_timeout = 120.0
+
+    @property
+    def token(self):
+        return str(self.setting("token") or "")
+
+    def secrets(self):
+        return (self.token,)
+
+    @classmethod
+    def cadence_interval(cls):
+        """Daily when the site can queue jobs; a pasted result is read once (again when the URL changes)."""
+        if "cadence_hours" in cls.configuration():
+            return super().cadence_interval()
+        return timedelta(days=1) if cls.setting("token") else None
+
+    def queried_with(self, target):
+        if self.token:
+            return f"queue {target.ra:.6f} {target.dec:+.6f}" if target.has_position else ""
+        return super().queried_with(target)
+
+    def fetch(self, target):
+        if self.token:
+            return self.forced_photometry(target)
+        url = self.survey_name(target)
+        if not url:
+            raise BrokerNotApplicable(f"no {self.name_key()} (a finished forced-photometry result) and no ATLAS "
+                                      "token in settings to queue one")
+        return self.download(self.query(target, url), target)
+
+    def query(self, target, survey_name):
+        reason = check(TARGET_NAME_KEYS[self.source], survey_name)
+        if reason:
+            raise BrokerInputError(f"{reason}; nothing was requested")
+        return Request(urlsplit(survey_name).path)
+
+    # --- the queue ---------------------------------------------------------------------------------
+
+    def forced_photometry(self, target):
+        """Queue a job for the target, wait for it, read its result and delete the job."""
+        self.require_position(target)
+        mjd_max = Time.now().mjd + 1.0
+        submitted = self.request(Request(QUEUE_PATH, method="POST", headers=self.auth_headers(), data={
+            "ra": f"{target.ra:.7f}", "dec": f"{target.dec:.7f}", "mjd_min": f"{self.setting('mjd_min', FIRST_MJD)}",
+            "mjd_max": f"{mjd_max:.5f}", "use_reduced": "false", "send_email": "false"}))
+        task_path = self.own_path(self.read(submitted, lambda payload: read_json(payload, "ATLAS queue answer"))
+                                  .get("url"), "task url", submitted.url)
+        try:
+            task = self.wait_for(task_path)
+            if not task.get("result_url"):
+                return no_data(f"ATLAS: {task.get('error_msg') or 'no data returned'} for this position")
+            lightcurve = self.download(Request(self.own_path(task["result_url"], "result_url", task_path)), target)
+        finally:
+            self.delete(task_path)
+        return lightcurve
+
+    def wait_for(self, task_path):
+        deadline = time.monotonic() + float(self.setting("max_wait_seconds", 900))
+        poll = float(self.setting("poll_seconds", 10))
+        while True:
+            answer = self.request(Request(task_path, headers=self.auth_headers()))
+            task = self.read(answer, lambda payload: read_json(payload, "ATLAS task"))
+            if task.get("finishtimestamp"):
+                return task
+            if time.monotonic() + poll > deadline:
+                waited = self.setting("max_wait_seconds", 900)
+                raise BrokerServiceError(f"the ATLAS job was not finished within {waited} s (queue position "
+                                         f"{task.get('queuepos')}); the next update asks again", url=answer.url)
+            time.sleep(poll)
+
+    def delete(self, task_path):
+        """Delete the finished job (the server keeps results for a short time anyway): a failure is logged only."""
+        try:
+            self.request(Request(task_path, method="DELETE", headers=self.auth_headers()))
+        except BrokerServiceError as exc:
+            logger.warning("could not delete the ATLAS job %s: %s", task_path, exc)
+
+    def auth_headers(self):
+        return {"Authorization": f"Token {self.token}", "Accept": "application/json"}
+
+    def own_path(self, url, what, origin):
+        """The path of an address the server gave, to be asked of the configured host only."""
+        if not isinstance(url, str) or not url:
+            raise BrokerParseError(f"the ATLAS answer has no {what}", url=origin)
+        path = urlsplit(url).path
+        if not path.startswith("/forcedphot/"):
+            raise BrokerParseError(f"the ATLAS {what} {url!r} is not on the forced-photometry server", url=origin)
+        return path
+
+    # --- the result file ---------------------------------------------------------------------------
+
+    def parse(self, payload, target):
+        lines = payload.decode("utf-8").splitlines()
+        if not lines or not lines[0].startswith("###"):
+            raise BrokerParseError("the ATLAS result does not start with its '###MJD ...' header")
+        header = lines[0].lstrip("#").split()
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            raise BrokerParseError(f"the ATLAS result has no column(s) {missing}")
+        cells = [line.split() for line in lines[1:] if line.strip()]
+        short = sum(len(row) != len(header) for row in cells)
+        if short:
+            raise BrokerParseError(f"{short} ATLAS row(s) do not have the header's {len(header)} fields (cut short?)")
+        if not cells:
+            return no_data("the ATLAS result has no measurements")
+        frame = pd.DataFrame(cells, columns=header)
+        numbers = {c: pd.to_numeric(frame[c], errors="raise").to_numpy(dtype=float)
+                   for c in ("MJD", "m", "dm", "uJy", "duJy", "err", "mag5sig")}
+        good = (numbers["err"] == 0) & (numbers["mag5sig"] >= MIN_MAG5SIG) & (numbers["duJy"] > 0)
+        good &= ~pd.DataFrame({"mjd": numbers["MJD"], "f": frame["F"]}).duplicated().to_numpy()
+        flux, flux_error = numbers["uJy"][good], numbers["duJy"][good]
+        detected = flux >= MIN_SNR * flux_error
+        limit = AB_ZERO_POINT_UJY - 2.5 * np.log10(MIN_SNR * flux_error)
+        kept = frame[good]
+        return Lightcurve.from_columns(
+            mjd=numbers["MJD"][good], brightness=np.where(detected, numbers["m"][good], np.nan),
+            brightness_error=np.where(detected, numbers["dm"][good], np.nan),
+            limit=np.where(detected, np.nan, np.round(limit, 3)), filter=kept["F"].to_numpy(dtype=object),
+            unit="mag", telescope=self.telescope, flux_ujy=flux, flux_error_ujy=flux_error,
+            mag5sig=numbers["mag5sig"][good],
+            exposure=kept["Obs"].to_numpy(dtype=object) if "Obs" in kept else "",
+            extras={"time_system": "MJD (UTC), exposure start (30 s exposures)",
+                    "magnitude_system": "AB; non-detection (S/N < 3 or negative flux) limit 23.9 - 2.5 log10(3 duJy)",
+                    "rows_dropped": int((~good).sum())})
