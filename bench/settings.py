@@ -12,5 +12,6 @@ DATA_SERVICES = {name: {"url": json.loads(os.environ["BENCH_URLS"])[name]} for n
 DATA_SERVICES["CPCS"]["access_key"] = "bench-key"  # the sample archive takes any key
 # the emulated ATLAS queue finishes a job after one poll; poll at the injected latency, not ATLAS' real 10 s
 DATA_SERVICES["ATLAS"].update({"token": "demo-token-for-the-sample-archive", "poll_seconds": 0.1})
+DATA_SERVICES["LINEAR"]["cache_dir"] = os.path.join(os.path.dirname(os.environ["BENCH_DB"]), "linear_cache")
 LOGGING = {"version": 1, "disable_existing_loggers": False,
            "loggers": {"": {"level": "WARNING"}}}

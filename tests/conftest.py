@@ -32,14 +32,21 @@ def sample_archive_server():
         yield server
 
 
+@pytest.fixture(scope="session")
+def linear_cache(tmp_path_factory):
+    """LINEAR's download cache for the session (the sample archive's files, never the user's cache)."""
+    return tmp_path_factory.mktemp("linear_cache")
+
+
 @pytest.fixture
-def archive(sample_archive_server, settings):
+def archive(sample_archive_server, settings, linear_cache):
     """The sample archive, with no faults or latency, and every broker pointed at it."""
     sample_archive_server.reset()
     settings.DATA_SERVICES = {name: {"url": sample_archive_server.url, **TEST_BROKER_SETTINGS}
                               for name in IMPLEMENTED_SOURCE_NAMES}
     settings.DATA_SERVICES["CPCS"]["access_key"] = CPCS_TEST_KEY
     settings.DATA_SERVICES["ATLAS"].update(ATLAS_TEST_SETTINGS)
+    settings.DATA_SERVICES["LINEAR"]["cache_dir"] = str(linear_cache)
     http.reset_host_limiter()
     GaiaAlertsBroker._index_cache.clear()
     yield sample_archive_server

@@ -3,6 +3,7 @@ and positions north of Dec +80 (the cone-search archives' templates). Used by th
 the benchmark."""
 import json
 import string
+import tarfile
 import zipfile
 
 from tests.sample_archive.server import DATA_DIR
@@ -67,4 +68,11 @@ def expected_points():
     counts["AAVSO"] = int((aavso["val"].isin(["V", "Z"]) & (aavso["mtype"] != "DIF")).sum())
     atlas = pd.read_csv(DATA_DIR / "atlas" / "synthetic.txt", sep=r"\s+", comment=None, dtype=str)
     counts["ATLAS"] = int((pd.to_numeric(atlas["mag5sig"]) >= 10).sum())  # junk rows dropped, limits included
+    counts["SDSS"] = 5 * (len((DATA_DIR / "sdss" / "synthetic_cone.csv").read_text().splitlines()) - 2)  # all clean
+    ps1 = json.loads((DATA_DIR / "ps1" / "detection_synthetic.json").read_text())
+    ps1 = pd.DataFrame(ps1["data"], columns=[c["name"] for c in ps1["info"]])
+    counts["PS1"] = int(((ps1["psfFlux"] > 0) & (ps1["psfFluxErr"] > 0) & (ps1["psfQfPerfect"] >= 0.9)).sum())
+    counts["FIRST"] = 1
+    with tarfile.open(DATA_DIR / "linear" / "allLINEARfinal_dat.tar.gz") as archive:  # the fleet's sample stars
+        counts["LINEAR"] = len(archive.extractfile("20000000.dat").read().splitlines())
     return counts

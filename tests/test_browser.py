@@ -19,8 +19,8 @@ SCREENSHOTS = Path(os.environ.get("BHTOM_SCREENSHOTS", REPO / "test-screenshots"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 TAB = "survey-light-curves"
 
-# a target with a magnitude survey and a radio flux, to see the two panels apart (FIRST is not a broker yet:
-# its point is written the way the FIRST broker will write it)
+# a small target with magnitudes, a limit and a radio flux, to see the two panels apart (written directly, as the
+# brokers write them)
 ADD_RADIO_TARGET = """
 from tom_targets.models import Target
 from tom_bhtom_brokers.lightcurve import Lightcurve
@@ -140,13 +140,15 @@ def test_demo_target_tab_plot_statuses_and_download(site, browser):
     assert detections == stored_bandpasses(db, pk)  # one trace per stored bandpass
     assert {t["type"] for t in shown} == {"scattergl"}
     assert {t["group"] for t in shown} == {"Gaia Alerts", "NEOWISE", "ALLWISE", "ZTF", "Gaia DR3", "CRTS", "ANTARES",
-                                           "ATLAS", "AAVSO"}
+                                           "ATLAS", "AAVSO", "SDSS", "PS1", "FIRST"}
+    assert {t["yaxis"] for t in shown if t["group"] == "FIRST"} == {"y2"}  # mJy: the flux panel
     limit_symbols = [t["symbol"] for t in shown if t["name"].endswith(" limit")]
     assert len(limit_symbols) > 1 and set(limit_symbols) == {"triangle-down-open"}
     rows = {row.get_attribute("data-source"): row.text
             for row in browser.find_elements("css selector", "#bhtom-status-table tbody tr")}
-    assert len(rows) == 11  # every implemented source; this target has no ASAS-SN URL and no CPCS name
+    assert len(rows) == 15  # every implemented source; this target has no ASAS-SN URL and no CPCS name
     assert "not applicable" in rows.pop("ASAS-SN") and "not applicable" in rows.pop("CPCS")
+    assert "not covered by the public LINEAR sample" in rows.pop("LINEAR")
     assert all(" ok" in text for text in rows.values()), rows
     browser.save_screenshot(str(SCREENSHOTS / "Gaia20fnr_survey_light_curves.png"))
 

@@ -43,7 +43,8 @@ def test_first_run_stores_then_rerun_skips_and_force_adds_nothing(archive, demo_
     expected = {  # (fetched, no data) over Gaia18cbf (by alert name), Gaia20fnr (by position), FU Ori (ASAS-SN URL)
         "Gaia Alerts": (2, 1), "NEOWISE": (2, 1), "ALLWISE": (1, 2), "ZTF": (1, 2), "Gaia DR3": (1, 2),
         "CRTS": (1, 2), "ASAS-SN": (1, 0), "CPCS": (0, 0),  # no CPCS name on these three
-        "ANTARES": (1, 2), "ATLAS": (1, 2), "AAVSO": (0, 0)}  # ATLAS: the emulated queue; no AAVSO name
+        "ANTARES": (1, 2), "ATLAS": (1, 2), "AAVSO": (0, 0),  # ATLAS: the emulated queue; no AAVSO name
+        "SDSS": (1, 2), "PS1": (1, 2), "FIRST": (1, 2), "LINEAR": (0, 3)}  # none is in the LINEAR sample
     rows = {name: row(out, name) for name in expected}
     for name, (fetched, no_data) in expected.items():
         assert (rows[name]["checked"], rows[name]["fetched"], rows[name]["no data"], rows[name]["errors"]) \
@@ -59,7 +60,7 @@ def test_first_run_stores_then_rerun_skips_and_force_adds_nothing(archive, demo_
     assert len(archive.requests) == requests_before  # nothing due: no downloads at all
 
     code, out, _ = run("--force")
-    assert code == 0 and row(out, "total")["added"] == 0 and row(out, "total")["fetched"] == 11
+    assert code == 0 and row(out, "total")["added"] == 0 and row(out, "total")["fetched"] == 14
     assert PhotometryReducedDatum.objects.count() == stored
 
 
@@ -72,7 +73,7 @@ def test_a_broken_archive_is_reported_with_target_source_url_and_reason(archive,
     assert f"{archive.url}/alerts/alert/Gaia18cbf/lightcurve.csv" in line and "HTML page" in line
     assert row(out, "Gaia Alerts")["errors"] == 1 and row(out, "NEOWISE")["fetched"] == 2
     assert not PhotometryReducedDatum.objects.filter(target=demo_targets[0], source_name="Gaia Alerts").exists()
-    assert "1 of 33 update(s) failed" in err
+    assert "1 of 45 update(s) failed" in err
     # the failed pair is due again next time, the others are not
     archive.reset()
     code, out, _ = run()
@@ -83,7 +84,7 @@ def test_dry_run_fetches_nothing_and_says_why(archive, demo_targets):
     code, out, _ = run("--dry-run")
     assert code == 0 and archive.requests == []
     assert "fetch Gaia18cbf · Gaia Alerts: never fetched" in out
-    assert "33 of 33 pair(s) would be fetched" in out
+    assert "45 of 45 pair(s) would be fetched" in out
     assert not LightcurveUpdate.objects.exists()
 
 

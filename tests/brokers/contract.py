@@ -42,6 +42,9 @@ class BrokerContract:
     #: the path fragment a fault must match to hit this broker's data request
     fault_path = ""
 
+    def forget_downloads(self):
+        """Drop what the broker keeps between runs (a download cache), so the next run asks the archive."""
+
     @property
     def name(self):
         return self.broker_class.name
@@ -113,6 +116,7 @@ class BrokerContract:
         target = self.covered(make_target)
         assert update(target, self.broker_class).status == LightcurveUpdate.Status.OK
         before = sorted(stored(target, self.name).values_list("pk", flat=True))
+        self.forget_downloads()
         archive.add_fault(path=self.fault_path, **fault)
         outcome = update(target, self.broker_class)
         assert outcome.status == LightcurveUpdate.Status.ERROR

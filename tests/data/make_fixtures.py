@@ -867,6 +867,222 @@ def atlas():
     ], indent=2) + "\n")
 
 
+# --- SDSS (SkyServer SQL search, '#Table1' + CSV) ---------------------------------------------------------
+
+SDSS_BANDS = "ugriz"
+SDSS_HEADER = ",".join(["objID", "ra", "dec", "mode", "run", "camcol", "field"] + [f"psfMag_{b}" for b in SDSS_BANDS]
+                       + [f"psfMagErr_{b}" for b in SDSS_BANDS] + [f"mjd_{b}" for b in SDSS_BANDS])
+SDSS_PRIMARY = "1237662225682415746"
+
+
+def sdss_row(objid, ra, dec, mode, run, mjd_r, base, missing=()):
+    # the scan order is r, i, u, z, g: each band's field is exposed ~72 s after the previous one
+    offsets = {"r": 0, "i": 1, "u": 2, "z": 3, "g": 4}
+    mags = {b: base + {"u": 1.9, "g": 0.6, "r": 0.0, "i": -0.2, "z": -0.3}[b] + rng.normal(0, 0.02) for b in SDSS_BANDS}
+    errs = {b: 0.01 + 0.03 * rng.random() + (0.05 if b == "u" else 0) for b in SDSS_BANDS}
+    mag_text = [("-9999" if b in missing else f"{mags[b]:.5f}") for b in SDSS_BANDS]
+    err_text = [("-9999" if b in missing else f"{errs[b]:.5f}") for b in SDSS_BANDS]
+    mjd_text = [f"{mjd_r + offsets[b] * 72 / 86400:.8f}" for b in SDSS_BANDS]
+    return ",".join([objid, f"{ra:.7f}", f"{dec:.7f}", str(mode), str(run), "3", "163"] + mag_text + err_text
+                    + mjd_text)
+
+
+def sdss():
+    folder = HERE / "sdss"
+    ra0, dec0 = OBJECTS["Gaia20fnr"]
+    rows = [sdss_row(SDSS_PRIMARY, ra0 + 0.05 / 3600, dec0, 1, 5823, 54412.30915, 17.1),
+            sdss_row("1237662225682415747", ra0 + 0.04 / 3600, dec0 - 0.05 / 3600, 2, 6061, 54751.41277, 17.3,
+                     missing=("u",)),                                    # a repeat scan; u not measured
+            sdss_row("1237662225682415748", ra0 + 0.3 / 3600, dec0, 3, 5823, 54412.30915, 16.9)]  # a deblend family
+    write(folder / "cone_Gaia20fnr.csv", "#Table1\n" + "\n".join([SDSS_HEADER] + rows) + "\n")
+    synthetic = [sdss_row("1237600000000000001", 0.0, 85.0, 1, 7001, 55000.25, 18.2),
+                 sdss_row("1237600000000000002", 0.0, 85.0, 2, 7002, 55300.25, 18.25)]
+    synthetic = [row.replace(",0.0000000,85.0000000,", ",%%RA%%%%%%%%,%%DEC%%%%%%%,") for row in synthetic]
+    write(folder / "synthetic_cone.csv", "#Table1\n" + "\n".join([SDSS_HEADER] + synthetic) + "\n")
+    write(folder / "no_rows.csv", "#Table1\n" + SDSS_HEADER + "\n")
+    path = "/dr17/SkyServerWS/SearchTools/SqlSearch"
+    write(folder / "routes.json", json.dumps([
+        {"path": path, "cone": [ra0, dec0], "file": "cone_Gaia20fnr.csv", "content_type": "text/plain"},
+        {"path": path, "region": {"dec_min": 80}, "file": "synthetic_cone.csv", "template": True},
+        {"path": path, "file": "no_rows.csv"},
+    ], indent=2) + "\n")
+
+
+# --- Pan-STARRS1 DR2 (MAST Catalogs API JSON: info + data) -------------------------------------------------
+
+PS1_OBJID = "84930902670254137"
+PS1_DETECTION_COLUMNS = [("objID", "long"), ("detectID", "long"), ("filterID", "unsignedByte"), ("obsTime", "double"),
+                         ("ra", "double"), ("dec", "double"), ("psfFlux", "double"), ("psfFluxErr", "double"),
+                         ("psfQfPerfect", "float"), ("infoFlag", "long"), ("infoFlag2", "int"), ("infoFlag3", "int")]
+
+
+def mast_json(columns, rows):
+    info = [{"name": name, "type": kind, "db_type": "NUMBER" if kind != "char" else "STRING",
+             "description": ""} for name, kind in columns]
+    return json.dumps({"info": info, "data": rows}, indent=1)
+
+
+def ps1_detections(objid, ra, dec, n, base, start=55200.0):
+    rows = []
+    for k, t in enumerate(np.sort(rng.uniform(start, start + 1500, n))):
+        fid = int(rng.integers(1, 6))
+        mag = base + {1: 0.5, 2: 0.0, 3: -0.2, 4: -0.3, 5: -0.35}[fid] + rng.normal(0, 0.02)
+        flux = 3631 * 10 ** (-mag / 2.5)
+        err = flux * (0.01 + 0.02 * rng.random())
+        qf = 0.999 if k % 9 else 0.85                                    # every ninth fails the PSF quality cut
+        if k == 4:
+            flux = -abs(err)                                             # a non-positive flux: dropped
+        if k == 7:
+            err = -999                                                   # a missing error: dropped
+        rows.append([objid, str(170000000000000000 + k), fid, round(float(t), 8), ra, dec, flux, err, qf,
+                     1 << 19 if k % 5 == 0 else 0, 0, 0])
+    return rows
+
+
+def ps1():
+    folder = HERE / "ps1"
+    ra0, dec0 = OBJECTS["Gaia20fnr"]
+    mean_columns = [("objID", "long"), ("raMean", "double"), ("decMean", "double"), ("nDetections", "short")]
+    write(folder / "mean_Gaia20fnr.json", mast_json(mean_columns, [
+        ["84930902670299999", ra0 - 0.8 / 3600, dec0, 12],               # a neighbour 0.8" away, listed first
+        [PS1_OBJID, ra0 + 0.05 / 3600, dec0 + 0.02 / 3600, 45]]))
+    write(folder / f"detection_{PS1_OBJID}.json", mast_json(PS1_DETECTION_COLUMNS,
+                                                            ps1_detections(PS1_OBJID, ra0, dec0, 45, 16.2)))
+    write(folder / "mean_synthetic.json", mast_json(mean_columns, [["99999999999999999", "%%RA%%%%%%%%",
+                                                                     "%%DEC%%%%%%%", 20]])
+          .replace('"%%RA%%%%%%%%"', "%%RA%%%%%%%%").replace('"%%DEC%%%%%%%"', "%%DEC%%%%%%%"))
+    write(folder / "detection_synthetic.json", mast_json(PS1_DETECTION_COLUMNS,
+                                                         ps1_detections("99999999999999999", 0.0, 85.0, 20, 17.5)))
+    write(folder / "empty.json", mast_json(mean_columns, []))
+    api = "/api/v0.1/panstarrs/dr2"
+    json_type = "application/json"
+    write(folder / "routes.json", json.dumps([
+        {"path": f"{api}/mean.json", "cone": [ra0, dec0], "file": "mean_Gaia20fnr.json", "content_type": json_type},
+        {"path": f"{api}/mean.json", "region": {"dec_min": 80}, "file": "mean_synthetic.json", "template": True,
+         "content_type": json_type},
+        {"path": f"{api}/mean.json", "file": "empty.json", "content_type": json_type},
+        {"path": f"{api}/detection.json", "contains": {"objID": PS1_OBJID}, "file": f"detection_{PS1_OBJID}.json",
+         "content_type": json_type},
+        {"path": f"{api}/detection.json", "contains": {"objID": "99999999999999999"},
+         "file": "detection_synthetic.json", "content_type": json_type},
+        {"path": f"{api}/detection.json", "file": "empty.json", "content_type": json_type},
+    ], indent=2) + "\n")
+
+
+# --- FIRST (VizieR ASU tab-separated output of VIII/92/first14) -------------------------------------------
+
+FIRST_COLUMNS = ["_RAJ2000", "_DEJ2000", "FIRST", "RAJ2000", "DEJ2000", "p(S)", "Fpeak", "Fint", "Rms", "Maj", "Min",
+                 "PA", "Ep(JD)", "s_Ep(JD)"]
+FIRST_UNITS = ["deg", "deg", "", '"h:m:s"', '"d:m:s"', "", "mJy/beam", "mJy", "mJy/beam", "arcsec", "arcsec", "deg",
+               "d", "d"]
+VIZIER_PREAMBLE = ("#\n#   VizieR Astronomical Server vizier.cds.unistra.fr\n#    Date: 2026-11-20T10:00:00 [V7.4]\n"
+                   "#   In case of problem, please report to:\tcds-question@unistra.fr\n#\n"
+                   "#RESOURCE=yCat_8092\n#Name: VIII/92\n"
+                   "#Title: The FIRST Survey Catalog, Version 2014Dec17 (Helfand+ 2015)\n"
+                   "#Table\tVIII_92_first14:\n#Name: VIII/92/first14\n#Title: The FIRST Survey catalog (946432 rows)\n")
+
+
+def sexagesimal(ra, dec):
+    from astropy.coordinates import Angle
+
+    return (Angle(ra, "deg").to_string("hourangle", sep=" ", precision=3, pad=True),
+            Angle(dec, "deg").to_string(sep=" ", precision=2, alwayssign=True, pad=True))
+
+
+def first_row(name, ra, dec, fint, epoch_jd, spread):
+    h, d = sexagesimal(ra, dec) if isinstance(ra, float) else ("", "")
+    ra_text = f"{ra:10.6f}" if isinstance(ra, float) else ra
+    dec_text = f"{dec:+10.6f}" if isinstance(dec, float) else dec
+    return "\t".join([ra_text, dec_text, name, h, d, "0.014", f"{fint * 0.93:.2f}", f"{fint:.2f}", "0.146",
+                      "1.87", "0.00", "72.6", f"{epoch_jd:.4f}", f"{spread:.1f}"])
+
+
+def vizier_tsv(rows):
+    dashes = "\t".join("-" * max(len(c), 4) for c in FIRST_COLUMNS)
+    table = "\n".join(["\t".join(FIRST_COLUMNS), "\t".join(FIRST_UNITS), dashes] + rows) if rows else ""
+    return VIZIER_PREAMBLE + ("\n" + table + "\n" if rows else "#INFO\tQUERY_STATUS=OK\n")
+
+
+def first():
+    folder = HERE / "first"
+    ra0, dec0 = OBJECTS["Gaia20fnr"]
+    rows = [first_row("J060104.0-185803", ra0 + 0.6 / 3600, dec0 + 0.4 / 3600, 4.71, 2450573.1624, 712.4),
+            # a second component of the same radio source, 4.2" away: one point of its own
+            first_row("J060104.2-185806", ra0 + 4.0 / 3600, dec0 - 1.3 / 3600, 1.38, 2450573.1624, 712.4)]
+    write(folder / "cone_Gaia20fnr.tsv", vizier_tsv(rows))
+    write(folder / "synthetic_cone.tsv", vizier_tsv([first_row("J000000.0+850000", "%%RA%%%%%%%%", "%%DEC%%%%%%%",
+                                                               2.25, 2451200.5, 120.0)]))
+    write(folder / "no_rows.tsv", vizier_tsv([]))
+    path = "/viz-bin/asu-tsv"
+    tsv = "text/tab-separated-values"
+    write(folder / "routes.json", json.dumps([
+        {"path": path, "cone": [ra0, dec0], "file": "cone_Gaia20fnr.tsv", "content_type": tsv},
+        {"path": path, "region": {"dec_min": 80}, "file": "synthetic_cone.tsv", "template": True, "content_type": tsv},
+        {"path": path, "file": "no_rows.tsv", "content_type": tsv},
+    ], indent=2) + "\n")
+
+
+# --- LINEAR (astroML's public sample: a gzipped target list and a tarball of <objectID>.dat) ---------------
+
+LINEAR_GAIA19DKE_ID = 10293547
+LINEAR_FLEET_IDS = 20000000                                         # + fleet index: one sample star per fleet target
+
+
+def linear_dat(n, base, start=52600.0):
+    lines = []
+    for t in np.sort(rng.uniform(start, start + 2000, n)):
+        lines.append(f"{t:.6f} {base + 0.4 * np.sin(t / 0.6) + rng.normal(0, 0.03):.3f} {0.02 + 0.03 * rng.random():.3f}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def linear():
+    import gzip
+    import io
+    import sys
+    import tarfile
+
+    sys.path.insert(0, str(HERE.parent.parent))
+    from tests.fleet import fleet
+
+    folder = HERE / "linear"
+    header = ("##   *** sample-archive fixture in the layout of astroML's allLINEARfinal_targets.dat ***\n"
+              "## objectID raLIN decLIN raSDSS decSDSS r ug gr ri iz JK <mL> std rms Lchi2 LP1 phi1 S prior\n")
+    entries, files = [], {}
+    ra1, dec1 = OBJECTS["Gaia19dke"]
+    entries.append((LINEAR_GAIA19DKE_ID, ra1 + 0.3 / 3600, dec1 - 0.2 / 3600))
+    files[LINEAR_GAIA19DKE_ID] = linear_dat(180, 15.8)
+    for k in range(25):                                              # other sample stars, far from every target
+        entries.append((10000000 + k * 3571, 120.0 + k * 2.1, 40.0 + k * 0.9))
+        files[10000000 + k * 3571] = linear_dat(20, 16.0 + k * 0.03)
+    synthetic = linear_dat(40, 16.4)
+    for i, (_, ra, dec, _) in enumerate(fleet(200)):
+        entries.append((LINEAR_FLEET_IDS + i, ra, dec))
+        files[LINEAR_FLEET_IDS + i] = synthetic
+    lines = [f"{oid:15d} {ra:10.5f} {dec:10.5f} {ra:10.6f} {dec:10.6f}  16.36   1.11   0.43   0.15   0.06   0.40 "
+             f"16.31  0.14  0.17  0.63 -0.53 -0.02 -1   0 " for oid, ra, dec in entries]
+    write_bytes(folder / "allLINEARfinal_targets.dat.gz",
+                gzip.compress((header + "\n".join(lines) + "\n").encode(), mtime=0))
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        for oid in sorted(files):
+            info = tarfile.TarInfo(f"{oid}.dat")
+            info.size, info.mtime, info.mode = len(files[oid]), 1300000000, 0o644
+            archive.addfile(info, io.BytesIO(files[oid]))
+    write_bytes(folder / "allLINEARfinal_dat.tar.gz", gzip.compress(buffer.getvalue(), mtime=0))
+    datasets = "/astroML/astroML-data/raw/master/datasets"
+    write(folder / "routes.json", json.dumps([
+        {"path": f"{datasets}/allLINEARfinal_targets.dat.gz", "file": "allLINEARfinal_targets.dat.gz",
+         "content_type": "application/octet-stream"},
+        {"path": f"{datasets}/allLINEARfinal_dat.tar.gz", "file": "allLINEARfinal_dat.tar.gz",
+         "content_type": "application/octet-stream"},
+    ], indent=2) + "\n")
+
+
+def write_bytes(path, content):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+
+
 if __name__ == "__main__":
     gaia_alerts()
     neowise()
@@ -879,3 +1095,7 @@ if __name__ == "__main__":
     antares()
     aavso()
     atlas()
+    sdss()
+    ps1()
+    first()
+    linear()

@@ -19,6 +19,8 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 CIRCLE_ADQL = re.compile(r"CIRCLE\(\s*'ICRS'\s*,\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*\)", re.I)
 CIRCLE_POS = re.compile(r"^CIRCLE\s+([-+\d.eE]+)\s+([-+\d.eE]+)\s+([-+\d.eE]+)$", re.I)
 #: ANTARES' Elasticsearch cone: {"sky_distance": {"distance": "<r> degree", "htm16": {"center": "<ra> <dec>"}}}
+#: SkyServer's cone: fGetNearbyObjAllEq(ra, dec, radius_arcmin)
+NEARBY_SQL = re.compile(r"fGetNearbyObjAllEq\(\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*\)", re.I)
 SKY_DISTANCE = re.compile(r'"distance":\s*"([\d.eE+-]+) degree".*?"center":\s*"([-+\d.eE]+) ([-+\d.eE]+)"')
 
 HTML_ERROR_PAGE = (b"<!DOCTYPE html>\n<html><head><title>Service temporarily unavailable</title></head>"
@@ -56,10 +58,17 @@ def cone_of(params):
         match = CIRCLE_ADQL.search(value) or CIRCLE_POS.match(value.strip())
         if match:
             return tuple(float(x) for x in match.groups())
+        match = NEARBY_SQL.search(value)
+        if match:
+            ra, dec, radius_arcmin = (float(x) for x in match.groups())
+            return ra, dec, radius_arcmin / 60.0
         match = SKY_DISTANCE.search(value)
         if match:
             radius, ra, dec = (float(x) for x in match.groups())
             return ra, dec, radius
+    if "-c" in params:  # VizieR: -c="ra dec", -c.rs in arcsec
+        ra, dec = (float(x) for x in params["-c"].split())
+        return ra, dec, float(params.get("-c.rs", 0.0)) / 3600.0
     lower = {k.lower(): v for k, v in params.items()}
     if "ra" in lower and "dec" in lower:
         radius = float(lower.get("radius", lower.get("sr", 0.0)))

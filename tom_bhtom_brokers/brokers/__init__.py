@@ -13,6 +13,10 @@ BROKER_CLASSES = {
     DataSource.ANTARES: "tom_bhtom_brokers.brokers.antares.AntaresBroker",
     DataSource.AAVSO: "tom_bhtom_brokers.brokers.aavso.AavsoBroker",
     DataSource.ATLAS: "tom_bhtom_brokers.brokers.atlas.AtlasBroker",
+    DataSource.SDSS: "tom_bhtom_brokers.brokers.sdss.SdssBroker",
+    DataSource.PS1: "tom_bhtom_brokers.brokers.ps1.Ps1Broker",
+    DataSource.FIRST: "tom_bhtom_brokers.brokers.first.FirstBroker",
+    DataSource.LINEAR: "tom_bhtom_brokers.brokers.linear.LinearBroker",
 }
 
 #: display names of the implemented sources (the keys of their settings.DATA_SERVICES entries)

@@ -7,10 +7,11 @@ from tom_targets.models import Target, TargetExtra
 DEMO_TARGETS = [
     # name, ra, dec, survey names
     ("Gaia18cbf", 268.8875, -31.2472, {"Gaia Alerts name": "Gaia18cbf"}),
-    # ANTARES by ZTF name, CPCS by its ivo:// name
+    # ANTARES by ZTF name, CPCS by its ivo:// name; in the public LINEAR sample
     ("Gaia19dke", 304.7108, 55.1547, {"Gaia Alerts name": "Gaia19dke", "CPCS name": "ivo://Gaia19dke",
                                       "ZTF name": "ZTF19abdkeqz"}),
-    # found by cone: alert index, WISE, ZTF, Gaia DR3, CRTS, ANTARES, ATLAS (the emulated queue); AAVSO by name
+    # found by cone: alert index, WISE, ZTF, Gaia DR3, CRTS, ANTARES, ATLAS (the emulated queue), SDSS, PS1,
+    # FIRST; AAVSO by name
     ("Gaia20fnr", 90.26701, -18.96770, {"AAVSO name": "Gaia20fnr"}),
     # no Gaia alert; NEOWISE, ASAS-SN from a pasted Sky Patrol coordinate job, AAVSO's long history in JD chunks
     # (CRTS: covered, no object)

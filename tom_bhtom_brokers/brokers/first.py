@@ -1,0 +1,129 @@
+"""FIRST (Faint Images of the Radio Sky at Twenty centimetres, VLA), integrated 1.4 GHz flux in mJy.
+
+Archive: the FIRST catalogue, version 14Dec17, at VizieR (``VIII/92/first14``; ASU tab-separated output,
+``https://vizier.cds.unistra.fr/viz-bin/asu-tsv``), a cone of 5 arcsec by default. No authentication.
+Cite Becker, White & Helfand 1995, ApJ 450, 559 and Helfand, White & Becker 2015, ApJ 801, 26; acknowledge
+VizieR (Ochsenbein et al. 2000, A&AS 143, 23).
+
+Not a light curve: each catalogue source is a coadd of the pointings that cover it, so each source in the
+cone gives one point at its **mean epoch**. Brightness: the integrated flux ``Fint`` in mJy (``unit`` mJy,
+bandpass ``Flux 1.4GHz(FIRST)``), with error √(Rms² + (0.05 Fint)²): ``Rms`` is the local noise, which
+alone underestimates the error of resolved sources, plus the ~5% calibration floor of the FIRST
+description. ``Fpeak``, ``Rms``, the sidelobe probability, the source name and the spread of the epochs
+are kept in the extras.
+
+Epoch columns: read by name. WSDB's copy of this catalogue (a VizieR ingest) calls them ``ep_jd_`` (mean
+epoch, JD) and ``s_ep_jd_`` (its rms, days: "could be up to 6 years" in BHTOM's words), i.e. VizieR labels
+``Ep(JD)`` and ``s_Ep(JD)`` once lower-cased with non-alphanumerics as ``_``. We could not read the VizieR
+ReadMe offline, so names are compared in that normalised form, and an answer without a mean-epoch column
+is an error that lists the columns it has (``pytest --remote-data`` checks the live layout). Cadence: none.
+
+WSDB route (``'route': 'wsdb'``): ``first_2014.main`` as BHTOM read it (``raj2000``, ``dej2000`` in degrees).
+"""
+import re
+
+import astropy.units as u
+import numpy as np
+import pandas as pd
+
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data
+from tom_bhtom_brokers.brokers.wsdb import WsdbRoute
+from tom_bhtom_brokers.exceptions import BrokerParseError
+from tom_bhtom_brokers.lightcurve import Lightcurve, utc_mjd
+from tom_bhtom_brokers.sky import separations_arcsec
+from tom_bhtom_brokers.sources import DataSource
+
+CATALOGUE = "VIII/92/first14"
+FILTER = "Flux 1.4GHz"
+CALIBRATION_FLOOR = 0.05
+#: normalised column name -> meaning (positions in degrees)
+COLUMN_NAMES = {"fint": "fint", "fpeak": "fpeak", "rms": "rms", "ep_jd": "epoch_jd", "s_ep_jd": "epoch_rms",
+                "raj2000": "ra", "dej2000": "dec", "first": "name", "p_s": "sidelobe_probability"}
+
+
+def normalised(name):
+    return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
+
+
+class FirstBroker(WsdbRoute, BHTOMBroker):
+    """FIRST 1.4 GHz integrated flux of the catalogue sources at the target, at their mean epochs."""
+
+    source = DataSource.FIRST
+    default_url = "https://vizier.cds.unistra.fr"
+    match_radius = 5 * u.arcsec
+    cadence = None
+    telescope = "VLA"
+    verbose_name = "FIRST 1.4 GHz catalogue (VizieR VIII/92)"
+    citation = "Becker, White & Helfand 1995, ApJ 450, 559; Helfand, White & Becker 2015, ApJ 801, 26"
+    wsdb_table = "first_2014.main"
+    wsdb_sql = ("SELECT f.raj2000, f.dej2000, f.fpeak, f.fint, f.rms, f.ep_jd_, f.s_ep_jd_ FROM first_2014.main AS f"
+                " WHERE q3c_radial_query(f.raj2000, f.dej2000, %(ra)s, %(dec)s, %(radius_deg)s)"
+                " ORDER BY q3c_dist(f.raj2000, f.dej2000, %(ra)s, %(dec)s)")
+
+    def fetch_public(self, target):
+        self.require_position(target)
+        return self.download(self.query(target, None), target)
+
+    def query(self, target, survey_name):
+        return Request("/viz-bin/asu-tsv", params={
+            "-source": CATALOGUE, "-c": f"{target.ra:.7f} {target.dec:+.7f}",
+            "-c.rs": f"{self.radius.to_value(u.arcsec):g}", "-out.all": "", "-out.add": "_RAJ,_DEJ",
+            "-out.max": "100"})
+
+    def parse(self, payload, target):
+        frame = asu_tsv(payload.decode("utf-8"))
+        if frame is None:  # VizieR writes only its comment lines when the cone is empty
+            return self.nothing_within_radius("FIRST source")
+        if "_RAJ2000" in frame.columns:  # VizieR's decimal degrees, not the sexagesimal RAJ2000 string
+            frame = frame.drop(columns=["RAJ2000", "DEJ2000"], errors="ignore").rename(
+                columns={"_RAJ2000": "RAJ2000", "_DEJ2000": "DEJ2000"})
+        return self.light_curve(frame, target)
+
+    def light_curve(self, frame, target):
+        """Catalogue rows (either route) to one point per source."""
+        frame = frame.rename(columns={c: COLUMN_NAMES[normalised(c)] for c in frame.columns
+                                      if normalised(c) in COLUMN_NAMES})
+        required = ("fint", "rms", "epoch_jd", "ra", "dec")
+        missing = [c for c in required if c not in frame.columns]
+        if missing:
+            raise BrokerParseError(f"the FIRST rows have no {missing} column(s); columns: {list(frame.columns)}")
+        if frame.empty:
+            return self.nothing_within_radius("FIRST source")
+        numbers = {c: pd.to_numeric(frame[c], errors="raise").to_numpy(dtype=float)
+                   for c in ("fint", "rms", "epoch_jd", "ra", "dec")}
+        distance = separations_arcsec(numbers["ra"], numbers["dec"], target.ra, target.dec)
+        keep = (distance <= self.radius.to_value(u.arcsec)) & np.isfinite(numbers["fint"])
+        if not keep.any():
+            return no_data(f"no FIRST source within {self.radius.to_value(u.arcsec):g} arcsec")
+        fint, rms, epoch = numbers["fint"][keep], numbers["rms"][keep], numbers["epoch_jd"][keep]
+        names = frame["name"].astype(str).str.strip().to_numpy(dtype=object)[keep] if "name" in frame \
+            else np.full(keep.sum(), "", dtype=object)
+
+        def extra(column):
+            return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)[keep] \
+                if column in frame else np.full(keep.sum(), np.nan)
+
+        return Lightcurve.from_columns(
+            mjd=utc_mjd(epoch, format="jd"), brightness=fint,
+            brightness_error=np.round(np.hypot(rms, CALIBRATION_FLOOR * fint), 4), filter=FILTER, unit="mJy",
+            telescope=self.telescope, time_original=epoch, fpeak_mjy_per_beam=extra("fpeak"), rms_mjy=rms,
+            epoch_rms_days=extra("epoch_rms"), sidelobe_probability=extra("sidelobe_probability"),
+            first_name=names, separation_arcsec=np.round(distance[keep], 3),
+            matched_identifier=", ".join(name for name in names if name),
+            extras={"time_system": "mean epoch of the coadded pointings (JD); stored: UTC",
+                    "flux": "integrated flux Fint at 1.4 GHz, error sqrt(Rms^2 + (0.05 Fint)^2)"})
+
+
+def asu_tsv(text):
+    """VizieR's ASU tab-separated answer: '#' comments, a names line, a units line, a dashes line, rows;
+    None for an answer of comments only (nothing found)."""
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if not lines and text.lstrip().startswith("#"):
+        return None
+    if len(lines) < 3 or not set(lines[2].replace("\t", "")) <= {"-", " "}:
+        raise BrokerParseError("the VizieR answer is not an ASU tab-separated table")
+    names = [name.strip() for name in lines[0].split("\t")]
+    rows = [line.split("\t") for line in lines[3:]]
+    if any(len(row) != len(names) for row in rows):
+        raise BrokerParseError("a VizieR row does not have one field per column (cut short?)")
+    return pd.DataFrame([[cell.strip() for cell in row] for row in rows], columns=names)

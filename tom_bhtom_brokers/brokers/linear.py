@@ -1,0 +1,156 @@
+"""LINEAR (Lincoln Near-Earth Asteroid Research), unfiltered CCD light curves recalibrated with SDSS.
+
+Public route: there is no public cone search over all of LINEAR. The public light curves are the LINEAR
+periodic-variable sample published with astroML (about 7,000 stars; Sesar et al. 2011, AJ 142, 190 for
+the recalibration; Palaversa et al. 2013, AJ 146, 101 for the sample): a target list
+(``allLINEARfinal_targets.dat.gz``: objectID, raLIN, decLIN, …) and one tarball of light curves
+(``allLINEARfinal_dat.tar.gz``: ``<objectID>.dat``, three columns MJD, mag, error), both in the
+astroML/astroML-data repository on GitHub (no authentication). Cite Sesar et al. 2011 and Ivezić et al.,
+"Statistics, Data Mining, and Machine Learning in Astronomy" (astroML).
+
+Both files are downloaded once and cached in ``cache_dir`` (``DATA_SERVICES['LINEAR']['cache_dir']``,
+default ``~/.cache/tom_bhtom_brokers/linear``, one folder per archive host; delete the files there to fetch
+them again). The target
+is matched by its "LINEAR id" when set, else by position against the list (3 arcsec by default);
+outside the sample the status says "not covered by the public LINEAR sample".
+
+Magnitudes: unfiltered, recalibrated with SDSS (close to r; stored as ``CL(LINEAR)``, not V). Times: MJD,
+taken as UTC. Cadence: none.
+
+WSDB route (``'route': 'wsdb'``): every LINEAR object, through ``lineardb.objects`` (positions) and
+``lineardb.sources`` (measurements), as BHTOM read them.
+"""
+import gzip
+import io
+import os
+import re
+import tarfile
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import astropy.units as u
+import numpy as np
+import pandas as pd
+
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, fingerprint, no_data
+from tom_bhtom_brokers.brokers.wsdb import WsdbRoute
+from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerParseError
+from tom_bhtom_brokers.lightcurve import Lightcurve
+from tom_bhtom_brokers.sky import nearest_within
+from tom_bhtom_brokers.sources import TARGET_NAME_KEYS, DataSource
+from tom_bhtom_brokers.survey_names import check
+
+DATASETS = "/astroML/astroML-data/raw/master/datasets"
+TARGETS_FILE = "allLINEARfinal_targets.dat.gz"
+LIGHT_CURVES_FILE = "allLINEARfinal_dat.tar.gz"
+TARGET_COLUMNS = ["objectID", "raLIN", "decLIN", "raSDSS", "decSDSS", "r", "ug", "gr", "ri", "iz", "JK", "<mL>",
+                  "std", "rms", "Lchi2", "LP1", "phi1", "S", "prior"]
+FILTER = "CL"
+_cache_lock = threading.Lock()
+
+
+class LinearBroker(WsdbRoute, BHTOMBroker):
+    """LINEAR light curve of the target when it is in the public periodic-variable sample (or in WSDB)."""
+
+    source = DataSource.LINEAR
+    default_url = "https://github.com"
+    match_radius = 3 * u.arcsec
+    cadence = None
+    telescope = "LINEAR 1m"
+    verbose_name = "LINEAR (public periodic-variable sample)"
+    citation = "Sesar et al. 2011, AJ 142, 190; Palaversa et al. 2013, AJ 146, 101"
+    default_timeout = 300.0
+    wsdb_table = "lineardb.sources"
+    wsdb_sql = ("SELECT o.objectid, s.mjd, s.mag, s.magerr FROM lineardb.sources AS s JOIN lineardb.objects AS o"
+                " ON o.objectid = s.objectid WHERE o.objectid = (SELECT n.objectid FROM lineardb.objects AS n"
+                " WHERE q3c_radial_query(n.ra, n.decl, %(ra)s, %(dec)s, %(radius_deg)s)"
+                " ORDER BY q3c_dist(n.ra, n.decl, %(ra)s, %(dec)s) LIMIT 1) ORDER BY s.mjd")
+
+    @property
+    def cache_dir(self):
+        default = Path.home() / ".cache" / "tom_bhtom_brokers" / "linear"
+        return Path(self.setting("cache_dir") or default)
+
+    def cached(self, name):
+        """The bytes of one of the sample's files, downloaded the first time (one download per process)."""
+        # one folder per archive host, so files from another server (a test archive) are never taken for these
+        path = self.cache_dir / re.sub(r"[^\w.-]+", "_", urlsplit(self.base_url).netloc) / name
+        with _cache_lock:
+            if not path.is_file():
+                response = self.request(Request(f"{DATASETS}/{name}"))
+                if self.read(response, bytes)[:2] != b"\x1f\x8b":  # read(): an empty body is an error
+                    raise BrokerParseError(f"{name} is not a gzip file", url=response.url)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                partial = path.with_suffix(".partial")
+                partial.write_bytes(response.content)
+                os.replace(partial, path)  # never a half-written cache file
+            return path.read_bytes()
+
+    def fetch_public(self, target):
+        objectid = self.survey_name(target)
+        if objectid:
+            reason = check(TARGET_NAME_KEYS[self.source], objectid)
+            if reason:
+                raise BrokerInputError(reason)
+        else:
+            self.require_position(target)
+            targets = self.targets()
+            best = nearest_within(targets["raLIN"].to_numpy(), targets["decLIN"].to_numpy(), target.ra, target.dec,
+                                  self.radius)
+            if best is None:
+                return no_data("not covered by the public LINEAR sample (astroML's ~7,000 periodic variables)")
+            objectid = str(int(targets["objectID"].iloc[best]))
+        text = self.light_curve_file(objectid)
+        if not text.strip():
+            return no_data(f"LINEAR id {objectid} is not in the public LINEAR sample")
+        digest = fingerprint(text)
+        url = f"{self.base_url}{DATASETS}/{LIGHT_CURVES_FILE}#{objectid}.dat"
+        if digest == target.fingerprints.get(self.name):
+            lightcurve = Lightcurve.empty()
+            lightcurve.unchanged = True
+        else:
+            try:
+                rows = np.loadtxt(io.BytesIO(text), ndmin=2)
+            except ValueError as exc:
+                raise BrokerParseError(f"could not read {objectid}.dat: {exc}", url=url) from None
+            if rows.shape[1] != 3:
+                raise BrokerParseError(f"{objectid}.dat has {rows.shape[1]} columns, not MJD, mag, error", url=url)
+            frame = pd.DataFrame({"objectid": objectid, "mjd": rows[:, 0], "mag": rows[:, 1], "magerr": rows[:, 2]})
+            lightcurve = self.light_curve(frame, target).cleaned(self.source)
+        lightcurve.url, lightcurve.fingerprint = url, digest
+        return lightcurve
+
+    def targets(self):
+        try:
+            text = gzip.decompress(self.cached(TARGETS_FILE)).decode("ascii")
+            frame = pd.read_csv(io.StringIO(text), sep=r"\s+", comment="#", header=None, names=TARGET_COLUMNS)
+            return frame.astype({"objectID": int, "raLIN": float, "decLIN": float})
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise BrokerParseError(f"the cached LINEAR target list {self.cache_dir / TARGETS_FILE} is unreadable "
+                                   f"({exc}); delete it to download it again") from None
+
+    def light_curve_file(self, objectid):
+        try:
+            with tarfile.open(fileobj=io.BytesIO(self.cached(LIGHT_CURVES_FILE)), mode="r:gz") as archive:
+                member = archive.extractfile(f"{objectid}.dat")
+                return member.read()
+        except KeyError:
+            return b""
+        except (OSError, tarfile.TarError, EOFError) as exc:
+            raise BrokerParseError(f"the cached LINEAR light curves {self.cache_dir / LIGHT_CURVES_FILE} are "
+                                   f"unreadable ({exc}); delete the file to download it again") from None
+
+    def light_curve(self, frame, target):
+        """Rows of objectid, mjd, mag, magerr (either route) to points."""
+        missing = [c for c in ("objectid", "mjd", "mag", "magerr") if c not in frame.columns]
+        if missing:
+            raise BrokerParseError(f"the LINEAR rows have no column(s) {missing}")
+        if frame.empty:
+            return no_data("no LINEAR measurements for this object")
+        values = frame[["mjd", "mag", "magerr"]].apply(pd.to_numeric, errors="raise").to_numpy(dtype=float)
+        return Lightcurve.from_columns(
+            mjd=values[:, 0], brightness=values[:, 1], brightness_error=values[:, 2], filter=FILTER, unit="mag",
+            telescope=self.telescope, matched_identifier=str(frame["objectid"].iloc[0]),
+            extras={"time_system": "MJD, taken as UTC",
+                    "magnitude_system": "unfiltered CCD, recalibrated with SDSS (Sesar et al. 2011); not V"})
