@@ -36,6 +36,16 @@ def ensure_installed():
     return _pg_bin()
 
 
+def ensure_q3c(pg_bin):
+    """The q3c extension for the installed PostgreSQL major version (Debian's ``postgresql-<N>-q3c``)."""
+    major = pg_bin.rstrip("/").split("/")[-2]
+    control = f"/usr/share/postgresql/{major}/extension/q3c.control"
+    try:
+        debian.ensure([f"postgresql-{major}-q3c"], lambda: os.path.exists(control))
+    except debian.Unavailable as exc:
+        raise PostgresUnavailable(str(exc)) from None
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

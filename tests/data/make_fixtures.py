@@ -661,7 +661,8 @@ def antares_rows(ztf_name, ra, dec, n, base, start_mjd, lsst=0):
             rows.append({"time": iso, "alert_id": f"ztf_candidate:{pid}015015{k:03d}", "ant_mjd": round(mjd, 7),
                          "ant_survey": 1, "ant_ra": round(ra + rng.normal(0, 1e-5), 7),
                          "ant_dec": round(dec + rng.normal(0, 1e-5), 7), "ant_passband": band,
-                         "ant_mag": round(mag + rng.normal(0, 0.05), 4), "ant_magerr": round(0.05 + 0.1 * rng.random(), 4),
+                         "ant_mag": round(mag + rng.normal(0, 0.05), 4),
+                         "ant_magerr": round(0.05 + 0.1 * rng.random(), 4),
                          "ant_maglim": round(20.3 + rng.normal(0, 0.3), 4), "ant_mag_corrected": None,
                          "ant_magerr_corrected": None})
     for k in range(lsst):  # an LSST alert in the same locus: not ZTF photometry, left out
@@ -721,7 +722,8 @@ def antares():
     rows19 = antares_rows(ztf19, ra1, dec1, 40, 16.9, 58700.0)
     # the older layout of the light curve (tom_antares' rows): a list of row objects, not CSV text
     write(folder / f"locus_{locus19}.json", antares_locus(locus19, ztf19, ra1, dec1, rows19))
-    write(folder / "listing_Gaia19dke.json", antares_listing([antares_listing_entry(locus19, ztf19, ra1, dec1, rows19)]))
+    write(folder / "listing_Gaia19dke.json",
+          antares_listing([antares_listing_entry(locus19, ztf19, ra1, dec1, rows19)]))
     write(folder / "listing_empty.json", antares_listing([]))
     synthetic = antares_rows("ZTF29synthet", 0.0, 85.0, 30, 17.0, 59500.0)
     write(folder / "listing_synthetic.json", antares_listing(
@@ -1031,7 +1033,8 @@ LINEAR_FLEET_IDS = 20000000                                         # + fleet in
 def linear_dat(n, base, start=52600.0):
     lines = []
     for t in np.sort(rng.uniform(start, start + 2000, n)):
-        lines.append(f"{t:.6f} {base + 0.4 * np.sin(t / 0.6) + rng.normal(0, 0.03):.3f} {0.02 + 0.03 * rng.random():.3f}")
+        mag = base + 0.4 * np.sin(t / 0.6) + rng.normal(0, 0.03)
+        lines.append(f"{t:.6f} {mag:.3f} {0.02 + 0.03 * rng.random():.3f}")
     return ("\n".join(lines) + "\n").encode()
 
 

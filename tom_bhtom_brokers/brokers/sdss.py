@@ -21,7 +21,6 @@ extras. Times: MJD on the TAI scale, converted to UTC (original kept). Cadence: 
 WSDB route (``'route': 'wsdb'``): the same columns from ``sdssdr14.photoobjall`` joined with
 ``sdssdr14.field`` on run, rerun, camcol and field, as BHTOM read them.
 """
-import numpy as np
 import pandas as pd
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, read_csv
