@@ -33,10 +33,9 @@ import pandas as pd
 from astropy.time import Time
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data
-from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerNotApplicable, BrokerParseError
+from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve
-from tom_bhtom_brokers.sources import TARGET_NAME_KEYS, DataSource
-from tom_bhtom_brokers.survey_names import check
+from tom_bhtom_brokers.sources import DataSource
 
 DELIMITER = "@@@"
 REQUIRED = ("JD", "mag", "uncert", "band", "by", "val", "mtype", "obsID", "fainterThan", "obsType")
@@ -55,10 +54,11 @@ class AavsoBroker(BHTOMBroker):
     citation = "Kafka, S. 2021, Observations from the AAVSO International Database, https://www.aavso.org"
 
     def fetch(self, target):
-        name = self.survey_name(target)
-        if not name:
-            raise BrokerNotApplicable(f"no {self.name_key()} (a VSX name or AUID) for this target")
+        name = self.require_name(target, "a VSX name or AUID")
         return self.download_parts(self.chunks(name), target)
+
+    def expected_requests(self):
+        return len(self.chunk_edges()) - 1
 
     def query(self, target, survey_name):
         """The first chunk's request (the updater and TOM's forms ask for one; ``chunks`` gives all)."""
@@ -66,16 +66,18 @@ class AavsoBroker(BHTOMBroker):
 
     def chunks(self, name, now=None):
         """One request per ``chunk_days`` from ``first_jd`` to now."""
-        reason = check(TARGET_NAME_KEYS[self.source], name)
-        if reason:
-            raise BrokerInputError(reason)
-        first = float(self.setting("first_jd", 2415020.5))
-        span = float(self.setting("chunk_days", 3652.5))
-        end = (now or Time.now()).utc.jd + 1.0
-        edges = list(np.arange(first, end, span)) + [end]
+        self.valid_name(name)
+        edges = self.chunk_edges(now)
         return [Request("/index.php", params={"view": "api.delim", "ident": name, "fromjd": f"{start:.5f}",
                                               "tojd": f"{stop:.5f}", "delimiter": DELIMITER})
                 for start, stop in zip(edges[:-1], edges[1:])]
+
+    def chunk_edges(self, now=None):
+        """JD boundaries of the chunks: every ``chunk_days`` from ``first_jd``, then now."""
+        first = float(self.setting("first_jd", 2415020.5))
+        span = float(self.setting("chunk_days", 3652.5))
+        end = (now or Time.now()).utc.jd + 1.0
+        return list(np.arange(first, end, span)) + [end]
 
     def parse(self, payload, target):
         """One chunk: validated observations as a light curve; what was left out is counted in the extras."""

@@ -28,11 +28,10 @@ import numpy as np
 import pandas as pd
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data, read_json
-from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerParseError
+from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sky import nearest_within
-from tom_bhtom_brokers.sources import TARGET_NAME_KEYS, DataSource
-from tom_bhtom_brokers.survey_names import check
+from tom_bhtom_brokers.sources import DataSource
 
 PASSBANDS = {"g": "g", "R": "r", "r": "r", "i": "i"}
 DETECTION, UPPER_LIMIT = 1, 2
@@ -53,6 +52,9 @@ class AntaresBroker(BHTOMBroker):
     verbose_name = "ANTARES (ZTF alert photometry)"
     citation = "Matheson et al. 2021, AJ 161, 107"
 
+    def expected_requests(self):
+        return 2  # find the object, then read its light curve
+
     def fetch(self, target):
         listing = self.request(self.query(target, self.survey_name(target)))
         loci = self.read(listing, lambda payload: self.loci(payload))
@@ -67,9 +69,7 @@ class AntaresBroker(BHTOMBroker):
 
     def query(self, target, survey_name):
         if survey_name:
-            reason = check(TARGET_NAME_KEYS[self.source], survey_name)
-            if reason:
-                raise BrokerInputError(reason)
+            self.valid_name(survey_name)
             condition = {"term": {"properties.ztf_object_id": survey_name}}
         else:
             self.require_position(target)

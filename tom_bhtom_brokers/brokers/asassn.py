@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data, read_csv, require_complete
-from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerNotApplicable, BrokerParseError
+from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve, geocentric_utc_mjd
-from tom_bhtom_brokers.sources import TARGET_NAME_KEYS, DataSource
-from tom_bhtom_brokers.survey_names import asassn_export_path, check
+from tom_bhtom_brokers.sources import DataSource
+from tom_bhtom_brokers.survey_names import asassn_export_path
 
 SENTINEL = 99.99
 V_CAMERAS = frozenset(("ba", "bb", "bc", "bd", "be", "bf", "bg", "bh"))
@@ -45,16 +45,12 @@ class AsassnBroker(BHTOMBroker):
     citation = "Shappee et al. 2014, ApJ 788, 48; Kochanek et al. 2017, PASP 129, 104502"
 
     def fetch(self, target):
-        url = self.survey_name(target)
-        if not url:
-            raise BrokerNotApplicable(f"no {self.name_key()}: paste the target's Sky Patrol page into it")
+        url = self.require_name(target, "paste the target's Sky Patrol page into it")
         self.require_position(target)  # HJD to UTC needs the direction
         return self.download(self.query(target, url), target)
 
     def query(self, target, survey_name):
-        reason = check(TARGET_NAME_KEYS[self.source], survey_name)
-        if reason:
-            raise BrokerInputError(f"{reason}; nothing was requested")
+        self.valid_name(survey_name, "; nothing was requested")
         return Request(asassn_export_path(urlsplit(survey_name).path))
 
     def parse(self, payload, target):

@@ -35,11 +35,10 @@ import pandas as pd
 from astropy.time import Time
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data, read_json
-from tom_bhtom_brokers.exceptions import (BrokerInputError, BrokerNotApplicable, BrokerParseError,
+from tom_bhtom_brokers.exceptions import (BrokerParseError,
                                           BrokerServiceError)
 from tom_bhtom_brokers.lightcurve import Lightcurve
-from tom_bhtom_brokers.sources import TARGET_NAME_KEYS, DataSource
-from tom_bhtom_brokers.survey_names import check
+from tom_bhtom_brokers.sources import DataSource
 
 REQUIRED = ("MJD", "m", "dm", "uJy", "duJy", "F", "err", "mag5sig")
 MIN_SNR = 3.0
@@ -76,6 +75,9 @@ class AtlasBroker(BHTOMBroker):
             return super().cadence_interval()
         return timedelta(days=1) if cls.setting("token") else None
 
+    def expected_requests(self):
+        return 5 if self.token else 1  # submit, poll twice, result, delete
+
     def queried_with(self, target):
         if self.token:
             return f"queue {target.ra:.6f} {target.dec:+.6f}" if target.has_position else ""
@@ -84,16 +86,12 @@ class AtlasBroker(BHTOMBroker):
     def fetch(self, target):
         if self.token:
             return self.forced_photometry(target)
-        url = self.survey_name(target)
-        if not url:
-            raise BrokerNotApplicable(f"no {self.name_key()} (a finished forced-photometry result) and no ATLAS "
-                                      "token in settings to queue one")
+        url = self.require_name(target, "a finished forced-photometry result; nor an ATLAS token in settings to "
+                                        "queue one")
         return self.download(self.query(target, url), target)
 
     def query(self, target, survey_name):
-        reason = check(TARGET_NAME_KEYS[self.source], survey_name)
-        if reason:
-            raise BrokerInputError(f"{reason}; nothing was requested")
+        self.valid_name(survey_name, "; nothing was requested")
         return Request(urlsplit(survey_name).path)
 
     # --- the queue ---------------------------------------------------------------------------------

@@ -22,11 +22,12 @@ from tom_dataservices.dataservices import DataService
 from tom_dataservices.forms import BaseQueryForm
 
 from tom_bhtom_brokers import __version__
-from tom_bhtom_brokers.exceptions import (MASK, BrokerError, BrokerNotApplicable, BrokerNotConfigured,
-                                          BrokerParseError, BrokerServiceError, masked)
+from tom_bhtom_brokers.exceptions import (MASK, BrokerError, BrokerInputError, BrokerNotApplicable,
+                                          BrokerNotConfigured, BrokerParseError, BrokerServiceError, masked)
 from tom_bhtom_brokers.http import HttpClient
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import PRETTY_SURVEY_NAME, TARGET_NAME_KEYS, DataSource
+from tom_bhtom_brokers.survey_names import check
 from tom_bhtom_brokers.target_info import TargetInfo
 
 logger = logging.getLogger(__name__)
@@ -123,6 +124,10 @@ class BHTOMBroker(DataService):
             hours = configured["cadence_hours"]
             return None if hours is None else timedelta(hours=float(hours))
         return cls.cadence
+
+    def expected_requests(self):
+        """Requests one update of a target usually makes (the scheduler starts the busiest hosts first)."""
+        return 1
 
     def secrets(self):
         """Configured values that must never appear in an error, a log line or stored data."""
@@ -238,6 +243,21 @@ class BHTOMBroker(DataService):
     def nothing_within_radius(self, what):
         """The answer of a cone that found nothing: an empty light curve whose note says so."""
         return no_data(f"no {what} within {self.radius.to_value(u.arcsec):g} arcsec")
+
+    def require_name(self, target: TargetInfo, what):
+        """The target's name for this archive; without one, BrokerNotApplicable saying ``what`` to enter."""
+        name = self.survey_name(target)
+        if not name:
+            raise BrokerNotApplicable(f"no {self.name_key()} ({what})")
+        return name
+
+    def valid_name(self, value, addendum=""):
+        """``value`` when it passes its field's rule (``survey_names``); else BrokerInputError with the reason,
+        before any request."""
+        reason = check(self.name_key(), value)
+        if reason:
+            raise BrokerInputError(reason + addendum)
+        return value
 
     def require_position(self, target: TargetInfo):
         if not target.has_position:

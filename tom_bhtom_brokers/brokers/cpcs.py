@@ -23,10 +23,9 @@ import numpy as np
 import pandas as pd
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data, read_json
-from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerNotApplicable, BrokerParseError
+from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve
-from tom_bhtom_brokers.sources import TARGET_NAME_KEYS, DataSource
-from tom_bhtom_brokers.survey_names import check
+from tom_bhtom_brokers.sources import DataSource
 
 REQUIRED = ("mjd", "mag", "magerr", "caliberr", "filter")
 NO_ERROR = -1.0
@@ -48,15 +47,11 @@ class CpcsBroker(BHTOMBroker):
         return str(self.setting("access_key") or "")
 
     def fetch(self, target):
-        name = self.survey_name(target)
-        if not name:
-            raise BrokerNotApplicable(f"no {self.name_key()} (an ivo:// alert name) for this target")
+        name = self.require_name(target, "an ivo:// alert name")
         return self.download(self.query(target, name), target)
 
     def query(self, target, survey_name):
-        reason = check(TARGET_NAME_KEYS[self.source], survey_name)
-        if reason:
-            raise BrokerInputError(reason)
+        self.valid_name(survey_name)
         return Request("/followup/get_alert_lc_data", params={"alert_name": survey_name},
                        headers={"Cookie": f"hashtag={self.access_key}"})
 

@@ -35,11 +35,10 @@ import pandas as pd
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, fingerprint, no_data
 from tom_bhtom_brokers.brokers.wsdb import WsdbRoute
-from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerParseError
+from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sky import nearest_within
-from tom_bhtom_brokers.sources import TARGET_NAME_KEYS, DataSource
-from tom_bhtom_brokers.survey_names import check
+from tom_bhtom_brokers.sources import DataSource
 
 DATASETS = "/astroML/astroML-data/raw/master/datasets"
 TARGETS_FILE = "allLINEARfinal_targets.dat.gz"
@@ -90,9 +89,7 @@ class LinearBroker(WsdbRoute, BHTOMBroker):
     def fetch_public(self, target):
         objectid = self.survey_name(target)
         if objectid:
-            reason = check(TARGET_NAME_KEYS[self.source], objectid)
-            if reason:
-                raise BrokerInputError(reason)
+            self.valid_name(objectid)
         else:
             self.require_position(target)
             targets = self.targets()

@@ -26,11 +26,10 @@ import pandas as pd
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, read_json
 from tom_bhtom_brokers.brokers.wsdb import WsdbRoute
-from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerParseError
+from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve, utc_mjd
 from tom_bhtom_brokers.sky import nearest_within
-from tom_bhtom_brokers.sources import TARGET_NAME_KEYS, DataSource
-from tom_bhtom_brokers.survey_names import check
+from tom_bhtom_brokers.sources import DataSource
 
 FILTER_IDS = {1: "g", 2: "r", 3: "i", 4: "z", 5: "y"}
 MISSING = -999
@@ -50,6 +49,9 @@ class Ps1Broker(WsdbRoute, BHTOMBroker):
     verbose_name = "Pan-STARRS1 DR2 detections (MAST)"
     citation = "Chambers et al. 2016, arXiv:1612.05560; Flewelling et al. 2020, ApJS 251, 7"
 
+    def expected_requests(self):
+        return 2  # find the object, then read its light curve
+
     @property
     def wsdb_table(self):
         return str(self.setting("wsdb_table", "panstarrs_dr2.detection"))
@@ -67,9 +69,7 @@ class Ps1Broker(WsdbRoute, BHTOMBroker):
     def fetch_public(self, target):
         objid = self.survey_name(target)
         if objid:
-            reason = check(TARGET_NAME_KEYS[self.source], objid)
-            if reason:
-                raise BrokerInputError(reason)
+            self.valid_name(objid)
         else:
             self.require_position(target)
             mean = self.request(Request(f"{API}/mean.json", params={
