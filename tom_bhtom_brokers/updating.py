@@ -1,13 +1,11 @@
 """Update light curves: decide which (target, source) pairs are due, fetch them concurrently, store.
 
-Fetching, parsing and shaping rows run in a thread pool (network-bound work), fed by
-``scheduling.HostScheduler`` so the busiest archive host is kept at its request limit throughout; every
-database write happens in the calling thread, so SQLite stays safe. Results that arrive together share one commit,
+Fetching, parsing and shaping rows run in a thread pool (network-bound work); every database write
+happens in the calling thread, so SQLite stays safe. Results that arrive together share one commit,
 each pair in its own savepoint, so a failure of one pair never touches another. A ``BrokerError``
 becomes that pair's status; nothing stored is lost.
 """
 import logging
-import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 
@@ -21,9 +19,7 @@ from tom_targets.models import Target, TargetExtra
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker
 from tom_bhtom_brokers.exceptions import BrokerError, BrokerInputError, BrokerNotApplicable, BrokerNotConfigured
-from tom_bhtom_brokers.http import host_limiter
 from tom_bhtom_brokers.models import LightcurveUpdate
-from tom_bhtom_brokers.scheduling import HostScheduler
 from tom_bhtom_brokers.store import point_columns, sync
 from tom_bhtom_brokers.target_info import TargetInfo
 
@@ -32,8 +28,6 @@ logger = logging.getLogger(__name__)
 Status = LightcurveUpdate.Status
 #: concurrent fetches; the per-host limit (http.HostLimiter) keeps each archive at a polite few
 DEFAULT_WORKERS = 16
-#: how long the writing thread lets finished fetches gather before committing them together
-BATCH_WINDOW = 0.02
 
 
 @dataclass
@@ -153,20 +147,10 @@ def run(items, workers=DEFAULT_WORKERS, on_outcome=None):
             due.append(item)
         else:
             done(Outcome(item.target.id, item.target.name, item.broker.name, "skipped", item.reason))
-    scheduler = HostScheduler(due, workers, host_limiter().per_host)
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lightcurve") as pool:
-        running = {}
-        while scheduler.waiting or running:
-            for item in scheduler.take():
-                running[pool.submit(fetch_one, item)] = item
-            wait(running, return_when=FIRST_COMPLETED)
-            if len(running) > 1:
-                time.sleep(BATCH_WINDOW)  # let results that finish together share one commit
-            finished = [future for future in running if future.done()]
-            for future in finished:
-                scheduler.release(running.pop(future))
-            for item in scheduler.take():  # the freed slots start fetching before this thread writes
-                running[pool.submit(fetch_one, item)] = item
+        pending = {pool.submit(fetch_one, item) for item in due}
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for outcome in record_many([future.result() for future in finished]):
                 done(outcome)
     return outcomes

@@ -57,9 +57,6 @@ class AavsoBroker(BHTOMBroker):
         name = self.require_name(target, "a VSX name or AUID")
         return self.download_parts(self.chunks(name), target)
 
-    def expected_requests(self):
-        return len(self.chunk_edges()) - 1
-
     def query(self, target, survey_name):
         """The first chunk's request (the updater and TOM's forms ask for one; ``chunks`` gives all)."""
         return self.chunks(survey_name)[0]

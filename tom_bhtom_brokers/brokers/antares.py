@@ -52,9 +52,6 @@ class AntaresBroker(BHTOMBroker):
     verbose_name = "ANTARES (ZTF alert photometry)"
     citation = "Matheson et al. 2021, AJ 161, 107"
 
-    def expected_requests(self):
-        return 2  # find the object, then read its light curve
-
     def fetch(self, target):
         listing = self.request(self.query(target, self.survey_name(target)))
         loci = self.read(listing, lambda payload: self.loci(payload))

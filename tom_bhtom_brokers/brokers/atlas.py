@@ -75,9 +75,6 @@ class AtlasBroker(BHTOMBroker):
             return super().cadence_interval()
         return timedelta(days=1) if cls.setting("token") else None
 
-    def expected_requests(self):
-        return 5 if self.token else 1  # submit, poll twice, result, delete
-
     def queried_with(self, target):
         if self.token:
             return f"queue {target.ra:.6f} {target.dec:+.6f}" if target.has_position else ""

@@ -125,10 +125,6 @@ class BHTOMBroker(DataService):
             return None if hours is None else timedelta(hours=float(hours))
         return cls.cadence
 
-    def expected_requests(self):
-        """Requests one update of a target usually makes (the scheduler starts the busiest hosts first)."""
-        return 1
-
     def secrets(self):
         """Configured values that must never appear in an error, a log line or stored data."""
         return ()

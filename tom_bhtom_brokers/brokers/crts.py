@@ -50,9 +50,6 @@ class CrtsBroker(BHTOMBroker):
     verbose_name = "Catalina Surveys Data Release 2 (CRTS)"
     citation = "Drake et al. 2009, ApJ 696, 870"
 
-    def expected_requests(self):
-        return 2  # find the object, then read its light curve
-
     def query(self, target, survey_name):
         self.require_position(target)
         return Request("/cgi-bin/getcssconedb_release_img.cgi", expect_html=True, params={

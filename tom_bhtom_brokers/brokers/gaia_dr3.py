@@ -156,10 +156,6 @@ class GaiaDR3Broker(BHTOMBroker):
     telescope = "Gaia"
     verbose_name = "Gaia DR3 epoch photometry (ESA Gaia Archive)"
     citation = "Gaia Collaboration, Vallenari et al. 2023, A&A 674, A1; Eyer et al. 2023, A&A 674, A13"
-
-    def expected_requests(self):
-        return 2  # find the object, then read its light curve
-
     #: fastest proper motion the widened cone allows for (arcsec/yr)
     max_proper_motion = 0.5
 

@@ -49,9 +49,6 @@ class Ps1Broker(WsdbRoute, BHTOMBroker):
     verbose_name = "Pan-STARRS1 DR2 detections (MAST)"
     citation = "Chambers et al. 2016, arXiv:1612.05560; Flewelling et al. 2020, ApJS 251, 7"
 
-    def expected_requests(self):
-        return 2  # find the object, then read its light curve
-
     @property
     def wsdb_table(self):
         return str(self.setting("wsdb_table", "panstarrs_dr2.detection"))
