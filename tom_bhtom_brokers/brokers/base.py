@@ -202,13 +202,22 @@ class BHTOMBroker(DataService):
         one, unless together they are byte for byte the answers already stored."""
         responses = [self.request(req) for req in requests]
         digest = fingerprint(b"\0".join(response.content for response in responses))
+
+        def parse():
+            parts = [self.parse_response(response, target) for response in responses]
+            return parts[0] if len(parts) == 1 else self.combine(parts)
+
+        return self.unless_unchanged(target, digest, responses[-1].url, parse)
+
+    def unless_unchanged(self, target, digest, url, parse):
+        """``parse()``, unless ``digest`` (of the archive's answer) is the one stored for this pair: then an
+        empty light curve marked unchanged, so nothing is parsed or written."""
         if digest == target.fingerprints.get(self.name):
             lightcurve = Lightcurve.empty()
             lightcurve.unchanged = True
         else:
-            parts = [self.parse_response(response, target) for response in responses]
-            lightcurve = parts[0] if len(parts) == 1 else self.combine(parts)
-        lightcurve.url, lightcurve.fingerprint = responses[-1].url, digest
+            lightcurve = parse()
+        lightcurve.url, lightcurve.fingerprint = url, digest
         return lightcurve
 
     def combine(self, parts):

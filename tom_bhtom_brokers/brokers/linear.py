@@ -103,10 +103,8 @@ class LinearBroker(WsdbRoute, BHTOMBroker):
             return no_data(f"LINEAR id {objectid} is not in the public LINEAR sample")
         digest = fingerprint(text)
         url = f"{self.base_url}{DATASETS}/{LIGHT_CURVES_FILE}#{objectid}.dat"
-        if digest == target.fingerprints.get(self.name):
-            lightcurve = Lightcurve.empty()
-            lightcurve.unchanged = True
-        else:
+
+        def parse():
             try:
                 rows = np.loadtxt(io.BytesIO(text), ndmin=2)
             except ValueError as exc:
@@ -114,9 +112,9 @@ class LinearBroker(WsdbRoute, BHTOMBroker):
             if rows.shape[1] != 3:
                 raise BrokerParseError(f"{objectid}.dat has {rows.shape[1]} columns, not MJD, mag, error", url=url)
             frame = pd.DataFrame({"objectid": objectid, "mjd": rows[:, 0], "mag": rows[:, 1], "magerr": rows[:, 2]})
-            lightcurve = self.light_curve(frame, target).cleaned(self.source)
-        lightcurve.url, lightcurve.fingerprint = url, digest
-        return lightcurve
+            return self.light_curve(frame, target).cleaned(self.source)
+
+        return self.unless_unchanged(target, digest, url, parse)
 
     def targets(self):
         try:

@@ -16,7 +16,6 @@ import pandas as pd
 
 from tom_bhtom_brokers.brokers.base import PARSE_FAILURES, fingerprint
 from tom_bhtom_brokers.exceptions import BrokerNotConfigured, BrokerParseError, BrokerServiceError
-from tom_bhtom_brokers.lightcurve import Lightcurve
 
 CONNECTION_KEYS = ("host", "port", "dbname", "user", "password", "service", "sslmode")
 
@@ -76,14 +75,13 @@ class WsdbRoute:
         rows, columns = run_query(self.wsdb_sql, {"ra": float(target.ra), "dec": float(target.dec),
                                                   "radius_deg": self.radius.to_value(u.deg)}, self.timeout)
         digest = fingerprint(json.dumps([columns, rows], default=str).encode())
-        if digest == target.fingerprints.get(self.name):
-            lightcurve = Lightcurve.empty()
-            lightcurve.unchanged = True
-        else:
+        where = f"wsdb:{self.wsdb_table}"
+
+        def parse():
             frame = pd.DataFrame(rows, columns=[c.lower() for c in columns])
             try:
-                lightcurve = self.light_curve(frame, target).cleaned(self.source)
+                return self.light_curve(frame, target).cleaned(self.source)
             except PARSE_FAILURES as exc:
-                raise BrokerParseError(f"could not read the WSDB rows: {exc}", url=f"wsdb:{self.wsdb_table}") from exc
-        lightcurve.url, lightcurve.fingerprint = f"wsdb:{self.wsdb_table}", digest
-        return lightcurve
+                raise BrokerParseError(f"could not read the WSDB rows: {exc}", url=where) from exc
+
+        return self.unless_unchanged(target, digest, where, parse)
