@@ -254,7 +254,7 @@ class SampleArchive:
             self._leave(handler)
 
     def _leave(self, handler):
-        """Count the request as answered, once: before its last bytes go out, so a client that starts its
+        """Count the request as answered, once: before any of its bytes go out, so a client that starts its
         next request the moment it has read this one is not counted twice."""
         if getattr(handler, "_counted_out", False):
             return
@@ -330,6 +330,7 @@ class SampleArchive:
             handler.send_response(status)
             handler.send_header("Content-Type", content_type)
             handler.send_header("Content-Length", str(len(content)))
+            self._leave(handler)
             handler.end_headers()
             handler.wfile.write(content[: len(content) // 2])
             handler.wfile.flush()
@@ -340,6 +341,7 @@ class SampleArchive:
             # SO_LINGER 0 makes close() send a TCP RST: the client sees "connection reset by peer"
             handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             handler.close_connection = True
+            self._leave(handler)
             handler.connection.close()
             return None
         raise ValueError(f"unknown fault kind {kind!r}")
@@ -350,8 +352,10 @@ class SampleArchive:
         handler.send_header("Content-Length", str(len(content)))
         for key, value in (headers or {}).items():
             handler.send_header(key, value)
-        handler.end_headers()
+        # Counted out before end_headers(), which flushes the headers: an empty answer (ATLAS' 204 on DELETE)
+        # is complete for the client with its headers, and its next request must not meet this one in the count.
         self._leave(handler)
+        handler.end_headers()
         handler.wfile.write(content)
 
     def control(self, handler, path, body):
