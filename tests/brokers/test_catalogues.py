@@ -1,6 +1,7 @@
 """SDSS, Pan-STARRS1, FIRST and LINEAR on their public routes (the WSDB route: tests/test_wsdb.py)."""
 import io
 import json
+import shutil
 import tarfile
 
 import numpy as np
@@ -157,8 +158,8 @@ class TestLinearContract(BrokerContract):
         settings.DATA_SERVICES["LINEAR"]["cache_dir"] = str(tmp_path)  # each test downloads
 
     def forget_downloads(self):
-        for path in self.cache.rglob("*.gz"):
-            path.unlink()
+        for path in self.cache.iterdir():
+            shutil.rmtree(path)
 
 
 @pytest.mark.django_db

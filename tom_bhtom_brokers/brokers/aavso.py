@@ -32,8 +32,7 @@ import numpy as np
 import pandas as pd
 from astropy.time import Time
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data
-from tom_bhtom_brokers.exceptions import BrokerParseError
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, frame_of_rows, no_data
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import DataSource
 
@@ -115,12 +114,5 @@ class AavsoBroker(BHTOMBroker):
     def rows(payload):
         """One chunk as a frame of strings, refusing a cut or foreign answer."""
         lines = payload.decode("utf-8").splitlines()
-        header = lines[0].split(DELIMITER)
-        missing = [c for c in REQUIRED if c not in header]
-        if missing:
-            raise BrokerParseError(f"the AAVSO answer has no column(s) {missing} (not an api.delim answer?)")
-        cells = [line.split(DELIMITER) for line in lines[1:] if line.strip()]
-        short = sum(len(row) != len(header) for row in cells)
-        if short:
-            raise BrokerParseError(f"{short} AAVSO row(s) do not have the header's {len(header)} fields (cut short?)")
-        return pd.DataFrame(cells, columns=header, dtype=str)
+        return frame_of_rows([line.split(DELIMITER) for line in lines[1:] if line.strip()],
+                             lines[0].split(DELIMITER), REQUIRED, "AAVSO api.delim answer")

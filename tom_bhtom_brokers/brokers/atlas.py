@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from astropy.time import Time
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data, read_json
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, frame_of_rows, no_data, read_json
 from tom_bhtom_brokers.exceptions import (BrokerParseError,
                                           BrokerServiceError)
 from tom_bhtom_brokers.lightcurve import Lightcurve
@@ -150,17 +150,10 @@ class AtlasBroker(BHTOMBroker):
         lines = payload.decode("utf-8").splitlines()
         if not lines or not lines[0].startswith("###"):
             raise BrokerParseError("the ATLAS result does not start with its '###MJD ...' header")
-        header = lines[0].lstrip("#").split()
-        missing = [c for c in REQUIRED if c not in header]
-        if missing:
-            raise BrokerParseError(f"the ATLAS result has no column(s) {missing}")
-        cells = [line.split() for line in lines[1:] if line.strip()]
-        short = sum(len(row) != len(header) for row in cells)
-        if short:
-            raise BrokerParseError(f"{short} ATLAS row(s) do not have the header's {len(header)} fields (cut short?)")
-        if not cells:
+        frame = frame_of_rows([line.split() for line in lines[1:] if line.strip()], lines[0].lstrip("#").split(),
+                              REQUIRED, "ATLAS result")
+        if frame.empty:
             return no_data("the ATLAS result has no measurements")
-        frame = pd.DataFrame(cells, columns=header)
         numbers = {c: pd.to_numeric(frame[c], errors="raise").to_numpy(dtype=float)
                    for c in ("MJD", "m", "dm", "uJy", "duJy", "err", "mag5sig")}
         good = (numbers["err"] == 0) & (numbers["mag5sig"] >= MIN_MAG5SIG) & (numbers["duJy"] > 0)

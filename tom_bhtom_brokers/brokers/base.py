@@ -344,6 +344,19 @@ def read_csv(payload: bytes, required, what, **options):
     return frame
 
 
+def frame_of_rows(rows, names, required, what):
+    """Rows already split into fields, as a frame named by ``names``; refuses a table without the ``required``
+    columns, and a row whose number of fields is not the header's (a row cut short)."""
+    missing = [c for c in required if c not in names]
+    if missing:
+        raise BrokerParseError(f"the {what} has no column(s) {missing}")
+    short = sum(len(row) != len(names) for row in rows)
+    if short:
+        raise BrokerParseError(f"{short} row(s) of the {what} do not have the header's {len(names)} fields "
+                               "(cut short?)")
+    return pd.DataFrame(rows, columns=names)
+
+
 def read_json(payload: bytes, what, kind=dict):
     """A JSON answer, refusing one that is not JSON or whose top level is not ``kind``."""
     try:

@@ -26,7 +26,7 @@ import astropy.units as u
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, frame_of_rows, no_data
 from tom_bhtom_brokers.brokers.wsdb import WsdbRoute
 from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve, utc_mjd
@@ -122,8 +122,5 @@ def asu_tsv(text):
         return None
     if len(lines) < 3 or not set(lines[2].replace("\t", "")) <= {"-", " "}:
         raise BrokerParseError("the VizieR answer is not an ASU tab-separated table")
-    names = [name.strip() for name in lines[0].split("\t")]
-    rows = [line.split("\t") for line in lines[3:]]
-    if any(len(row) != len(names) for row in rows):
-        raise BrokerParseError("a VizieR row does not have one field per column (cut short?)")
-    return pd.DataFrame([[cell.strip() for cell in row] for row in rows], columns=names)
+    return frame_of_rows([[cell.strip() for cell in line.split("\t")] for line in lines[3:]],
+                         [name.strip() for name in lines[0].split("\t")], (), "VizieR table")

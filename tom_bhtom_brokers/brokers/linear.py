@@ -9,10 +9,10 @@ astroML/astroML-data repository on GitHub (no authentication). Cite Sesar et al.
 "Statistics, Data Mining, and Machine Learning in Astronomy" (astroML).
 
 Both files are downloaded once and cached in ``cache_dir`` (``DATA_SERVICES['LINEAR']['cache_dir']``,
-default ``~/.cache/tom_bhtom_brokers/linear``, one folder per archive host; delete the files there to fetch
-them again). The target
-is matched by its "LINEAR id" when set, else by position against the list (3 arcsec by default);
-outside the sample the status says "not covered by the public LINEAR sample".
+default ``~/.cache/tom_bhtom_brokers/linear``, one folder per archive host), the tarball unpacked beside
+them; delete the folder to fetch them again. The target is matched by its "LINEAR id" when set, else by
+position against the list (3 arcsec by default); outside the sample the status says "not covered by the
+public LINEAR sample".
 
 Magnitudes: unfiltered, recalibrated with SDSS (close to r; stored as ``CL(LINEAR)``, not V). Times: MJD,
 taken as UTC. Cadence: none.
@@ -20,10 +20,12 @@ taken as UTC. Cadence: none.
 WSDB route (``'route': 'wsdb'``): every LINEAR object, through ``lineardb.objects`` (positions) and
 ``lineardb.sources`` (measurements), as BHTOM read them.
 """
+import functools
 import gzip
 import io
 import os
 import re
+import shutil
 import tarfile
 import threading
 from pathlib import Path
@@ -46,7 +48,16 @@ LIGHT_CURVES_FILE = "allLINEARfinal_dat.tar.gz"
 TARGET_COLUMNS = ["objectID", "raLIN", "decLIN", "raSDSS", "decSDSS", "r", "ug", "gr", "ri", "iz", "JK", "<mL>",
                   "std", "rms", "Lchi2", "LP1", "phi1", "S", "prior"]
 FILTER = "CL"
-_cache_lock = threading.Lock()
+LIGHT_CURVE_NAME = re.compile(r"^\d+\.dat$")
+_cache_lock = threading.RLock()  # light_curve_file holds it while cached() downloads the tarball
+
+
+@functools.lru_cache(maxsize=4)
+def target_list(path, mtime_ns):
+    """The sample's target list, parsed once per cached file (``mtime_ns`` keys a re-download)."""
+    text = gzip.decompress(Path(path).read_bytes()).decode("ascii")
+    frame = pd.read_csv(io.StringIO(text), sep=r"\s+", comment="#", header=None, names=TARGET_COLUMNS)
+    return frame.astype({"objectID": int, "raLIN": float, "decLIN": float})
 
 
 class LinearBroker(WsdbRoute, BHTOMBroker):
@@ -71,10 +82,14 @@ class LinearBroker(WsdbRoute, BHTOMBroker):
         default = Path.home() / ".cache" / "tom_bhtom_brokers" / "linear"
         return Path(self.setting("cache_dir") or default)
 
-    def cached(self, name):
-        """The bytes of one of the sample's files, downloaded the first time (one download per process)."""
+    @property
+    def host_cache(self):
         # one folder per archive host, so files from another server (a test archive) are never taken for these
-        path = self.cache_dir / re.sub(r"[^\w.-]+", "_", urlsplit(self.base_url).netloc) / name
+        return self.cache_dir / re.sub(r"[^\w.-]+", "_", urlsplit(self.base_url).netloc)
+
+    def cached(self, name):
+        """The path of one of the sample's files, downloaded the first time."""
+        path = self.host_cache / name
         with _cache_lock:
             if not path.is_file():
                 response = self.request(Request(f"{DATASETS}/{name}"))
@@ -84,7 +99,7 @@ class LinearBroker(WsdbRoute, BHTOMBroker):
                 partial = path.with_suffix(".partial")
                 partial.write_bytes(response.content)
                 os.replace(partial, path)  # never a half-written cache file
-            return path.read_bytes()
+        return path
 
     def fetch_public(self, target):
         objectid = self.survey_name(target)
@@ -117,24 +132,34 @@ class LinearBroker(WsdbRoute, BHTOMBroker):
         return self.unless_unchanged(target, digest, url, parse)
 
     def targets(self):
+        path = self.cached(TARGETS_FILE)
         try:
-            text = gzip.decompress(self.cached(TARGETS_FILE)).decode("ascii")
-            frame = pd.read_csv(io.StringIO(text), sep=r"\s+", comment="#", header=None, names=TARGET_COLUMNS)
-            return frame.astype({"objectID": int, "raLIN": float, "decLIN": float})
+            return target_list(path, path.stat().st_mtime_ns)
         except (OSError, ValueError, UnicodeDecodeError) as exc:
-            raise BrokerParseError(f"the cached LINEAR target list {self.cache_dir / TARGETS_FILE} is unreadable "
-                                   f"({exc}); delete it to download it again") from None
+            raise BrokerParseError(f"the cached LINEAR target list {path} is unreadable ({exc}); delete it to "
+                                   "download it again") from None
 
     def light_curve_file(self, objectid):
-        try:
-            with tarfile.open(fileobj=io.BytesIO(self.cached(LIGHT_CURVES_FILE)), mode="r:gz") as archive:
-                member = archive.extractfile(f"{objectid}.dat")
-                return member.read()
-        except KeyError:
-            return b""
-        except (OSError, tarfile.TarError, EOFError) as exc:
-            raise BrokerParseError(f"the cached LINEAR light curves {self.cache_dir / LIGHT_CURVES_FILE} are "
-                                   f"unreadable ({exc}); delete the file to download it again") from None
+        """The bytes of ``<objectid>.dat`` (b"" when the sample has none). The tarball is unpacked once, into
+        a folder beside it, so an update reads one small file instead of decompressing the whole sample."""
+        folder = self.host_cache / "light_curves"
+        with _cache_lock:
+            if not folder.is_dir():
+                tarball = self.cached(LIGHT_CURVES_FILE)
+                partial = folder.with_suffix(".partial")
+                shutil.rmtree(partial, ignore_errors=True)
+                try:
+                    with tarfile.open(tarball, mode="r:gz") as archive:
+                        members = [m for m in archive.getmembers() if m.isfile() and LIGHT_CURVE_NAME.match(m.name)]
+                        # plain '<digits>.dat' files only; the 'data' filter too where this Python has it
+                        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+                        archive.extractall(partial, members=members, **safe)
+                except (OSError, tarfile.TarError, EOFError) as exc:
+                    raise BrokerParseError(f"the cached LINEAR light curves {tarball} are unreadable ({exc}); "
+                                           "delete the file to download it again") from None
+                os.replace(partial, folder)  # never a half-unpacked folder
+        path = folder / f"{objectid}.dat"
+        return path.read_bytes() if path.is_file() else b""
 
     def light_curve(self, frame, target):
         """Rows of objectid, mjd, mag, magerr (either route) to points."""

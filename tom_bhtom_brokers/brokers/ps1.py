@@ -24,7 +24,7 @@ by default, with MAST's column names) — check the name against your WSDB.
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, read_json
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, frame_of_rows, read_json
 from tom_bhtom_brokers.brokers.wsdb import WsdbRoute
 from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve, utc_mjd
@@ -126,10 +126,4 @@ def table(payload, required):
     info, data = document.get("info"), document.get("data")
     if not isinstance(info, list) or not isinstance(data, list):
         raise BrokerParseError("the MAST answer has no 'info' and 'data'")
-    names = [column.get("name") for column in info]
-    if any(len(row) != len(names) for row in data):
-        raise BrokerParseError("a MAST row does not have one value per 'info' column (cut short?)")
-    missing = [c for c in required if c not in names]
-    if missing:
-        raise BrokerParseError(f"the MAST answer has no column(s) {missing}")
-    return pd.DataFrame(data, columns=names)
+    return frame_of_rows(data, [column.get("name") for column in info], required, "MAST answer")
