@@ -163,6 +163,10 @@ class SampleArchive:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle's algorithm on, the body waits for the
+            # client's delayed ACK of the headers (~40 ms on Linux) on every keep-alive request, a delay
+            # no real archive's web server adds and that would swamp the injected latency.
+            disable_nagle_algorithm = True
 
             def do_GET(self):
                 archive.handle(self, "GET")
