@@ -331,12 +331,7 @@ class SampleArchive:
             self._release_stalls.wait(fault.seconds)
             return self.send(handler, status, content_type, content)
         if kind == "truncate":
-            handler.send_response(status)
-            handler.send_header("Content-Type", content_type)
-            handler.send_header("Content-Length", str(len(content)))
-            self._leave(handler)
-            handler.end_headers()
-            handler.wfile.write(content[: len(content) // 2])
+            self.send(handler, status, content_type, content, cut_at=len(content) // 2)
             handler.wfile.flush()
             handler.close_connection = True
             handler.connection.shutdown(socket.SHUT_RDWR)
@@ -350,7 +345,8 @@ class SampleArchive:
             return None
         raise ValueError(f"unknown fault kind {kind!r}")
 
-    def send(self, handler, status, content_type, content, headers=None):
+    def send(self, handler, status, content_type, content, headers=None, cut_at=None):
+        """One answer; with ``cut_at``, only that many bytes of a body whose full length is declared."""
         handler.send_response(status)
         handler.send_header("Content-Type", content_type)
         handler.send_header("Content-Length", str(len(content)))
@@ -360,7 +356,7 @@ class SampleArchive:
         # is complete for the client with its headers, and its next request must not meet this one in the count.
         self._leave(handler)
         handler.end_headers()
-        handler.wfile.write(content)
+        handler.wfile.write(content if cut_at is None else content[:cut_at])
 
     def control(self, handler, path, body):
         """``POST /_sample_archive/faults`` (a JSON list of faults), ``/_sample_archive/latency`` ({"seconds": x}),

@@ -35,8 +35,7 @@ import pandas as pd
 from astropy.time import Time
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, frame_of_rows, no_data, read_json
-from tom_bhtom_brokers.exceptions import (BrokerParseError,
-                                          BrokerServiceError)
+from tom_bhtom_brokers.exceptions import BrokerParseError, BrokerServiceError
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import DataSource
 

@@ -49,7 +49,7 @@ TARGET_COLUMNS = ["objectID", "raLIN", "decLIN", "raSDSS", "decSDSS", "r", "ug",
                   "std", "rms", "Lchi2", "LP1", "phi1", "S", "prior"]
 FILTER = "CL"
 LIGHT_CURVE_NAME = re.compile(r"^\d+\.dat$")
-_cache_lock = threading.RLock()  # light_curve_file holds it while cached() downloads the tarball
+_cache_lock = threading.Lock()
 
 
 @functools.lru_cache(maxsize=4)
@@ -143,23 +143,29 @@ class LinearBroker(WsdbRoute, BHTOMBroker):
         """The bytes of ``<objectid>.dat`` (b"" when the sample has none). The tarball is unpacked once, into
         a folder beside it, so an update reads one small file instead of decompressing the whole sample."""
         folder = self.host_cache / "light_curves"
-        with _cache_lock:
-            if not folder.is_dir():
-                tarball = self.cached(LIGHT_CURVES_FILE)
-                partial = folder.with_suffix(".partial")
-                shutil.rmtree(partial, ignore_errors=True)
-                try:
-                    with tarfile.open(tarball, mode="r:gz") as archive:
-                        members = [m for m in archive.getmembers() if m.isfile() and LIGHT_CURVE_NAME.match(m.name)]
-                        # plain '<digits>.dat' files only; the 'data' filter too where this Python has it
-                        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-                        archive.extractall(partial, members=members, **safe)
-                except (OSError, tarfile.TarError, EOFError) as exc:
-                    raise BrokerParseError(f"the cached LINEAR light curves {tarball} are unreadable ({exc}); "
-                                           "delete the file to download it again") from None
-                os.replace(partial, folder)  # never a half-unpacked folder
+        if not folder.is_dir():
+            tarball = self.cached(LIGHT_CURVES_FILE)  # takes the lock itself
+            with _cache_lock:
+                if not folder.is_dir():  # another thread may have unpacked it meanwhile
+                    self.unpack(tarball, folder)
         path = folder / f"{objectid}.dat"
         return path.read_bytes() if path.is_file() else b""
+
+    @staticmethod
+    def unpack(tarball, folder):
+        """The tarball's plain ``<digits>.dat`` files into ``folder``, whole or not at all."""
+        partial = folder.with_suffix(".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        try:
+            with tarfile.open(tarball, mode="r:gz") as archive:
+                members = [m for m in archive.getmembers() if m.isfile() and LIGHT_CURVE_NAME.match(m.name)]
+                # the 'data' filter too where this Python has it
+                safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+                archive.extractall(partial, members=members, **safe)
+        except (OSError, tarfile.TarError, EOFError) as exc:
+            raise BrokerParseError(f"the cached LINEAR light curves {tarball} are unreadable ({exc}); "
+                                   "delete the file to download it again") from None
+        os.replace(partial, folder)  # never a half-unpacked folder
 
     def light_curve(self, frame, target):
         """Rows of objectid, mjd, mag, magerr (either route) to points."""
