@@ -21,6 +21,7 @@ from tom_bhtom_brokers.brokers.base import BHTOMBroker
 from tom_bhtom_brokers.exceptions import BrokerError, BrokerInputError, BrokerNotApplicable, BrokerNotConfigured
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.store import point_columns, sync
+from tom_bhtom_brokers.survey_names import check
 from tom_bhtom_brokers.target_info import TargetInfo
 
 logger = logging.getLogger(__name__)
@@ -197,36 +198,54 @@ def record_success(target, broker, info, lightcurve):
         row, _ = _locked_row(target, broker)
         result = sync(target, broker.source, broker.name, lightcurve, lightcurve.db_columns)
         if len(lightcurve):
-            status, message = Status.OK, ""
+            status, message = Status.OK, lightcurve.note  # what the broker left out, if anything
         else:
             status = Status.NO_DATA
             message = lightcurve.note or "the archive has no points for this target"
             if result.total:
                 message += f"; the {result.total} points stored earlier are kept"
-        row.status, row.message, row.url = status, message, lightcurve.url[:2000]
-        row.matched_identifier = lightcurve.matched_identifier[:200]
-        row.queried_with = broker.queried_with(info)[:500]
+        row.status, row.url = status, lightcurve.url[:2000]
         row.points_added, row.points_removed, row.points_total = result.added, result.removed, result.total
         row.last_attempt = row.last_success = now
         row.fingerprint = lightcurve.fingerprint
-        if _remember_identifier(target, broker, info, lightcurve.matched_identifier):
-            # the next update goes by this name: that is what this answer was for
-            row.queried_with = f"{broker.name_key()}={lightcurve.matched_identifier}"[:500]
+        row.matched_identifier = lightcurve.matched_identifier[:200]
+        message = _join(message, _note_query(row, target, broker, info, lightcurve.matched_identifier))
+        row.message = message
         row.save()
     return Outcome(info.id, info.name, broker.name, status, message, lightcurve.url,
                    result.added, result.removed, result.total)
 
 
 def _record_unchanged(target, broker, info, lightcurve, now):
-    """The archive sent exactly what is stored: note the visit, touch no point."""
+    """The archive sent exactly what is stored: note the visit (and what it was asked with, so a name set
+    since the last update stops making the pair due), touch no point."""
     with transaction.atomic():
         row, _ = _locked_row(target, broker)
         row.points_added = row.points_removed = 0
         row.last_attempt = row.last_success = now
         row.url = lightcurve.url[:2000]
-        row.save(update_fields=["points_added", "points_removed", "last_attempt", "last_success", "url"])
-    return Outcome(info.id, info.name, broker.name, row.status, "unchanged since the last update",
+        note = _note_query(row, target, broker, info, lightcurve.matched_identifier)
+        row.save(update_fields=["points_added", "points_removed", "last_attempt", "last_success", "url",
+                                "queried_with", "matched_identifier"])
+    return Outcome(info.id, info.name, broker.name, row.status, _join("unchanged since the last update", note),
                    lightcurve.url, total=row.points_total)
+
+
+def _join(*parts):
+    return "; ".join(part for part in parts if part)
+
+
+def _note_query(row, target, broker, info, identifier):
+    """Set the row's ``queried_with`` and matched identifier after an answer; record the identifier in the
+    target when it may be. Returns a line for the status message ('' when there is nothing to say)."""
+    row.queried_with = broker.queried_with(info)[:500]
+    if identifier:
+        row.matched_identifier = identifier[:200]
+    recorded, note = _remember_identifier(target, broker, info, identifier)
+    if recorded:
+        # the next update goes by this name: that is what this answer was for
+        row.queried_with = f"{broker.name_key()}={identifier}"[:500]
+    return note
 
 
 def record_failure(target, broker, info, error):
@@ -265,11 +284,23 @@ def _locked_row(target, broker):
 
 
 def _remember_identifier(target, broker, info, identifier):
-    """After a cone match, record the archive's name for the object if the user had not given one,
-    so the match shows in the target's fields and the next update goes by name."""
+    """After a cone match, record the archive's name for the object in the target's field when the field is
+    unset (absent or blank: TOM's target form saves an empty extra for every field it shows), so the match
+    shows in the target's fields and the next update goes by name. A value the user typed is never
+    overwritten, and an identifier that fails the field's rule (an archive's answer is outside input) is not
+    written. Returns (recorded, note for the status message)."""
     key = broker.name_key()
     if not key or not identifier or info.survey_names.get(key):
-        return False
-    _, created = TargetExtra.objects.get_or_create(target=target, key=key, defaults={"value": identifier})
-    return created
-
+        return False, ""
+    reason = check(key, identifier)
+    if reason:
+        return False, f"the archive's identifier was not recorded: {reason}"
+    extra = TargetExtra.objects.filter(target=target, key=key).first()
+    if extra is None:
+        TargetExtra.objects.create(target=target, key=key, value=identifier)
+        return True, ""
+    if (extra.value or "").strip():
+        return False, ""  # set by someone since this run read the target
+    extra.value = identifier
+    extra.save()
+    return True, ""

@@ -72,6 +72,10 @@ def test_the_photometry_page_layout_takes_the_band_from_the_camera(archive, make
     assert archive.requests[-1]["path"] == f"/photometry/{ASASSN_PHOTOMETRY_ID}.csv"
     bands = set(stored(target, "ASAS-SN").values_list("bandpass", flat=True))
     assert bands == {"V(ASAS-SN)", "g(ASAS-SN)"}
+    # no UT column on this page: its HJD is brought back to the geocentre (astropy's light_travel_time)
+    first = stored(target, "ASAS-SN").order_by("timestamp").first()
+    assert abs(Time(first.timestamp).utc.mjd - utc(np.array([first.value["time_original"]]))[0]) * 86400 < 0.01
+    assert "HJD (UTC) converted" in first.value["time_system"]
 
 
 @pytest.mark.django_db

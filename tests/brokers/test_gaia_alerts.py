@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from astropy.time import Time
 
 from tom_targets.models import Target, TargetExtra
 
@@ -27,8 +28,9 @@ class TestGaiaAlertsContract(BrokerContract):
     expected_path = "/alerts/alert/Gaia18cbf/lightcurve.csv"
     expected_points = len(numeric_rows("Gaia18cbf"))
     expected_filters = ("G",)
-    expected_mjd_range = (numeric_rows("Gaia18cbf")["jd"].min() - 2400000.5,
-                          numeric_rows("Gaia18cbf")["jd"].max() - 2400000.5)
+    # the stored time is the file's UTC Date column (a real answer: tests/data/gaia_alerts/PROVENANCE.md)
+    expected_mjd_range = (Time(numeric_rows("Gaia18cbf")["date"].min(), scale="utc").mjd,
+                          Time(numeric_rows("Gaia18cbf")["date"].max(), scale="utc").mjd)
     fault_path = "/lightcurve.csv"
 
 
@@ -46,10 +48,9 @@ def test_untrusted_and_null_rows_are_skipped_and_numeric_rows_stored_exactly(arc
     assert [p.brightness for p in points] == expected["mag"].tolist()
     assert [p.value["time_original"] for p in points] == expected["jd"].tolist()
     assert {p.bandpass for p in points} == {"G(Gaia Alerts)"}
-    # UTC: the timestamp is the JD itself (the archive's JD equals its UTC Date column)
-    first = points[0].timestamp
-    assert abs(first.timestamp() - (expected["jd"].iloc[0] - 2440587.5) * 86400) < 1e-3
-    assert first.strftime("%Y-%m-%d %H:%M:%S") == expected["date"].iloc[0]
+    # UTC: the timestamp is the file's Date column, to the second; the JD is kept as the original value
+    assert [p.timestamp.strftime("%Y-%m-%d %H:%M:%S") for p in points] == expected["date"].tolist()
+    assert all(p.timestamp.microsecond == 0 for p in points)
     assert points[0].telescope == "Gaia"
 
 

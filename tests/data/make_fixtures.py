@@ -79,8 +79,9 @@ def gaia_alerts():
     jd = transit_times(2456905.2, 2460340.0)
     mag = paczynski(jd, 2458330.0, 60.0, 0.15, 20.3) + rng.normal(0, 0.04, len(jd))
     text = mag_text(mag)
-    text[:3] = ["untrusted"] * 3  # the archive's first epochs are often untrusted
-    write(folder / "Gaia18cbf_lightcurve.csv", gaia_lightcurve("Gaia18cbf", jd, text))
+    text[:3] = ["untrusted"] * 3
+    # Gaia18cbf and Gaia14aaa are real answers (PROVENANCE.md), not written here; their values are still
+    # drawn, so the seeded values of every file after them stay as they were
 
     jd = transit_times(2457000.0, 2460340.0)
     mag = 17.1 + 0.4 * np.sin((jd - 2457000) / 97.0) + rng.normal(0, 0.02, len(jd))
@@ -93,8 +94,7 @@ def gaia_alerts():
     # the 2014-2015 layout: '#Date,JD,averagemag.' with 3-decimal JDs and only 'null' markers
     jd = transit_times(2456871.25, 2457176.0)
     mag = 18.0 + 1.5 * (jd - 2456871) / 300 + rng.normal(0, 0.05, len(jd))
-    write(folder / "Gaia14aaa_lightcurve.csv",
-          gaia_lightcurve("Gaia14aaa", jd, mag_text(mag, allow_untrusted=False), layout="old"))
+    mag_text(mag, allow_untrusted=False)
 
     rows = ["#Name, Date, RaDeg, DecDeg, AlertMag, HistoricMag, HistoricStdDev, Class, Published, Comment, TNSid"]
     entries = [
@@ -530,6 +530,18 @@ ASASSN_PHOTOMETRY_ID = "0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"
 ASASSN_EMPTY_JOB = "00000000-1111-4222-8333-444444444444"
 
 
+def ut_date(hjd, ra=88.0717, dec=9.0680):
+    """v1's ``UT Date`` (``YYYY-MM-DD.ddddddd``, geocentric UTC) of an HJD: the light time to the Sun's centre
+    removed with astropy (FU Ori's direction; the file's HJD and UT Date then agree, as they should)."""
+    from astropy.coordinates import EarthLocation, SkyCoord
+    import astropy.units as u
+
+    arrival = Time(hjd, format="jd", scale="utc", location=EarthLocation.from_geocentric(0, 0, 0, unit=u.m))
+    at_earth = arrival - arrival.light_travel_time(SkyCoord(ra * u.deg, dec * u.deg), kind="heliocentric")
+    mjd = at_earth.utc.mjd
+    return f"{Time(np.floor(mjd), format='mjd').datetime:%Y-%m-%d}.{int(round(mjd % 1 * 1e7)):07d}"
+
+
 def asassn_epochs(n, start_jd, base_v, base_g):
     """V from the legacy cameras until late 2018, g from the new ones after: ~daily co-adds."""
     rows = []
@@ -540,8 +552,7 @@ def asassn_epochs(n, start_jd, base_v, base_g):
         limit = 16.8 + rng.normal(0, 0.3)
         mag = base + 0.05 * np.sin(jd / 30.0) + rng.normal(0, 0.02)
         flux = 3631e3 * 10 ** (-0.4 * mag)
-        ut = f"{Time(jd - 0.004, format='jd').datetime:%Y-%m-%d}.{int((jd + 0.5) % 1 * 1e7):07d}"
-        rows.append([f"{jd:.5f}", ut, camera, f"{1.5 + rng.random():.2f}", f"{limit:.3f}", f"{mag:.3f}",
+        rows.append([f"{jd:.5f}", ut_date(jd), camera, f"{1.5 + rng.random():.2f}", f"{limit:.3f}", f"{mag:.3f}",
                      f"{0.01 + 0.02 * rng.random():.3f}", f"{flux:.5f}", f"{flux * 0.02:.5f}", band])
     return rows
 

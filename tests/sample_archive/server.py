@@ -31,7 +31,7 @@ HTML_ERROR_PAGE = (b"<!DOCTYPE html>\n<html><head><title>Service temporarily una
 class Fault:
     """An injected misbehaviour for requests whose path contains ``path`` (and whose query contains ``query``).
 
-    kind: status | html | truncate | stall | reset | garbage | oversize | empty
+    kind: status | html | truncate | stall | reset | garbage | oversize | empty | replace (answer ``body``, 200)
     query: a substring, or a list of substrings that must all appear, of the decoded query string and body.
     times: how many matching requests it spoils (None: all of them).
     """
@@ -44,6 +44,7 @@ class Fault:
     retry_after: str | None = None
     seconds: float = 5.0
     size: int = 0
+    body: bytes | str = b""
     served: int = 0
 
     def matches(self, path, query):
@@ -324,6 +325,9 @@ class SampleArchive:
         if kind == "garbage":
             return self.send(handler, 200, "text/plain; charset=utf-8",
                              b"\x00\x17\xff garbage, not an archive format \x89PNG\r\n" * 8)
+        if kind == "replace":  # a hostile or changed answer of the test's own, with the route's content type
+            body = fault.body.encode() if isinstance(fault.body, str) else fault.body
+            return self.send(handler, 200, self.answer(path, params)[1], body)
         if kind == "oversize":
             return self.send(handler, 200, "text/plain; charset=utf-8", b"x" * fault.size)
         status, content_type, content = self.answer(path, params)

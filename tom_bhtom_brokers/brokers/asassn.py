@@ -16,9 +16,12 @@ mag_err,flux,flux_err`` (photometry and variables pages, no filter column: the l
 as is any row whose ``mag_err`` is the 99.99 sentinel; rows where every value is 99.99 are failed
 measurements and are dropped. The file's last line has no newline.
 
-Times: ``HJD`` is a heliocentric JD on the UTC scale; the light travel time to the Sun's centre is
-removed using the target's coordinates (``lightcurve.geocentric_utc_mjd``), the original kept in
-``time_original``. Cadence: daily (a coordinate job's export grows as ASAS-SN observes).
+Times: where the file has ``UT Date`` (geocentric UTC, ``YYYY-MM-DD.ddddddd``), that is the stored time:
+in real exports the ``HJD`` column disagrees with it by up to 35 s (all rows of one camera offset by about
+TAI-UTC; another export's HJD fits a direction 1.4 degrees from the target), so the HJD is kept only as
+``time_original``. Pages without a UT column (``/photometry/``, ``/variables/``) give ``hjd`` alone: it is taken
+as a heliocentric JD on the UTC scale and the light travel time to the Sun's centre is removed using the
+target's coordinates (``lightcurve.geocentric_utc_mjd``). Cadence: daily (a coordinate job's export grows as ASAS-SN observes).
 """
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -34,6 +37,19 @@ from tom_bhtom_brokers.survey_names import asassn_export_path
 
 SENTINEL = 99.99
 V_CAMERAS = frozenset(("ba", "bb", "bc", "bd", "be", "bf", "bg", "bh"))
+def ut_date_mjd(dates):
+    """UTC MJD of v1's ``UT Date`` column (``YYYY-MM-DD.ddddddd``: a calendar date and the fraction of its
+    day), whole-column; an unreadable date is an error."""
+    parts = dates.str.strip().str.partition(".")
+    day, fraction = parts[0], parts[2]
+    midnight = pd.to_datetime(day, format="%Y-%m-%d", errors="coerce")
+    fraction = pd.to_numeric("0." + fraction, errors="coerce")
+    bad = midnight.isna() | fraction.isna()
+    if bad.any():
+        raise BrokerParseError(f"unreadable UT Date(s) {sorted(dates[bad].unique())[:3]}")
+    return ((midnight - pd.Timestamp("1858-11-17")).dt.days + fraction).to_numpy(dtype=float)
+
+
 class AsassnBroker(BHTOMBroker):
     """ASAS-SN Sky Patrol v1 V/g light curve from the address the user pasted."""
 
@@ -46,7 +62,7 @@ class AsassnBroker(BHTOMBroker):
 
     def fetch(self, target):
         url = self.require_name(target, "paste the target's Sky Patrol page into it")
-        self.require_position(target)  # HJD to UTC needs the direction
+        self.require_position(target)  # an export without UT Date needs the direction for its HJD
         return self.download(self.query(target, url), target)
 
     def query(self, target, survey_name):
@@ -79,14 +95,18 @@ class AsassnBroker(BHTOMBroker):
             band = np.where(np.isin(camera, list(V_CAMERAS)), "V", "g").astype(object)
         keep = ~failed
         limit = np.where(fainter, mag, limit_column)  # '>14.093' carries the limit itself
+        if "ut date" in frame:
+            mjd, time_system = ut_date_mjd(frame["ut date"])[keep], "UT Date column (UTC, geocentric)"
+        else:
+            mjd = geocentric_utc_mjd(hjd[keep], target.ra, target.dec, format="jd", scale="utc", centre="heliocentric")
+            time_system = "HJD (UTC) converted to UTC at the geocentre"
         return Lightcurve.from_columns(
-            mjd=geocentric_utc_mjd(hjd[keep], target.ra, target.dec, format="jd", scale="utc",
-                                   centre="heliocentric"),
+            mjd=mjd,
             brightness=np.where(detected, mag, np.nan)[keep],
             brightness_error=np.where(detected, error, np.nan)[keep],
             limit=np.where(is_limit, limit, np.nan)[keep],
             filter=band[keep], unit="mag", telescope=self.telescope,
             time_original=hjd[keep], camera=camera[keep],
-            extras={"time_system": "HJD (UTC); stored: UTC at the geocentre",
+            extras={"time_system": f"stored: {time_system}; time_original: the file's HJD",
                     "magnitude_system": "ASAS-SN Sky Patrol v1 (V: Johnson-like, g: Sloan-like)",
                     "failed_epochs_dropped": int(failed.sum())})

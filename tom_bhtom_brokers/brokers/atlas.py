@@ -19,8 +19,11 @@ Archive: the ATLAS Forced Photometry Server, https://fallingstar-data.com/forced
 Format: whitespace-separated text whose header starts with ``###`` (``###MJD m dm uJy duJy F err chi/N RA
 Dec x y maj min phi apfit mag5sig [PA_DEG] Sky Obs``), read by header name. Rows whose tphot ``err`` is
 not 0 or whose ``mag5sig`` is under 10 (a failed photometric solution: the server FAQ; the junk rows with
-huge fluxes have negative ``mag5sig``) are dropped. A detection needs ``uJy / duJy >= 3``; it is stored
-with ``m`` and ``dm`` (AB). Anything else (negative flux, S/N < 3) is a non-detection with the 3-sigma limit
+huge fluxes have negative ``mag5sig``) are dropped, and so are rows outside the FAQ's quality cuts
+(``QUALITY_CUTS``: duJy, mag5sig, Sky, distance from the chip edge, PSF axes, apfit; each configurable in
+``DATA_SERVICES['ATLAS']['quality_cuts']``, the rows each dropped counted in the status message). A detection
+needs ``uJy / duJy > 3``; it is stored with ``m`` and ``dm`` (AB). Anything else (negative flux, S/N <= 3) is a
+non-detection with the 3-sigma limit
 ``23.9 - 2.5 log10(3 duJy)`` (TOM Toolkit's rule). Filters as written (``c``, ``o``, also ``g``, ``H``).
 A repeated (MJD, filter) — a server bug on some nights — is stored once. Times: ``MJD`` is UTC at the
 start of the 30 s exposure, stored as it is. Fluxes, ``mag5sig`` and the exposure name are in the extras.
@@ -41,8 +44,11 @@ from tom_bhtom_brokers.sources import DataSource
 
 REQUIRED = ("MJD", "m", "dm", "uJy", "duJy", "F", "err", "mag5sig")
 MIN_SNR = 3.0
-#: mag5sig under this is a failed photometric solution (server FAQ)
-MIN_MAG5SIG = 10.0
+#: the quality cuts of the server's FAQ (https://fallingstar-data.com/forcedphot/faq/): column -> open interval
+#: (low, high) a good row lies in (None: unbounded). mag5sig < 10 is a failed solution; the junk rows with huge
+#: fluxes have negative mag5sig; x/y keep 100 px from the chip edge; maj/min are the PSF axes in pixels.
+QUALITY_CUTS = {"duJy": (0, 10000), "mag5sig": (17, None), "Sky": (17, None), "x": (100, 10460),
+                "y": (100, 10460), "maj": (1.6, 5), "min": (1.6, 5), "apfit": (-1, -0.1)}
 AB_ZERO_POINT_UJY = 23.9
 QUEUE_PATH = "/forcedphot/queue/"
 logger = logging.getLogger(__name__)
@@ -155,13 +161,15 @@ class AtlasBroker(BHTOMBroker):
             return no_data("the ATLAS result has no measurements")
         numbers = {c: pd.to_numeric(frame[c], errors="raise").to_numpy(dtype=float)
                    for c in ("MJD", "m", "dm", "uJy", "duJy", "err", "mag5sig")}
-        good = (numbers["err"] == 0) & (numbers["mag5sig"] >= MIN_MAG5SIG) & (numbers["duJy"] > 0)
-        good &= ~pd.DataFrame({"mjd": numbers["MJD"], "f": frame["F"]}).duplicated().to_numpy()
+        good, dropped = self.quality(frame, numbers)
+        repeated = pd.DataFrame({"mjd": numbers["MJD"], "f": frame["F"]}).duplicated().to_numpy() & good
+        good &= ~repeated
         flux, flux_error = numbers["uJy"][good], numbers["duJy"][good]
-        detected = flux >= MIN_SNR * flux_error
+        # TOM Toolkit's rule: S/N <= 3 is a non-detection
+        detected = flux > MIN_SNR * flux_error
         limit = AB_ZERO_POINT_UJY - 2.5 * np.log10(MIN_SNR * flux_error)
         kept = frame[good]
-        return Lightcurve.from_columns(
+        lightcurve = Lightcurve.from_columns(
             mjd=numbers["MJD"][good], brightness=np.where(detected, numbers["m"][good], np.nan),
             brightness_error=np.where(detected, numbers["dm"][good], np.nan),
             limit=np.where(detected, np.nan, np.round(limit, 3)), filter=kept["F"].to_numpy(dtype=object),
@@ -170,4 +178,33 @@ class AtlasBroker(BHTOMBroker):
             exposure=kept["Obs"].to_numpy(dtype=object) if "Obs" in kept else "",
             extras={"time_system": "MJD (UTC), exposure start (30 s exposures)",
                     "magnitude_system": "AB; non-detection (S/N < 3 or negative flux) limit 23.9 - 2.5 log10(3 duJy)",
-                    "rows_dropped": int((~good).sum())})
+                    "rows_dropped": int((~good).sum()), "rows_dropped_by_cut": dropped,
+                    "repeated_rows_dropped": int(repeated.sum())})
+        lightcurve.note = cuts_note(dropped)
+        return lightcurve
+
+    def quality(self, frame, numbers):
+        """Rows passing every quality cut, and how many rows each cut dropped (a row counted under the first
+        cut it fails). Cuts are ``QUALITY_CUTS`` updated by ``DATA_SERVICES['ATLAS']['quality_cuts']``; a cut
+        set to None is off. A cut whose column the result lacks is not applied."""
+        cuts = {**QUALITY_CUTS, **dict(self.setting("quality_cuts", {}) or {})}
+        good = numbers["err"] == 0
+        dropped = {"err": int((~good).sum())}
+        for name, bounds in cuts.items():
+            if bounds is None or name not in frame:
+                continue
+            low, high = bounds
+            values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+            with np.errstate(invalid="ignore"):
+                passes = (values > (-np.inf if low is None else low)) & (values < (np.inf if high is None else high))
+            dropped[name] = int((good & ~passes).sum())
+            good &= passes
+        return good, {name: count for name, count in dropped.items() if count}
+
+
+def cuts_note(dropped):
+    """The status line of the rows the quality cuts dropped, e.g. 'quality cuts dropped 19 rows (mag5sig 19)'."""
+    if not dropped:
+        return ""
+    detail = ", ".join(f"{name} {count}" for name, count in dropped.items())
+    return f"quality cuts dropped {sum(dropped.values())} rows ({detail})"

@@ -33,7 +33,9 @@ from tom_bhtom_brokers.target_info import TargetInfo
 logger = logging.getLogger(__name__)
 
 #: What a ``parse`` may raise on a payload that is not what it should be; turned into BrokerParseError.
-PARSE_FAILURES = (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError, pd.errors.ParserError)
+UTF8_BOM = b"\xef\xbb\xbf"
+PARSE_FAILURES = (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError, pd.errors.ParserError,
+                  RecursionError)  # RecursionError: a deeply nested JSON answer
 
 
 @dataclass
@@ -232,7 +234,8 @@ class BHTOMBroker(DataService):
     def read(self, response, reader):
         """``reader(payload)``, with an empty body and any reading failure turned into a BrokerParseError
         carrying the response's URL."""
-        payload = response.content
+        # a byte-order mark is part of no value (it would become part of the first field or name)
+        payload = response.content.removeprefix(UTF8_BOM)
         if not payload.strip():
             raise BrokerParseError("the archive sent an empty response", url=response.url)
         for secret in self.secrets():
@@ -384,5 +387,5 @@ def fingerprint(payload: bytes) -> str:
 
 
 def looks_like_html(response):
-    head = response.content[:512].lstrip().lower()
+    head = response.content[:512].removeprefix(UTF8_BOM).lstrip().lower()
     return response.content_type == "text/html" or head.startswith((b"<!doctype html", b"<html"))

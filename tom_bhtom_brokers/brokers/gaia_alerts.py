@@ -5,9 +5,10 @@ Archive: https://gsaweb.ast.cam.ac.uk/alerts/ . Per-alert light curves at
 No authentication. Cite Hodgkin et al. 2021, A&A 652, A76 and acknowledge ESA Gaia, DPAC and
 the Photometric Science Alerts Team.
 
-Times: the file's JD column is labelled ``JD(TCB)``, but it equals the JD of its own UTC ``Date``
-column to under a second, so it is stored as UTC (as TOM Toolkit and BHTOM do); the original value
-is kept in each point's extras. Magnitudes are Gaia G (Vega) with no uncertainty: we give each
+Times: each row has a ``Date`` (UTC, to the second) and a JD column, labelled ``JD(TCB)`` in the current
+layout. The stored time is the ``Date``: in the 2014-15 layout the JD has only three decimals (86 s steps)
+and real files differ from their own ``Date`` by up to 42 s; in the current layout the two agree to under a
+second. The JD is kept in each point's extras (``time_original``), the Date as ``date_original``. Magnitudes are Gaia G (Vega) with no uncertainty: we give each
 point the single-epoch error model of Hodgkin et al. 2021 (their polynomial in G, valid for
 13 < G < 21; magnitudes outside are evaluated at the nearest end of that range).
 """
@@ -23,7 +24,7 @@ from django import forms
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, ConeQueryForm, Request
 from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerParseError
-from tom_bhtom_brokers.lightcurve import Lightcurve, utc_mjd
+from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sky import nearest_within, separations_arcsec
 from tom_bhtom_brokers.sources import DataSource
 from tom_bhtom_brokers.survey_names import GAIA_ALERT_NAME
@@ -36,6 +37,15 @@ def g_error_hodgkin2021(g_mag):
     """Single-epoch G uncertainty (mag) of Gaia Alerts photometry, Hodgkin et al. 2021, valid 13 < G < 21."""
     g = np.clip(np.asarray(g_mag, dtype=float), 13.0, 21.0)
     return 3.43779 - g / 1.13759 + (g / 3.44123) ** 2 - (g / 6.51996) ** 3 + (g / 11.45922) ** 4
+
+
+def date_mjd(dates):
+    """UTC MJD of the file's ``Date`` column (``YYYY-MM-DD hh:mm:ss``), whole-column; an unreadable date is an
+    error, not a point at an invented time."""
+    stamps = pd.to_datetime(dates.str.strip(), format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    if stamps.isna().any():
+        raise BrokerParseError(f"unreadable date(s) {sorted(dates[stamps.isna()].unique())[:3]}")
+    return (stamps - pd.Timestamp("1858-11-17")).dt.total_seconds().to_numpy() / 86400.0
 
 
 def parse_alert_index(payload: bytes) -> pd.DataFrame:
@@ -135,7 +145,7 @@ class GaiaAlertsBroker(BHTOMBroker):
         measured = mag.notna().to_numpy()
         jd, mag, rows = jd[measured].to_numpy(), mag[measured].to_numpy(), rows[measured]
         return Lightcurve.from_columns(
-            mjd=utc_mjd(jd, format="jd", scale="utc"),
+            mjd=date_mjd(rows["date"]),
             brightness=mag,
             brightness_error=g_error_hodgkin2021(mag),
             filter="G",
@@ -144,7 +154,7 @@ class GaiaAlertsBroker(BHTOMBroker):
             time_original=jd,
             date_original=rows["date"].to_numpy(),
             matched_identifier=alert_name,
-            extras={"time_system": "JD labelled TCB by the archive, treated as UTC",
+            extras={"time_system": "Date column (UTC, 1 s); time_original: the file's JD (labelled TCB)",
                     "magnitude_system": "Vega",
                     "error_model": "Hodgkin et al. 2021 single-epoch G error model"},
         )
