@@ -26,6 +26,7 @@ class TestAavsoContract(BrokerContract):
     expected_mjd_range = (JD.min() - 2400000.5, JD.max() - 2400000.5)
     fault_path = "/index.php"
     errors_may_be_missing = True
+    empty_answer_is_no_data = True
 
 
 @pytest.mark.django_db
@@ -94,9 +95,21 @@ def test_answers_that_are_not_api_delim_are_refused(payload, reason):
         AavsoBroker().parse_response(response, TargetInfo(id=1, name="x", ra=1.0, dec=1.0))
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind, body", [("empty", b""), ("replace", "@@@".join(RAW.columns).encode() + b"\n")])
+def test_a_chunk_without_observations_is_no_observations_in_that_range(archive, make_target, kind, body):
+    """An empty body or a header line alone for one JD chunk: the pair is fine, the other chunks are stored."""
+    target = make_target("FU Ori", RA, DEC, **{"AAVSO name": "FU Ori"})
+    archive.add_fault(path="/index.php", query="fromjd=2415020.50000&", kind=kind, body=body)
+    outcome = update(target, AavsoBroker)
+    assert outcome.status == "ok", outcome.message
+    assert stored(target, "AAVSO").count() == len(KEPT[JD >= 2415020.5 + 3652.5])
+    assert any(r["params"].get("fromjd") == "2415020.50000" for r in archive.requests)
+
+
 @pytest.mark.remote_data
-def test_live_api_answers_a_range_without_observations_with_its_header():
+def test_live_api_answers_a_range_without_observations_with_its_header_or_nothing():
     broker = AavsoBroker()
     (request,) = [r for r in broker.chunks("SS Cyg") if float(r.params["tojd"]) < 2415100]
     response = broker.http.get("https://vsx.aavso.org/index.php", params=request.params)
-    assert response.content.decode().startswith("JD@@@mag@@@")
+    assert response.content.decode().startswith("JD@@@mag@@@") or not response.content.strip()

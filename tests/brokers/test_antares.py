@@ -1,6 +1,7 @@
 import io
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -36,7 +37,8 @@ def test_the_cone_takes_the_nearest_locus_and_records_its_ztf_name(archive, make
     assert outcome.status == "ok", outcome.message
     listing = archive.requests[0]
     query = json.loads(listing["params"]["elasticsearch_query"])["query"]["bool"]["filter"]["sky_distance"]
-    assert query == {"distance": "0.00041667 degree", "htm16": {"center": "90.2670100 -18.9677000"}}
+    # the form antares-client 2.0.2 sends (search.cone_search): radius in degrees, centre as h m s d m s
+    assert query == {"radius": "0.00041667 degree", "location": "06h01m04.0824s -18d58m03.72s"}
     # the listing names a neighbour 1.2" away first; the locus at the target is the one read
     assert archive.requests[-1]["path"] == f"/v2/loci/{LOCUS}"
     assert target.targetextra_set.get(key="ZTF name").value == ZTF_NAME
@@ -95,3 +97,43 @@ def test_malformed_loci_are_refused(document, reason):
     response = Response(url="http://x/v2/loci/ANT1", status=200, headers={}, content=json.dumps(document).encode())
     with pytest.raises(BrokerParseError, match=reason.replace("(", r"\(").replace(")", r"\)")):
         broker.parse_response(response, TargetInfo(id=1, name="x", ra=1.0, dec=1.0))
+
+
+def _parse_lightcurve_csv(text):
+    from tom_bhtom_brokers.http import Response
+
+    document = {"data": {"id": "ANT1", "properties": {"ztf_object_id": "ZTF19aapreis"}, "lightcurve": text}}
+    response = Response(url="http://x/v2/loci/ANT1", status=200, headers={}, content=json.dumps(document).encode())
+    return AntaresBroker().parse_response(response, TargetInfo(1, "x", 314.2624, 14.2045)).frame
+
+
+HEADER = ("time,alert_id,ant_mjd,ant_survey,ant_ra,ant_dec,ant_passband,ant_mag,ant_magerr,ant_maglim,"
+          "ant_mag_corrected,ant_magerr_corrected\n")
+
+
+def test_the_total_magnitude_is_the_brightness_where_the_alert_has_it():
+    frame = _parse_lightcurve_csv(
+        HEADER
+        + "2019-04-20 10:42:10.995,ztf_candidate:839445965515015001,58593.4459606,1,314.26,14.20,R,18.2997,"
+          "0.0944,19.2356,16.9012,0.0231\n"
+        + "2019-04-22 10:42:10.995,ztf_candidate:841445965515015001,58595.4459606,1,314.26,14.20,g,18.5000,"
+          "0.1000,19.5000,,\n")
+    total, difference = frame.iloc[0], frame.iloc[1]
+    assert (total["brightness"], total["brightness_error"], total["magnitude_kind"]) == (16.9012, 0.0231, "total")
+    assert (total["difference_mag"], total["difference_mag_error"]) == (18.2997, 0.0944)
+    assert (difference["brightness"], difference["magnitude_kind"]) == (18.5, "difference")
+    assert np.isnan(difference["difference_mag"])
+
+
+def test_repeated_alerts_of_one_exposure_are_stored_once():
+    """The same exposure as a detection in its own alert and again in a later alert, and as a limit: one point,
+    the detection with its total magnitude."""
+    row = ("2019-04-20 10:42:10.995,ztf_candidate:{id},58593.4459606,{survey},314.26,14.20,R,{mag},{err},19.2356,"
+           "{cor},{cer}\n")
+    frame = _parse_lightcurve_csv(
+        HEADER
+        + row.format(id="1", survey=1, mag="18.2997", err="0.0944", cor="", cer="")
+        + row.format(id="2", survey=1, mag="18.2997", err="0.0944", cor="16.9012", cer="0.0231")
+        + row.format(id="3", survey=2, mag="", err="", cor="", cer=""))
+    assert len(frame) == 1
+    assert frame.iloc[0]["brightness"] == 16.9012 and frame.iloc[0]["alert_id"] == "ztf_candidate:2"

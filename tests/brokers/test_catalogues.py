@@ -130,10 +130,25 @@ def test_first_flux_in_mjy_at_the_mean_epoch_with_its_spread(archive, make_targe
 def test_a_first_answer_without_an_epoch_column_names_the_columns_it_has():
     from tom_bhtom_brokers.exceptions import BrokerParseError
 
-    text = (DATA_DIR / "first" / "cone_Gaia20fnr.tsv").read_text().replace("Ep(JD)", "Epoch")
+    text = (DATA_DIR / "first" / "cone_Gaia20fnr.tsv").read_text().replace("Ep(JD)", "Obsdate")
     response = Response(url="http://x/viz-bin/asu-tsv", status=200, headers={}, content=text.encode())
-    with pytest.raises(BrokerParseError, match="epoch_jd"):
+    with pytest.raises(BrokerParseError, match=r"no \['epoch'\] column.*Obsdate"):
         FirstBroker().parse_response(response, TargetInfo(id=1, name="x", ra=RA, dec=DEC))
+
+
+@pytest.mark.parametrize("header, value", [
+    ("Ep(JD)", "2450573.1624"),     # VizieR's label as WSDB's ingest of it has it
+    ("MJD", "2450573.1624"),        # the original catalogue's name, holding a full JD
+    ("MJD", "50572.6624"),          # the same epoch as an MJD
+    ("Epoch", "2450573.1624"),
+])
+def test_first_reads_the_mean_epoch_under_each_known_spelling(header, value):
+    text = (DATA_DIR / "first" / "cone_Gaia20fnr.tsv").read_text()
+    text = text.replace("Ep(JD)\ts_Ep(JD)", f"{header}\ts_{header}").replace("2450573.1624", value)
+    response = Response(url="http://x/viz-bin/asu-tsv", status=200, headers={}, content=text.encode())
+    frame = FirstBroker().parse_response(response, TargetInfo(id=1, name="x", ra=RA, dec=DEC)).frame
+    assert np.allclose(frame["mjd"], 2450573.1624 - 2400000.5, atol=1e-9, rtol=0)
+    assert np.allclose(frame["time_original"], 2450573.1624) and (frame["epoch_rms_days"] == 712.4).all()
 
 
 # --- LINEAR ------------------------------------------------------------------------------------------------

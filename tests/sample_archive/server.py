@@ -12,16 +12,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
+from astropy.coordinates import SkyCoord
+
 from tests.sample_archive.atlas_queue import AtlasQueue
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 CIRCLE_ADQL = re.compile(r"CIRCLE\(\s*'ICRS'\s*,\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*\)", re.I)
 CIRCLE_POS = re.compile(r"^CIRCLE\s+([-+\d.eE]+)\s+([-+\d.eE]+)\s+([-+\d.eE]+)$", re.I)
-#: ANTARES' Elasticsearch cone: {"sky_distance": {"distance": "<r> degree", "htm16": {"center": "<ra> <dec>"}}}
+#: ANTARES' Elasticsearch cone, as antares-client 2.x sends it: {"sky_distance": {"radius": "<r> degree",
+#: "location": "<h m s d m s>"}}
 #: SkyServer's cone: fGetNearbyObjAllEq(ra, dec, radius_arcmin)
 NEARBY_SQL = re.compile(r"fGetNearbyObjAllEq\(\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*\)", re.I)
-SKY_DISTANCE = re.compile(r'"distance":\s*"([\d.eE+-]+) degree".*?"center":\s*"([-+\d.eE]+) ([-+\d.eE]+)"')
+SKY_DISTANCE = re.compile(r'"sky_distance":\s*\{\s*"radius":\s*"([\d.eE+-]+) degree",\s*"location":\s*"([^"]+)"')
 
 HTML_ERROR_PAGE = (b"<!DOCTYPE html>\n<html><head><title>Service temporarily unavailable</title></head>"
                    b"<body><h1>Service temporarily unavailable</h1><p>Please try again later.</p></body></html>\n")
@@ -64,9 +67,9 @@ def cone_of(params):
             ra, dec, radius_arcmin = (float(x) for x in match.groups())
             return ra, dec, radius_arcmin / 60.0
         match = SKY_DISTANCE.search(value)
-        if match:
-            radius, ra, dec = (float(x) for x in match.groups())
-            return ra, dec, radius
+        if match:  # the location as antares-client writes it: "06h01m04.0824s -18d58m03.72s"
+            centre = SkyCoord(match.group(2), frame="icrs")
+            return centre.ra.deg, centre.dec.deg, float(match.group(1))
     if "-c" in params:  # VizieR: -c="ra dec", -c.rs in arcsec
         ra, dec = (float(x) for x in params["-c"].split())
         return ra, dec, float(params.get("-c.rs", 0.0)) / 3600.0

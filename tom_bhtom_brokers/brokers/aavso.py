@@ -23,8 +23,8 @@ validation flag and AAVSO's observation id are kept in the extras; observers' na
 Times: ``JD`` is a geocentric Julian date on the UTC scale; stored as MJD = JD − 2400000.5, the JD kept
 in ``time_original``. Cadence: daily.
 
-An empty body is an error, as for every broker (the API answers a range without observations with its
-header line; ``--remote-data`` checks that on the live service).
+A chunk without observations may come back as a header line alone or as an empty body: both mean "no
+observations in this range", not a failure of the whole pair (for other archives an empty body is an error).
 """
 from datetime import timedelta
 
@@ -51,6 +51,8 @@ class AavsoBroker(BHTOMBroker):
     telescope = "AAVSO"
     verbose_name = "AAVSO International Database"
     citation = "Kafka, S. 2021, Observations from the AAVSO International Database, https://www.aavso.org"
+    #: a JD chunk without observations may come back as an empty body (or a header only): nothing in that range
+    empty_answer_note = "AAVSO has no observations in the range asked"
 
     def fetch(self, target):
         name = self.require_name(target, "a VSX name or AUID")

@@ -7,16 +7,20 @@ AJ 161, 107 and acknowledge ZTF (Bellm et al. 2019, PASP 131, 018002).
 
 Finding the locus: by the target's "ZTF name" when set (an Elasticsearch ``term`` on
 ``properties.ztf_object_id``), otherwise a cone (1.5 arcsec by default; the API refuses 1 degree or more) with
-ANTARES' own ``sky_distance`` filter, as antares-client's ``cone_search`` builds it (``distance`` in degrees,
-``htm16.center`` as "ra dec" in degrees). Both go to ``GET /v2/loci``; the nearest locus is read with
+ANTARES' own ``sky_distance`` filter, exactly as antares-client 2.x's ``cone_search`` builds it
+(``{"radius": "<deg> degree", "location": "<hms dms>"}``). Both go to ``GET /v2/loci``; the nearest locus is read with
 ``GET /v2/loci/<locus_id>``. The ZTF name found is recorded in the target's "ZTF name".
 
 Format: JSON (``{"data": ...}``); the locus' ``lightcurve`` is a CSV text inside the JSON (older answers
 and tom_antares hold a list of row objects: both are read). Rows with ``ant_survey == 1`` are detections
 (``ant_mag``, ``ant_magerr``: ZTF ``magpsf``, a difference-image PSF magnitude calibrated to PS1, not the
 total flux of the source), rows with ``ant_survey == 2`` are upper limits (``ant_maglim``, empty magnitude).
+Where an alert has the DC-corrected total magnitude ``ant_mag_corrected`` (a reference counterpart exists),
+that and ``ant_magerr_corrected`` are the stored brightness, as BHTOM did (and ALeRCE does with
+``magpsf_corr``), with the difference magnitude kept in the extras; ``magnitude_kind`` says which each point is.
 ZTF passbands ``g``/``R``/``i`` become ``g``/``r``/``i``. Alerts from other surveys in the same locus (LSST,
-``alert_id`` not starting with ``ztf_``) are left out and counted in the extras. Times: ``ant_mjd`` is the
+``alert_id`` not starting with ``ztf_``) are left out and counted in the extras, and an exposure that
+reached ANTARES in several alerts (same time and band) is stored once. Times: ``ant_mjd`` is the
 UTC MJD of the exposure start, stored as it is (as the ZTF data-release broker does). Cadence: daily.
 """
 import io
@@ -24,6 +28,7 @@ import json
 from datetime import timedelta
 
 import astropy.units as u
+from astropy.coordinates import SkyCoord
 import numpy as np
 import pandas as pd
 
@@ -71,8 +76,10 @@ class AntaresBroker(BHTOMBroker):
         else:
             self.require_position(target)
             radius = min(self.radius, MAX_RADIUS * 0.999)
-            condition = {"sky_distance": {"distance": f"{radius.to_value(u.deg):.8f} degree",
-                                          "htm16": {"center": f"{target.ra:.7f} {target.dec:.7f}"}}}
+            # the filter exactly as antares-client 2.x's cone_search builds it
+            centre = SkyCoord(target.ra * u.deg, target.dec * u.deg)
+            condition = {"sky_distance": {"radius": f"{radius.to_value(u.deg):.8f} degree",
+                                          "location": centre.to_string("hmsdms")}}
         query = {"query": {"bool": {"filter": condition}}}
         return Request("/v2/loci", params={"elasticsearch_query": json.dumps(query), "limit": 20,
                                            "sort": "-properties.newest_alert_observation_time"})
@@ -119,21 +126,42 @@ class AntaresBroker(BHTOMBroker):
         if unknown or not np.isin(survey, (DETECTION, UPPER_LIMIT)).all():
             raise BrokerParseError(f"unexpected ANTARES passband(s) {unknown} or ant_survey values "
                                    f"{sorted(set(survey) - {DETECTION, UPPER_LIMIT})}")
-        detected = survey == DETECTION
-        mag = number(rows["ant_mag"])
+        # one exposure can reach ANTARES in several alerts (and as a limit in a later alert's history): keep
+        # one point per (time, band), a detection before a limit, a total magnitude before a difference one
+        rows = rows.assign(_detection=pd.to_numeric(rows["ant_survey"]) == DETECTION,
+                           _total=np.isfinite(number(column(rows, "ant_mag_corrected"))))
+        repeats = len(rows)
+        rows = rows.sort_values(["_detection", "_total"], ascending=False, kind="stable") \
+            .drop_duplicates(subset=["ant_mjd", "ant_passband"]).sort_index()
+        repeats -= len(rows)
+        detected = rows["_detection"].to_numpy()
+        difference, difference_error = number(rows["ant_mag"]), number(rows["ant_magerr"])
+        total, total_error = number(column(rows, "ant_mag_corrected")), number(column(rows, "ant_magerr_corrected"))
+        use_total = detected & np.isfinite(total) & np.isfinite(total_error)
         properties = locus.get("properties") or locus.get("internal_properties") or {}
         return Lightcurve.from_columns(
             mjd=number(rows["ant_mjd"]),
-            brightness=np.where(detected, mag, np.nan),
-            brightness_error=np.where(detected, number(rows["ant_magerr"]), np.nan),
+            brightness=np.where(detected, np.where(use_total, total, difference), np.nan),
+            brightness_error=np.where(detected, np.where(use_total, total_error, difference_error), np.nan),
             limit=np.where(detected, np.nan, number(rows["ant_maglim"])),
             filter=rows["ant_passband"].astype(str).map(PASSBANDS).to_numpy(dtype=object), unit="mag",
             telescope=self.telescope, alert_id=rows["alert_id"].astype(str).to_numpy(dtype=object),
+            magnitude_kind=np.where(detected, np.where(use_total, "total", "difference"), "limit").astype(object),
+            difference_mag=np.where(use_total, difference, np.nan),
+            difference_mag_error=np.where(use_total, difference_error, np.nan),
             matched_identifier=str(properties.get("ztf_object_id") or ""),
             extras={"locus_id": str(locus.get("locus_id") or locus.get("id") or ""),
                     "time_system": "MJD (UTC), exposure start",
-                    "magnitude_system": "ZTF magpsf: difference-image PSF magnitude, calibrated to PS1",
-                    "other_survey_alerts_left_out": other_surveys})
+                    "magnitude_system": "ZTF PSF magnitudes calibrated to PS1: total (ant_mag_corrected, DC-corrected "
+                                        "with the reference flux) where the alert has it, else the difference-image "
+                                        "magnitude (ant_mag); magnitude_kind says which",
+                    "other_survey_alerts_left_out": other_surveys,
+                    "repeated_alert_rows_left_out": repeats})
+
+
+def column(rows, name):
+    """A column of the light curve, or an empty one where this answer has none (older loci)."""
+    return rows[name] if name in rows else pd.Series([""] * len(rows), index=rows.index, dtype=object)
 
 
 def light_curve_rows(value):

@@ -76,6 +76,8 @@ class BHTOMBroker(DataService):
     #: keys that must be present in ``settings.DATA_SERVICES[name]`` before the broker can run
     required_settings = ()
     citation = ""
+    #: for archives whose empty body means "nothing in what was asked" (not a broken answer): the status line
+    empty_answer_note = ""
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -229,6 +231,8 @@ class BHTOMBroker(DataService):
         return whole
 
     def parse_response(self, response, target):
+        if self.empty_answer_note and not response.content.removeprefix(UTF8_BOM).strip():
+            return no_data(self.empty_answer_note)
         return self.read(response, lambda payload: self.parse(payload, target)).cleaned(self.source)
 
     def read(self, response, reader):

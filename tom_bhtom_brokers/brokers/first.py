@@ -12,11 +12,11 @@ alone underestimates the error of resolved sources, plus the ~5% calibration flo
 description. ``Fpeak``, ``Rms``, the sidelobe probability, the source name and the spread of the epochs
 are kept in the extras.
 
-Epoch columns: read by name. WSDB's copy of this catalogue (a VizieR ingest) calls them ``ep_jd_`` (mean
-epoch, JD) and ``s_ep_jd_`` (its rms, days: "could be up to 6 years" in BHTOM's words), i.e. VizieR labels
-``Ep(JD)`` and ``s_Ep(JD)`` once lower-cased with non-alphanumerics as ``_``. We could not read the VizieR
-ReadMe offline, so names are compared in that normalised form, and an answer without a mean-epoch column
-is an error that lists the columns it has (``pytest --remote-data`` checks the live layout). Cadence: none.
+Epoch columns: the name of the mean-epoch column at VizieR is not known for sure (WSDB's ingest calls it
+``ep_jd_``, i.e. ``Ep(JD)``; the original catalogue calls a full JD ``MJD``), so no one name is depended on: the
+known spellings (``EPOCH_NAMES``, compared lower-cased with non-alphanumerics as ``_``) are accepted, and a value
+above 2,400,000 is read as a JD, anything else as an MJD. An answer with none of them is an error that lists
+the columns it has (``check_archives`` and ``pytest --remote-data`` check the live layout). Cadence: none.
 
 WSDB route (``'route': 'wsdb'``): ``first_2014.main`` as BHTOM read it (``raj2000``, ``dej2000`` in degrees).
 """
@@ -37,8 +37,14 @@ CATALOGUE = "VIII/92/first14"
 FILTER = "Flux 1.4GHz"
 CALIBRATION_FLOOR = 0.05
 #: normalised column name -> meaning (positions in degrees)
-COLUMN_NAMES = {"fint": "fint", "fpeak": "fpeak", "rms": "rms", "ep_jd": "epoch_jd", "s_ep_jd": "epoch_rms",
-                "raj2000": "ra", "dej2000": "dec", "first": "name", "p_s": "sidelobe_probability"}
+COLUMN_NAMES = {"fint": "fint", "fpeak": "fpeak", "rms": "rms", "raj2000": "ra", "dej2000": "dec", "first": "name",
+                "p_s": "sidelobe_probability"}
+#: the spellings the mean-epoch column and its rms are known by (normalised): VizieR's ``Ep(JD)`` as WSDB ingested
+#: it, and the original catalogue's ``MJD`` (which holds a full JD); the first present is used
+EPOCH_NAMES = ("ep_jd", "mjd", "epoch", "ep_mjd", "jd")
+EPOCH_RMS_NAMES = ("s_ep_jd", "s_mjd", "e_mjd", "e_ep_jd", "s_epoch")
+#: an epoch above this is a full JD, below it an MJD (FIRST observed 1993-2011: MJD ~49000-56000)
+FULL_JD_ABOVE = 2_400_000
 
 
 def normalised(name):
@@ -81,21 +87,26 @@ class FirstBroker(WsdbRoute, BHTOMBroker):
 
     def light_curve(self, frame, target):
         """Catalogue rows (either route) to one point per source."""
+        names = {normalised(c): c for c in frame.columns}
+        epoch = next((names[n] for n in EPOCH_NAMES if n in names), None)
+        epoch_rms = next((names[n] for n in EPOCH_RMS_NAMES if n in names), None)
         frame = frame.rename(columns={c: COLUMN_NAMES[normalised(c)] for c in frame.columns
                                       if normalised(c) in COLUMN_NAMES})
-        required = ("fint", "rms", "epoch_jd", "ra", "dec")
+        frame = frame.rename(columns={epoch: "epoch", epoch_rms: "epoch_rms"} if epoch else {})
+        required = ("fint", "rms", "epoch", "ra", "dec")
         missing = [c for c in required if c not in frame.columns]
         if missing:
             raise BrokerParseError(f"the FIRST rows have no {missing} column(s); columns: {list(frame.columns)}")
         if frame.empty:
             return self.nothing_within_radius("FIRST source")
         numbers = {c: pd.to_numeric(frame[c], errors="raise").to_numpy(dtype=float)
-                   for c in ("fint", "rms", "epoch_jd", "ra", "dec")}
+                   for c in ("fint", "rms", "epoch", "ra", "dec")}
         distance = separations_arcsec(numbers["ra"], numbers["dec"], target.ra, target.dec)
         keep = (distance <= self.radius.to_value(u.arcsec)) & np.isfinite(numbers["fint"])
         if not keep.any():
             return no_data(f"no FIRST source within {self.radius.to_value(u.arcsec):g} arcsec")
-        fint, rms, epoch = numbers["fint"][keep], numbers["rms"][keep], numbers["epoch_jd"][keep]
+        fint, rms, epoch = numbers["fint"][keep], numbers["rms"][keep], numbers["epoch"][keep]
+        epoch_jd = np.where(epoch > FULL_JD_ABOVE, epoch, epoch + 2400000.5)
         names = frame["name"].astype(str).str.strip().to_numpy(dtype=object)[keep] if "name" in frame \
             else np.full(keep.sum(), "", dtype=object)
 
@@ -104,9 +115,9 @@ class FirstBroker(WsdbRoute, BHTOMBroker):
                 if column in frame else np.full(keep.sum(), np.nan)
 
         return Lightcurve.from_columns(
-            mjd=utc_mjd(epoch, format="jd"), brightness=fint,
+            mjd=utc_mjd(epoch_jd, format="jd"), brightness=fint,
             brightness_error=np.round(np.hypot(rms, CALIBRATION_FLOOR * fint), 4), filter=FILTER, unit="mJy",
-            telescope=self.telescope, time_original=epoch, fpeak_mjy_per_beam=extra("fpeak"), rms_mjy=rms,
+            telescope=self.telescope, time_original=epoch_jd, fpeak_mjy_per_beam=extra("fpeak"), rms_mjy=rms,
             epoch_rms_days=extra("epoch_rms"), sidelobe_probability=extra("sidelobe_probability"),
             first_name=names, separation_arcsec=np.round(distance[keep], 3),
             matched_identifier=", ".join(name for name in names if name),
