@@ -17,8 +17,9 @@ $(STAMP): setup.cfg pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python example_site/run_demo.py $(ARGS)
 
-# The whole test suite.
+# Lint (flake8, setup.cfg's settings), then the whole test suite.
 test: $(STAMP)
+	$(BIN)/python -m flake8 tom_bhtom_brokers tests bench example_site
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The demo site on http://127.0.0.1:8000 (user admin, password admin) after `make demo`.

@@ -1,4 +1,5 @@
-"""``make demo``: migrate the demo site, load its targets, start the sample archive, run update_lightcurves.
+"""``make demo``: migrate the demo site, load its targets, start the sample archive, run update_lightcurves, then
+check_archives.
 
 Everything is local: SQLite in example_site/db.sqlite3 and the sample archive on 127.0.0.1.
 """
@@ -26,7 +27,8 @@ def manage(*args, env):
 
 def main():
     port = int(os.environ.get("SAMPLE_ARCHIVE_PORT") or free_port())
-    env = {**os.environ, "SAMPLE_ARCHIVE_URL": f"http://127.0.0.1:{port}", "DJANGO_SETTINGS_MODULE": "example_site.settings",
+    env = {**os.environ, "SAMPLE_ARCHIVE_URL": f"http://127.0.0.1:{port}",
+           "DJANGO_SETTINGS_MODULE": "example_site.settings",
            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     if manage("migrate", "--no-input", "-v", "0", env=env) or manage("load_demo_targets", env=env):
         return 1
@@ -36,7 +38,8 @@ def main():
         print(archive.stdout.readline().strip(), flush=True)  # waits until the server is listening
         code = manage("update_lightcurves", *sys.argv[1:], env=env)
         manage("demo_summary", env=env)
-        return code
+        # what an operator runs the day an archive changes: one line per archive
+        return code or manage("check_archives", env=env)
     finally:
         archive.terminate()
         archive.wait(timeout=10)

@@ -215,4 +215,3 @@ def test_survey_names_form_and_update_button(site, browser):
     assert "NEOWISE" in statuses and "never updated" not in statuses
     browser.save_screenshot(str(SCREENSHOTS / "FU_Ori_after_update.png"))
     print(f"\n[browser] screenshots in {SCREENSHOTS}: {sorted(p.name for p in SCREENSHOTS.glob('*.png'))}")
-

@@ -121,4 +121,5 @@ def test_two_concurrent_runs_end_consistent(postgres, sample_archive_server, cap
     result = state(env)
     assert_complete(result, expected_points())
     with capsys.disabled():
-        print(f"\n[postgres concurrent runs] pairs={len(expected_points()) * N_TARGETS} duplicates={result['dups']} points lost=0")
+        print(f"\n[postgres concurrent runs] pairs={len(expected_points()) * N_TARGETS} "
+              f"duplicates={result['dups']} points lost=0")

@@ -128,4 +128,3 @@ def table(frame: pd.DataFrame) -> Table:
         "extras": np.array([json.dumps({k: v for k, v in e.items() if k not in ("time_original", "time_system")},
                                        sort_keys=True, default=str) for e in extras], dtype=str),
     }, names=DOWNLOAD_COLUMNS)
-

@@ -111,7 +111,8 @@ def test_a_pasted_result_without_a_token(archive, make_target, settings):
 @pytest.mark.parametrize("url", [
     "http://127.0.0.1/forcedphot/static/results/job1.txt", "file:///etc/passwd",
     "https://evil.example.org/forcedphot/static/results/job1.txt", "job170001",
-    "https://fallingstar-data.com/forcedphot/queue/", "https://fallingstar-data.com:8443/forcedphot/static/results/job1.txt",
+    "https://fallingstar-data.com/forcedphot/queue/",
+    "https://fallingstar-data.com:8443/forcedphot/static/results/job1.txt",
 ])
 def test_a_pasted_url_off_the_result_files_is_refused_without_a_request(archive, make_target, settings, url):
     del settings.DATA_SERVICES["ATLAS"]["token"]

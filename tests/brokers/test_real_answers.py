@@ -13,9 +13,18 @@ from astropy.time import Time
 
 from tests.brokers.contract import stored, update
 from tests.sample_archive.server import DATA_DIR
+from tom_bhtom_brokers.brokers.allwise import AllwiseBroker
 from tom_bhtom_brokers.brokers.asassn import AsassnBroker
 from tom_bhtom_brokers.brokers.atlas import AtlasBroker
+from tom_bhtom_brokers.brokers.cpcs import CpcsBroker
+from tom_bhtom_brokers.brokers.crts import CrtsBroker
 from tom_bhtom_brokers.brokers.gaia_alerts import GaiaAlertsBroker, parse_alert_index
+from tom_bhtom_brokers.brokers.gaia_dr3 import GaiaDR3Broker
+from tom_bhtom_brokers.brokers.irsa import read_ipac
+from tom_bhtom_brokers.brokers.linear import parse_target_list
+from tom_bhtom_brokers.brokers.neowise import NeowiseBroker
+from tom_bhtom_brokers.brokers.ps1 import table as ps1_table
+from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.http import Response
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.target_info import TargetInfo
@@ -220,3 +229,145 @@ def test_atlas_quality_cuts_are_configurable(settings):
     dujy = frame["duJy"].astype(float)
     expected = frame[(frame["err"] == "0") & (dujy > 0) & (dujy < 10000)].drop_duplicates(subset=["MJD", "F"])
     assert len(lightcurve) == len(expected)
+
+
+# --- CPCS ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_cpcs_real_answer_limits_and_errors(archive, make_target, capsys):
+    import json
+
+    document = json.loads((DATA_DIR / "cpcs" / "ASASSN-13dl.json").read_text())
+    frame = pd.DataFrame({key: document[key] for key in ("mjd", "mag", "magerr", "caliberr", "filter")})
+    limits = frame["magerr"] == -1.0
+    target = make_target("ASASSN-13dl", None, None, **{"CPCS name": "ivo://asassn/ASASSN-13dl"})
+    outcome = update(target, CpcsBroker)
+    assert outcome.status == LightcurveUpdate.Status.OK, outcome.message
+    mjd = stored_mjd(target, "CPCS")
+    distinct = frame.drop_duplicates(subset=["mjd", "filter", "mag"])
+    worst = largest_difference_seconds(mjd, distinct["mjd"].to_numpy())
+    report(capsys, "cpcs/ASASSN-13dl.json", len(frame), len(mjd), worst)
+    assert (len(frame), int(limits.sum())) == (90, 28)
+    assert len(mjd) == len(distinct) and worst <= MAX_TIME_ERROR_SECONDS
+    points = stored(target, "CPCS")
+    assert sorted(points.exclude(limit=None).values_list("limit", flat=True)) == \
+        sorted(distinct.loc[distinct["magerr"] == -1.0, "mag"])
+    detected = distinct[distinct["magerr"] != -1.0]
+    assert np.allclose(sorted(points.exclude(brightness=None).values_list("brightness_error", flat=True)),
+                       sorted(np.hypot(detected["magerr"], detected["caliberr"])), atol=1e-5)
+    assert set(points.values_list("bandpass", flat=True)) == {f"{f}(CPCS)" for f in ("B", "V", "g", "r", "i")}
+
+
+# --- CRTS ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_crts_real_not_covered_page_is_no_data(archive, make_target):
+    """The CGI's real answer for a position outside the survey: "not covered", no request after it."""
+    target = make_target("outside CSS", 283.61614, 0.81912)
+    outcome = update(target, CrtsBroker)
+    assert outcome.status == LightcurveUpdate.Status.NO_DATA and "not covered" in outcome.message
+    assert b"This area is not covered by CSS data" in (DATA_DIR / "crts" / "not_covered.html").read_bytes()
+
+
+def test_crts_real_web_page_is_not_the_csv_answer_the_broker_asks_for():
+    """The OUT=web page (tables, no CSV link): the broker asks for OUT=csv and would say so, not guess."""
+    payload = (DATA_DIR / "crts" / "not_covered.html").read_bytes()
+    assert CrtsBroker().csv_path(payload).note.startswith("this area is not covered")
+
+
+# --- NEOWISE and ALLWISE: real Gator answers --------------------------------------------------------------
+
+@pytest.mark.parametrize("file, rows", [
+    ("neowise/gator_neowiser_p1bs_psd_Gaia20fnr.tbl", 281), ("neowise/gator_neowiser_p1bs_psd_no_coverage.tbl", 0),
+    ("allwise/gator_allwise_p3as_mep_Gaia20fnr.tbl", 34), ("allwise/gator_allwise_p3as_mep_no_coverage.tbl", 0),
+])
+def test_irsa_real_ipac_tables_are_read_whole(file, rows):
+    """IRSA's real IPAC tables through the one IPAC reader: every row, nulls masked (not zero, not text)."""
+    from astropy.io import ascii
+
+    table = read_ipac((DATA_DIR / file).read_bytes())
+    independent = ascii.read(DATA_DIR / file, format="ipac")
+    assert len(table) == len(independent) == rows
+    assert table.colnames == independent.colnames
+    if rows:
+        assert np.allclose(table["mjd"], independent["mjd"])
+        magnitude = "w1mpro" if "w1mpro" in table.colnames else "w1mpro_ep"
+        assert np.ma.count_masked(table[magnitude]) == np.ma.count_masked(independent[magnitude])
+
+
+@pytest.mark.parametrize("broker_class, file", [
+    (NeowiseBroker, "neowise/gator_neowiser_p1bs_psd_Gaia20fnr.tbl"),
+    (AllwiseBroker, "allwise/gator_allwise_p3as_mep_Gaia20fnr.tbl"),
+])
+def test_irsa_gator_answers_lack_the_quality_columns_the_broker_asks_for(broker_class, file):
+    """The broker's TAP query asks for the quality columns it cuts on; the Gator answer (selected columns only)
+    is refused with their names, not read without its cuts."""
+    with pytest.raises(BrokerParseError, match="no column.*qi_fact"):
+        broker_class().parse_response(response((DATA_DIR / file).read_bytes()), TargetInfo(1, "x", 90.26701,
+                                                                                            -18.9677))
+
+
+# --- PS1: the real MAST Catalogs API envelope ------------------------------------------------------------
+
+def test_ps1_real_mean_answer_keeps_64_bit_object_ids_exact():
+    import json
+
+    payload = (DATA_DIR / "ps1" / "mast_catalogs_api_panstarrs_mean_astroquery_testdata.json").read_bytes()
+    frame = ps1_table(payload, ("objID",))
+    document = json.loads(payload)
+    column = [c["name"] for c in document["info"]].index("objID")
+    assert list(frame["objID"].astype(str)) == [str(row[column]) for row in document["data"]]
+    assert str(frame["objID"].iloc[0]) == "68960059717834079"
+    with pytest.raises(BrokerParseError, match="raMean"):
+        ps1_table(payload, ("objID", "raMean", "decMean"))  # this recording selected other columns
+
+
+# --- LINEAR: the real target list --------------------------------------------------------------------------
+
+def test_linear_real_target_list_excerpt():
+    import gzip
+
+    text = (DATA_DIR / "linear" / "astroML_allLINEARfinal_targets_head40.dat").read_text()
+    frame = parse_target_list(gzip.compress(text.encode()))
+    rows = [line.split() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    assert len(frame) == len(rows) == 13
+    assert list(frame["objectID"]) == [int(row[0]) for row in rows]
+    assert np.allclose(frame["raLIN"], [float(row[1]) for row in rows])
+    assert np.allclose(frame["decLIN"], [float(row[2]) for row in rows])
+
+
+# --- Gaia epoch photometry: a real DataLink VOTable in the per-band layout ---------------------------------
+
+def test_gaia_real_epoch_photometry_votable_times_against_astropy(capsys):
+    import io
+    import zipfile
+
+    from astropy.coordinates import EarthLocation, SkyCoord
+    from astropy.io.votable import parse_single_table
+    import astropy.units as u
+
+    name = "GaiaDR2_5813181197970338560_EPOCH_PHOTOMETRY_votable_oldlayout.xml"
+    content = (DATA_DIR / "gaia_dr3" / name).read_bytes()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:  # as the data server packs it (USE_ZIP_ALWAYS=true)
+        archive.writestr("EPOCH_PHOTOMETRY-Gaia DR2 5813181197970338560.xml", content)
+    ra, dec = 266.0, -64.0  # any direction: the independent conversion below uses the same one
+    lightcurve = GaiaDR3Broker().parse_response(response(buffer.getvalue()), TargetInfo(1, "x", ra, dec))
+    table = parse_single_table(io.BytesIO(content)).to_table()
+    # DPAC's recommendation: transits rejected by photometry or variability processing are left out (2 here)
+    usable = ~np.ma.getmaskarray(table["mag"]) & ~np.asarray(table["rejected_by_variability"], dtype=bool) \
+        & ~np.asarray(table["rejected_by_photometry"], dtype=bool)
+    bands = np.asarray(table["band"]).astype(str)
+    # independently: BJD(TCB) at the barycentre -> UTC at the geocentre, astropy's own light_travel_time
+    arrival = Time(np.asarray(table["time"][usable], dtype=float) + 2455197.5, format="jd", scale="tcb",
+                   location=EarthLocation.from_geocentric(0, 0, 0, unit=u.m))
+    at_earth = arrival
+    for _ in range(3):
+        at_earth = arrival - at_earth.light_travel_time(SkyCoord(ra * u.deg, dec * u.deg), kind="barycentric")
+    expected = at_earth.utc.mjd
+    worst = largest_difference_seconds(lightcurve.frame["mjd"].to_numpy(), expected)
+    report(capsys, f"gaia_dr3/{name}", len(table), len(lightcurve), worst)
+    assert len(table) == 251 and {b: int((bands == b).sum()) for b in ("G", "BP", "RP")} == \
+        {"G": 85, "BP": 83, "RP": 83}
+    assert len(lightcurve) == int(usable.sum()) == 249 and worst <= MAX_TIME_ERROR_SECONDS
+    assert lightcurve.matched_identifier == "5813181197970338560"

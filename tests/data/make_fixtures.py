@@ -99,7 +99,8 @@ def gaia_alerts():
     rows = ["#Name, Date, RaDeg, DecDeg, AlertMag, HistoricMag, HistoricStdDev, Class, Published, Comment, TNSid"]
     entries = [
         ("Gaia20fnr", "2020-09-14 02:11:40", *OBJECTS["Gaia20fnr"], "15.21", "16.02", "0.03", "unknown",
-         "2020-09-16 10:02:11", "brightening by 0.8 mag, young stellar object candidate, near IRAS source", "AT2020aabc"),
+         "2020-09-16 10:02:11", "brightening by 0.8 mag, young stellar object candidate, near IRAS source",
+         "AT2020aabc"),
         ("Gaia19dke", "2019-08-20 11:44:02", *OBJECTS["Gaia19dke"], "16.70", "17.45", "0.05", "ULENS",
          "2019-08-22 08:31:00", "long microlensing event, \"Galactic disc\", confirmed", "AT2019npu"),
         ("Gaia18cbf", "2018-07-27 15:48:37", *OBJECTS["Gaia18cbf"], "18.32", "20.30", "0.11", "ULENS",
@@ -173,10 +174,10 @@ def neowise():
     rows = neowise_rows(ra0, dec0, 10.80, 10.88, visits=16)
     # the pitfalls of the real table, one row each:
     rows[3][3:5] = [None, None]                       # W1 missing: a W2-only point
-    rows[5][3] = "6.068"; rows[5][11] = "D000"        # a W1 outlier flagged as a diffraction spike
+    rows[5][3], rows[5][11] = "6.068", "D000"         # a W1 outlier flagged as a diffraction spike
     rows[7][7] = 0                                    # a bad frame (qual_frame 0)
     rows[9][10] = "10"                                # W1 Moon-contaminated
-    rows[11][12] = "UA"; rows[11][4] = None           # W1 an upper limit
+    rows[11][12], rows[11][4] = "UA", None            # W1 an upper limit
     rows[13][13] = 2                                  # blended (nb 2)
     neighbour = neowise_rows(ra0 + 3.6 / 3600 / np.cos(np.radians(dec0)), dec0, 13.9, 13.7, visits=4)
     write(folder / "cone_Gaia20fnr.tbl", ipac_table(rows + neighbour, NEOWISE_COLUMNS, keywords))
@@ -283,7 +284,8 @@ def ztf():
     write(folder / "no_coverage.csv", ZTF_HEADER + "\n")
     # IRSA's 400 answer to a cone it cannot serve (as reported in AAVSO/VStar#560), a VOTable error document
     write(folder / "usage_fault_400.xml",
-          '<?xml version="1.0" encoding="UTF-8"?>\n<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">\n'
+          '<?xml version="1.0" encoding="UTF-8"?>\n'
+          '<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">\n'
           '<RESOURCE type="results">\n<INFO name="QUERY_STATUS" value="ERROR">UsageFault: Internal error '
           '(invalid TAP query)</INFO>\n</RESOURCE>\n</VOTABLE>\n')
     path = "/cgi-bin/ZTF/nph_light_curves"
@@ -441,8 +443,8 @@ CRTS_CSV_HEADER = "MasterID,Mag,Magerr,RA,Dec,MJD,Blend"
 def crts_page(ra, dec, radius_deg, message):
     """The CGI's answer: the "Querying region" block the real pages start with, then the result message."""
     return f"""<!DOCTYPE html
-	PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"
-	 "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
+\tPUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"
+\t "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
 <html xmlns="http://www.w3.org/1999/xhtml" lang="en-US" xml:lang="en-US">
 <head>
 <title>Positional Cone Search</title>
@@ -514,8 +516,7 @@ def crts():
     write(folder / "synthetic_cone.html", crts_page("cone", "centre", "0.002", crts_link(synthetic, len(rows) + 1)))
     routes.append({"path": path, "region": {"dec_min": 80}, "file": "synthetic_cone.html",
                    "content_type": "text/html; charset=iso-8859-1"})
-    write(folder / "not_covered.html", crts_page(
-        "0", "0", "0.002", "<font size=5 color=red> This area is not covered by CSS data.</font>"))
+    # not_covered.html is the CGI's real answer for an uncovered position (PROVENANCE.md)
     routes.append({"path": path, "file": "not_covered.html", "content_type": "text/html; charset=iso-8859-1"})
     routes.append({"path": "/DataRelease/upload/{name}", "file": "{name}", "content_type": "text/plain"})
     write(folder / "routes.json", json.dumps(routes, indent=2) + "\n")
@@ -630,7 +631,8 @@ def cpcs():
     folder = HERE / "cpcs"
     path = "/followup/get_alert_lc_data"
     write(folder / "Gaia19dke.json", cpcs_document("ivo://Gaia19dke", cpcs_points(45, 16.8, 58720.0)))
-    write(folder / "ASASSN-13dl.json", cpcs_document(None, cpcs_points(30, 14.1, 56560.0), newer=False))
+    # ASASSN-13dl.json is a real answer (PROVENANCE.md); its points are still drawn to keep the seeded sequence
+    cpcs_points(30, 14.1, 56560.0)
     write(folder / "no_points.json", cpcs_document("ivo://Gaia20zzz", []))
     write(folder / "synthetic.json", cpcs_document("ivo://Gaia29", cpcs_points(25, 17.5, 59000.0), echo_key=False))
     # a refusal that echoes the key back, as servers do
@@ -824,8 +826,8 @@ def aavso():
 
 # --- ATLAS forced photometry (whitespace-separated text, '###' header; the queue is emulated) ---------------
 
-ATLAS_HEADER = ("###MJD          m      dm   uJy   duJy F err chi/N     RA       Dec        x        y     maj  min   phi  "
-                "apfit mag5sig Sky   Obs")
+ATLAS_HEADER = ("###MJD          m      dm   uJy   duJy F err chi/N     RA       Dec        x        y     "
+                "maj  min   phi  apfit mag5sig Sky   Obs")
 ATLAS_HEADER_PA = ATLAS_HEADER.replace("mag5sig Sky", "mag5sig PA_DEG Sky")   # the layout with PA_DEG
 ATLAS_TEST_TOKEN = "test-atlas-token-0c9e47d1"
 ATLAS_PASTED_JOB = "job170001"

@@ -42,6 +42,11 @@ class AtlasQueue:
                 return self.task(method, int(TASK.match(path).group(1)))
             if method == "POST":
                 return self.submit(params)
+            if method == "GET":  # the account's jobs, as the server's paginated list view gives them
+                with self._lock:
+                    jobs = [{"url": f"/forcedphot/queue/{job_id}/"} for job_id in sorted(self.jobs)]
+                return 200, JSON, json.dumps({"count": len(jobs), "next": None, "previous": None,
+                                              "results": jobs}).encode()
             return 405, JSON, b'{"detail": "Method not allowed."}'
         match = RESULT.match(path)
         if match and int(match.group(1)) in self.jobs:

@@ -51,12 +51,18 @@ class AavsoBroker(BHTOMBroker):
     telescope = "AAVSO"
     verbose_name = "AAVSO International Database"
     citation = "Kafka, S. 2021, Observations from the AAVSO International Database, https://www.aavso.org"
+    probe = {"name": "FU Ori", "survey_names": {"AAVSO name": "FU Ori"}}
     #: a JD chunk without observations may come back as an empty body (or a header only): nothing in that range
     empty_answer_note = "AAVSO has no observations in the range asked"
 
     def fetch(self, target):
         name = self.require_name(target, "a VSX name or AUID")
         return self.download_parts(self.chunks(name), target)
+
+    def check(self):
+        """One chunk (the last whole one) of the probe star, not its century."""
+        probe = self.probe_target()
+        return self.download_parts(self.chunks(self.survey_name(probe))[-2:-1], probe)
 
     def query(self, target, survey_name):
         """The first chunk's request (the updater and TOM's forms ask for one; ``chunks`` gives all)."""

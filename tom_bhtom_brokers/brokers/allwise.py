@@ -29,6 +29,7 @@ class AllwiseBroker(IrsaTapBroker):
     telescope = "WISE"
     verbose_name = "AllWISE Multiepoch Photometry (IRSA)"
     citation = "Cutri et al. 2013, AllWISE Explanatory Supplement"
+    probe = {"name": "Gaia20fnr", "ra": 90.26701, "dec": -18.96770}
     table = "allwise_p3as_mep"
     columns = ("cntr_mf", "ra", "dec", "mjd", "w1mpro_ep", "w1sigmpro_ep", "w2mpro_ep", "w2sigmpro_ep",
                "qi_fact", "saa_sep", "moon_masked", "cc_flags", "nb", "na")

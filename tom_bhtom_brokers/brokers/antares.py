@@ -56,6 +56,7 @@ class AntaresBroker(BHTOMBroker):
     instrument = "ZTF camera (alert stream)"
     verbose_name = "ANTARES (ZTF alert photometry)"
     citation = "Matheson et al. 2021, AJ 161, 107"
+    probe = {"name": "Gaia20fnr", "ra": 90.26701, "dec": -18.96770}
 
     def fetch(self, target):
         listing = self.request(self.query(target, self.survey_name(target)))

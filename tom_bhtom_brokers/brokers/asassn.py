@@ -21,7 +21,8 @@ in real exports the ``HJD`` column disagrees with it by up to 35 s (all rows of 
 TAI-UTC; another export's HJD fits a direction 1.4 degrees from the target), so the HJD is kept only as
 ``time_original``. Pages without a UT column (``/photometry/``, ``/variables/``) give ``hjd`` alone: it is taken
 as a heliocentric JD on the UTC scale and the light travel time to the Sun's centre is removed using the
-target's coordinates (``lightcurve.geocentric_utc_mjd``). Cadence: daily (a coordinate job's export grows as ASAS-SN observes).
+target's coordinates (``lightcurve.geocentric_utc_mjd``). Cadence: daily (a coordinate job's export grows
+as ASAS-SN observes).
 """
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -37,6 +38,8 @@ from tom_bhtom_brokers.survey_names import asassn_export_path
 
 SENTINEL = 99.99
 V_CAMERAS = frozenset(("ba", "bb", "bc", "bd", "be", "bf", "bg", "bh"))
+
+
 def ut_date_mjd(dates):
     """UTC MJD of v1's ``UT Date`` column (``YYYY-MM-DD.ddddddd``: a calendar date and the fraction of its
     day), whole-column; an unreadable date is an error."""
@@ -59,6 +62,8 @@ class AsassnBroker(BHTOMBroker):
     telescope = "ASAS-SN"
     verbose_name = "ASAS-SN Sky Patrol (v1)"
     citation = "Shappee et al. 2014, ApJ 788, 48; Kochanek et al. 2017, PASP 129, 104502"
+    probe = {"name": "ASASSN-21qj", "ra": 123.84754, "dec": -38.98983, "survey_names": {
+        "ASAS-SN URL": "https://asas-sn.osu.edu/sky-patrol/coordinate/5740d76a-4445-4b58-bc83-4f5b93cf6b31"}}
 
     def fetch(self, target):
         url = self.require_name(target, "paste the target's Sky Patrol page into it")

@@ -38,7 +38,7 @@ import pandas as pd
 from astropy.time import Time
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, frame_of_rows, no_data, read_json
-from tom_bhtom_brokers.exceptions import BrokerParseError, BrokerServiceError
+from tom_bhtom_brokers.exceptions import BrokerNotConfigured, BrokerParseError, BrokerServiceError
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import DataSource
 
@@ -64,6 +64,7 @@ class AtlasBroker(BHTOMBroker):
     telescope = "ATLAS"
     verbose_name = "ATLAS forced photometry"
     citation = "Tonry et al. 2018, PASP 130, 064505; Smith et al. 2020, PASP 132, 085002"
+    probe = {"name": "Gaia20fnr", "ra": 90.26701, "dec": -18.96770}
     default_timeout = 120.0
 
     @property
@@ -91,6 +92,19 @@ class AtlasBroker(BHTOMBroker):
         url = self.require_name(target, "a finished forced-photometry result; nor an ATLAS token in settings to "
                                         "queue one")
         return self.download(self.query(target, url), target)
+
+    def check(self):
+        """The queue with the site's token, without queuing a job: the list of this account's jobs."""
+        if not self.token:
+            raise BrokerNotConfigured("no ATLAS token in settings.DATA_SERVICES['ATLAS']: only pasted results are "
+                                      "read, and those are checked as they are read")
+        answer = self.request(Request(QUEUE_PATH, headers=self.auth_headers()))
+        listing = self.read(answer, lambda payload: read_json(payload, "ATLAS queue listing"))
+        if not isinstance(listing.get("results"), list):
+            raise BrokerParseError("the ATLAS queue listing has no 'results' list", url=answer.url)
+        found = no_data(f"the queue answers: {len(listing['results'])} job(s) of this account")
+        found.url = answer.url
+        return found
 
     def query(self, target, survey_name):
         self.valid_name(survey_name, "; nothing was requested")

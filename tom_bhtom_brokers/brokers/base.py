@@ -78,6 +78,9 @@ class BHTOMBroker(DataService):
     citation = ""
     #: for archives whose empty body means "nothing in what was asked" (not a broken answer): the status line
     empty_answer_note = ""
+    #: a well-known object the archive has data for, which ``check_archives`` asks about: TargetInfo fields
+    #: (name, ra, dec, survey_names)
+    probe = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -171,6 +174,15 @@ class BHTOMBroker(DataService):
     def parse(self, payload: bytes, target: TargetInfo) -> Lightcurve:
         """The archive's bytes as a Lightcurve (pure, whole-column)."""
         raise NotImplementedError
+
+    def check(self) -> Lightcurve:
+        """The light curve of the declared ``probe`` object, read as an update reads it (``check_archives``).
+        Brokers whose full read is many requests or a job override this with one small request."""
+        return self.fetch(self.probe_target())
+
+    @classmethod
+    def probe_target(cls):
+        return TargetInfo(id=None, **{"name": cls.probe.get("name", "probe"), "ra": None, "dec": None, **cls.probe})
 
     # --- shared machinery --------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ class CpcsBroker(BHTOMBroker):
     telescope = ""
     verbose_name = "Cambridge Photometric Calibration Server (follow-up photometry)"
     citation = "Zielinski et al. 2019, arXiv:1910.14476"
+    probe = {"name": "Gaia19dke", "survey_names": {"CPCS name": "ivo://Gaia19dke"}}
     required_settings = ("access_key",)
 
     @property

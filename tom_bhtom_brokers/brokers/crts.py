@@ -49,6 +49,7 @@ class CrtsBroker(BHTOMBroker):
     telescope = "Catalina Sky Survey"
     verbose_name = "Catalina Surveys Data Release 2 (CRTS)"
     citation = "Drake et al. 2009, ApJ 696, 870"
+    probe = {"name": "Gaia20fnr", "ra": 90.26701, "dec": -18.96770}
 
     def query(self, target, survey_name):
         self.require_position(target)

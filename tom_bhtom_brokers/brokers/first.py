@@ -61,6 +61,7 @@ class FirstBroker(WsdbRoute, BHTOMBroker):
     telescope = "VLA"
     verbose_name = "FIRST 1.4 GHz catalogue (VizieR VIII/92)"
     citation = "Becker, White & Helfand 1995, ApJ 450, 559; Helfand, White & Becker 2015, ApJ 801, 26"
+    probe = {"name": "Gaia20fnr", "ra": 90.26701, "dec": -18.96770}
     wsdb_table = "first_2014.main"
     wsdb_sql = ("SELECT f.raj2000, f.dej2000, f.fpeak, f.fint, f.rms, f.ep_jd_, f.s_ep_jd_ FROM first_2014.main AS f"
                 " WHERE q3c_radial_query(f.raj2000, f.dej2000, %(ra)s, %(dec)s, %(radius_deg)s)"

@@ -8,9 +8,10 @@ the Photometric Science Alerts Team.
 Times: each row has a ``Date`` (UTC, to the second) and a JD column, labelled ``JD(TCB)`` in the current
 layout. The stored time is the ``Date``: in the 2014-15 layout the JD has only three decimals (86 s steps)
 and real files differ from their own ``Date`` by up to 42 s; in the current layout the two agree to under a
-second. The JD is kept in each point's extras (``time_original``), the Date as ``date_original``. Magnitudes are Gaia G (Vega) with no uncertainty: we give each
-point the single-epoch error model of Hodgkin et al. 2021 (their polynomial in G, valid for
-13 < G < 21; magnitudes outside are evaluated at the nearest end of that range).
+second. The JD is kept in each point's extras (``time_original``), the Date as ``date_original``.
+Magnitudes are Gaia G (Vega) with no uncertainty: we give each point the single-epoch error model of
+Hodgkin et al. 2021 (their polynomial in G, valid for 13 < G < 21; magnitudes outside are evaluated at the
+nearest end of that range).
 """
 import io
 import threading
@@ -98,6 +99,7 @@ class GaiaAlertsBroker(BHTOMBroker):
     telescope = "Gaia"
     verbose_name = "Gaia Photometric Science Alerts"
     citation = "Hodgkin et al. 2021, A&A 652, A76"
+    probe = {"name": "Gaia18cbf", "survey_names": {"Gaia Alerts name": "Gaia18cbf"}}
     #: the alert index is ~3 MB; one copy per process, refreshed hourly, serves every target
     index_ttl_seconds = 3600
 

@@ -156,6 +156,7 @@ class GaiaDR3Broker(BHTOMBroker):
     telescope = "Gaia"
     verbose_name = "Gaia DR3 epoch photometry (ESA Gaia Archive)"
     citation = "Gaia Collaboration, Vallenari et al. 2023, A&A 674, A1; Eyer et al. 2023, A&A 674, A13"
+    probe = {"name": "Gaia20fnr", "ra": 90.26701, "dec": -18.96770}
     #: fastest proper motion the widened cone allows for (arcsec/yr)
     max_proper_motion = 0.5
 

@@ -55,7 +55,12 @@ _cache_lock = threading.Lock()
 @functools.lru_cache(maxsize=4)
 def target_list(path, mtime_ns):
     """The sample's target list, parsed once per cached file (``mtime_ns`` keys a re-download)."""
-    text = gzip.decompress(Path(path).read_bytes()).decode("ascii")
+    return parse_target_list(Path(path).read_bytes())
+
+
+def parse_target_list(gzipped):
+    """The gzipped target list (whitespace columns, '#' comments) as a frame."""
+    text = gzip.decompress(gzipped).decode("ascii")
     frame = pd.read_csv(io.StringIO(text), sep=r"\s+", comment="#", header=None, names=TARGET_COLUMNS)
     return frame.astype({"objectID": int, "raLIN": float, "decLIN": float})
 
@@ -70,6 +75,7 @@ class LinearBroker(WsdbRoute, BHTOMBroker):
     telescope = "LINEAR 1m"
     verbose_name = "LINEAR (public periodic-variable sample)"
     citation = "Sesar et al. 2011, AJ 142, 190; Palaversa et al. 2013, AJ 146, 101"
+    probe = {"name": "Gaia19dke", "ra": 304.7108, "dec": 55.1547}
     default_timeout = 300.0
     wsdb_table = "lineardb.sources"
     wsdb_sql = ("SELECT o.objectid, s.mjd, s.mag, s.magerr FROM lineardb.sources AS s JOIN lineardb.objects AS o"
@@ -100,6 +106,21 @@ class LinearBroker(WsdbRoute, BHTOMBroker):
                 partial.write_bytes(response.content)
                 os.replace(partial, path)  # never a half-written cache file
         return path
+
+    def check(self):
+        """The archive itself, not the cache: the target list downloaded afresh and read (the WSDB route: the
+        probe's light curve)."""
+        if self.route() == "wsdb":
+            return super().check()
+        response = self.request(Request(f"{DATASETS}/{TARGETS_FILE}"))
+        try:
+            targets = self.read(response, parse_target_list)
+        except (OSError, EOFError) as exc:  # gzip's errors on a file that is not gzip
+            raise BrokerParseError(f"{TARGETS_FILE} is not a gzipped target list ({exc})", url=response.url) from None
+        answer = no_data(f"the target list reads: {len(targets)} objects (light curves are read once, into the "
+                         "cache)")
+        answer.url = response.url
+        return answer
 
     def fetch_public(self, target):
         objectid = self.survey_name(target)

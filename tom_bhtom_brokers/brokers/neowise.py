@@ -45,6 +45,7 @@ class NeowiseBroker(IrsaTapBroker):
     telescope = "WISE"
     verbose_name = "NEOWISE-R single-exposure photometry (IRSA)"
     citation = "Mainzer et al. 2014, ApJ 792, 30"
+    probe = {"name": "Gaia20fnr", "ra": 90.26701, "dec": -18.96770}
     table = "neowiser_p1bs_psd"
     columns = COLUMNS
 

@@ -48,6 +48,7 @@ class Ps1Broker(WsdbRoute, BHTOMBroker):
     telescope = "Pan-STARRS1"
     verbose_name = "Pan-STARRS1 DR2 detections (MAST)"
     citation = "Chambers et al. 2016, arXiv:1612.05560; Flewelling et al. 2020, ApJS 251, 7"
+    probe = {"name": "Gaia20fnr", "ra": 90.26701, "dec": -18.96770}
 
     @property
     def wsdb_table(self):

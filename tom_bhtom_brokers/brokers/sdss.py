@@ -50,6 +50,7 @@ class SdssBroker(WsdbRoute, BHTOMBroker):
     telescope = "SDSS 2.5m"
     verbose_name = "SDSS imaging (SkyServer)"
     citation = "Abdurro'uf et al. 2022, ApJS 259, 35; York et al. 2000, AJ 120, 1579"
+    probe = {"name": "Gaia20fnr", "ra": 90.26701, "dec": -18.96770}
     wsdb_table = "sdssdr14.photoobjall"
     wsdb_sql = (
         "SELECT s.objid, s.ra, s.dec, s.mode, s.run, s.camcol, s.field, "

@@ -50,6 +50,7 @@ class ZtfBroker(BHTOMBroker):
     instrument = "ZTF"
     verbose_name = "ZTF public data release light curves (IRSA)"
     citation = "Masci et al. 2019, PASP 131, 018003"
+    probe = {"name": "Gaia20fnr", "ra": 90.26701, "dec": -18.96770}
 
     @classmethod
     def name_key(cls):

@@ -1,0 +1,42 @@
+"""The real archives, opt-in: ``pytest --remote-data``. Each broker reads its declared well-known object
+(``probe``) from the real archive with the package's defaults: reachable, parsed, points, and times within the
+survey's years. Skipped by default (no network in tests and CI); ``manage.py check_archives`` is the same check
+for operators."""
+import pytest
+from astropy.time import Time
+
+from tom_bhtom_brokers.brokers import BROKER_CLASSES
+from tom_bhtom_brokers.checking import OK, check_archive
+from tom_bhtom_brokers.sources import PRETTY_SURVEY_NAME, DataSource
+from django.utils.module_loading import import_string
+
+#: the years each survey's data can fall in (a time outside them is a wrong time system or a wrong object)
+SURVEY_YEARS = {
+    DataSource.GAIA_ALERTS: (2014, None), DataSource.GAIA_DR3: (2014, 2018), DataSource.NEOWISE: (2013, 2025),
+    DataSource.ALLWISE: (2009, 2012), DataSource.CRTS: (2004, 2017), DataSource.FIRST: (1993, 2012),
+    DataSource.ZTF: (2018, None), DataSource.ANTARES: (2019, None), DataSource.SDSS: (1998, 2010),
+    DataSource.PS1: (2009, 2015), DataSource.LINEAR: (1998, 2010), DataSource.CPCS: (2010, None),
+    DataSource.ASASSN: (2012, None), DataSource.ATLAS: (2015, None), DataSource.AAVSO: (1890, None),
+}
+#: sources whose check reads no points (the queue's job list, LINEAR's target list)
+NO_POINTS_CHECKED = {DataSource.ATLAS, DataSource.LINEAR}
+
+
+@pytest.mark.remote_data
+@pytest.mark.django_db
+@pytest.mark.parametrize("source", list(BROKER_CLASSES), ids=lambda source: PRETTY_SURVEY_NAME[source])
+def test_the_real_archive_answers_for_the_probe_object(source, settings):
+    settings.DATA_SERVICES = {}  # the package's defaults: the real archives
+    broker = import_string(BROKER_CLASSES[source])()
+    result = check_archive(broker)
+    if result.verdict == "not configured":
+        pytest.skip(result.detail)
+    assert result.verdict == OK, result
+    if source in NO_POINTS_CHECKED:
+        return
+    lightcurve = broker.check()
+    assert len(lightcurve) > 0, result
+    first, last = SURVEY_YEARS[source]
+    years = Time(lightcurve.frame["mjd"].to_numpy(), format="mjd", scale="utc").decimalyear
+    assert years.min() >= first and (last is None or years.max() <= last + 1), (years.min(), years.max())
+    assert years.max() <= Time.now().decimalyear

@@ -1,0 +1,59 @@
+"""Is each archive still there, and still answering in the format its broker reads?
+
+``check_archive`` asks one archive about its broker's declared well-known object (``probe``) the way an update
+would, without touching the database, and sorts the outcome into what an operator acts on:
+
+``ok``              the answer was read (how many points, over which dates)
+``format changed``  the archive answered, but not in the layout the broker reads (which columns or fields are
+                    missing is in the message): the broker needs updating
+``unreachable``     no answer, a timeout, an HTTP error or an HTML error page instead of data
+``not configured``  the site has not given the broker what it needs (a key, a token): not a failure
+``error``           anything else the broker refused (a probe the archive no longer knows, ...)
+"""
+import logging
+from dataclasses import dataclass
+
+from astropy.time import Time
+
+from tom_bhtom_brokers.exceptions import (BrokerError, BrokerNotConfigured, BrokerParseError, BrokerServiceError,
+                                          masked)
+
+logger = logging.getLogger(__name__)
+
+OK, FORMAT_CHANGED, UNREACHABLE, NOT_CONFIGURED, ERROR = ("ok", "format changed", "unreachable", "not configured",
+                                                          "error")
+FAILURES = (FORMAT_CHANGED, UNREACHABLE, ERROR)
+
+
+@dataclass
+class ArchiveCheck:
+    source: str
+    verdict: str
+    detail: str = ""
+    url: str = ""
+
+    @property
+    def failed(self):
+        return self.verdict in FAILURES
+
+
+def check_archive(broker) -> ArchiveCheck:
+    """One archive's verdict; never raises a BrokerError."""
+    try:
+        broker.check_configured()
+        lightcurve = broker.check()
+    except BrokerNotConfigured as exc:
+        return ArchiveCheck(broker.name, NOT_CONFIGURED, str(exc))
+    except BrokerError as exc:
+        exc = masked(exc, broker.secrets())
+        verdict = FORMAT_CHANGED if isinstance(exc, BrokerParseError) else \
+            UNREACHABLE if isinstance(exc, BrokerServiceError) else ERROR
+        return ArchiveCheck(broker.name, verdict, getattr(exc, "reason", None) or str(exc),
+                            getattr(exc, "url", None) or "")
+    if not len(lightcurve):
+        return ArchiveCheck(broker.name, OK, f"answered, no points for {broker.probe_target().name}: "
+                                             f"{lightcurve.note or 'empty'}", lightcurve.url)
+    mjd = lightcurve.frame["mjd"]
+    first, last = (Time(value, format="mjd", scale="utc").strftime("%Y-%m-%d") for value in (mjd.min(), mjd.max()))
+    return ArchiveCheck(broker.name, OK, f"{len(lightcurve)} points of {broker.probe_target().name}, "
+                                         f"{first} to {last}", lightcurve.url)
