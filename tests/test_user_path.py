@@ -122,3 +122,15 @@ def test_an_identifier_the_archive_sends_is_written_only_if_it_passes_the_fields
     assert names_of(target)["Gaia Alerts name"] == ""
     row = LightcurveUpdate.objects.get(target=target, source="Gaia Alerts")
     assert row.status == "ok" and "was not recorded" in row.message
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as in a real request: django-tasks runs on commit
+def test_the_pages_update_button_records_the_names_too(astronomer, archive):
+    """The same path from the target page: TOM's create form, then the tab's update button (a django-tasks task,
+    run at once by TOM's default immediate backend)."""
+    target = create_through_toms_form(astronomer, "Gaia20fnr")
+    response = astronomer.post(reverse("bhtom_brokers:update", kwargs={"pk": target.pk}))
+    assert response.status_code == 302
+    assert names_of(target)["Gaia Alerts name"] == "Gaia20fnr"
+    assert names_of(target)["Gaia DR3 id"].isdigit()
+    assert not [pair for pair in due_pairs(target) if "changed" in pair[1]]
