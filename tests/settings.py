@@ -23,8 +23,10 @@ else:
     DATABASES = {"default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("BHTOM_TEST_SQLITE", TEST_SQLITE),
-        # django-tasks' db_worker needs EXCLUSIVE transactions on SQLite
-        "OPTIONS": {"timeout": 60, "transaction_mode": "EXCLUSIVE"},
+        # django-tasks' db_worker needs EXCLUSIVE transactions on SQLite; BHTOM_TEST_SQLITE_TOM_DEFAULTS: none of
+        # that, as tom_setup writes a site's settings (the hostile tests' concurrent runs)
+        "OPTIONS": {} if os.environ.get("BHTOM_TEST_SQLITE_TOM_DEFAULTS")
+        else {"timeout": 60, "transaction_mode": "EXCLUSIVE"},
         "TEST": {"NAME": TEST_SQLITE},
     }}
 STATIC_ROOT = os.path.join(tempfile.gettempdir(), "tom_bhtom_brokers_static")

@@ -23,8 +23,8 @@ def run(*args):
 def row(table, source):
     line = next(line for line in table.splitlines() if line.startswith(source))
     cells = line[len(source):].split()
-    return dict(zip(("checked", "fetched", "no data", "not due", "no name", "not conf.", "added", "removed",
-                     "errors"), map(int, cells)))
+    return dict(zip(("checked", "fetched", "no data", "not due", "no name", "not conf.", "deleted", "added",
+                     "removed", "errors"), map(int, cells)))
 
 
 @pytest.fixture

@@ -118,7 +118,7 @@ def test_a_target_deleted_while_its_update_runs(archive):
 
     outcomes = updating.run(items, workers=8, on_outcome=delete_the_others)
     gone = [o for o in outcomes if o.target_id in deleted]
-    assert gone and all(o.status == "skipped" and "deleted" in o.message for o in gone)
+    assert gone and all(o.status == updating.DELETED and "deleted" in o.message for o in gone)
     assert not PhotometryReducedDatum.objects.filter(target_id__in=deleted).exists()
 
 

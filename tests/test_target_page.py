@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 from astropy.table import Table
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 from django.db import connection
 from django.template.loader import render_to_string
@@ -31,7 +31,9 @@ TAB = "survey-light-curves"
 
 @pytest.fixture
 def editor(client):
+    """A user who may change every target (the site-wide ``change_target`` permission)."""
     user = User.objects.create_user("editor", password="pw")
+    user.user_permissions.add(Permission.objects.get(codename="change_target", content_type__app_label="tom_targets"))
     client.force_login(user)
     return user
 

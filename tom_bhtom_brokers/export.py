@@ -58,8 +58,9 @@ def survey_points(target) -> pd.DataFrame:
 
 
 def _none_for_nan(values, digits):
+    """Rounded floats, with NaN and +-inf as None: the figure's JSON must parse in a browser whatever is stored."""
     rounded = np.round(np.asarray(values, dtype=float), digits)
-    return [None if np.isnan(v) else float(v) for v in rounded]
+    return [float(v) if np.isfinite(v) else None for v in rounded]
 
 
 def plot_payload(frame: pd.DataFrame) -> dict:
@@ -128,3 +129,25 @@ def table(frame: pd.DataFrame) -> Table:
         "extras": np.array([json.dumps({k: v for k, v in e.items() if k not in ("time_original", "time_system")},
                                        sort_keys=True, default=str) for e in extras], dtype=str),
     }, names=DOWNLOAD_COLUMNS)
+
+
+#: what makes a spreadsheet read a cell as a formula (OWASP, "CSV injection")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(rows: Table) -> Table:
+    """A copy of the download table whose text cells cannot run as spreadsheet formulas: a cell starting with
+    ``= + - @``, tab or CR gets a leading apostrophe (OWASP's rule). Numeric columns stay numbers; the ECSV
+    download does not use this, so its data stay exact."""
+    safe = rows.copy()
+    for name in safe.colnames:
+        column = safe[name]
+        if column.dtype.kind not in "USO":  # text (object columns hold the archive's strings too)
+            continue
+        values = np.asarray(column, dtype=str)
+        risky = np.char.startswith(values, FORMULA_START[0])
+        for start in FORMULA_START[1:]:
+            risky |= np.char.startswith(values, start)
+        if risky.any():
+            safe[name] = np.where(risky, np.char.add("'", values), values)
+    return safe

@@ -13,9 +13,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
+import urllib3
 
 from tom_bhtom_brokers import __version__
 from tom_bhtom_brokers.exceptions import BrokerServiceError, masked
@@ -30,6 +31,10 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 #: Query parameters whose values never appear in a log line, an error message or a status row.
 SECRET_PARAMS = frozenset({"hashtag", "token", "api_key", "apikey", "key", "password"})
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass
@@ -88,11 +93,51 @@ def reset_host_limiter(per_host=None):
 
 
 def redacted_url(url, params=None):
-    """The URL as a person could paste it, with secret parameter values replaced."""
+    """The URL as a person could paste it, with secret parameter values replaced (in ``params`` and in a query
+    the URL already carries, e.g. a redirect's Location)."""
+    parts = urlsplit(url)
+    if parts.query and any(k.lower() in SECRET_PARAMS for k, _ in parse_qsl(parts.query, keep_blank_values=True)):
+        query = urlencode([(k, "REDACTED" if k.lower() in SECRET_PARAMS else v)
+                           for k, v in parse_qsl(parts.query, keep_blank_values=True)])
+        url = urlunsplit(parts._replace(query=query))
     if not params:
         return url
     shown = {k: ("REDACTED" if k.lower() in SECRET_PARAMS else v) for k, v in params.items()}
     return f"{url}?{urlencode(shown)}"
+
+
+_known_secrets = set()
+_secrets_lock = threading.Lock()
+
+
+def remember_secrets(secrets):
+    """Add configured credentials to those masked in urllib3's own log lines (see ``SecretMaskingFilter``)."""
+    with _secrets_lock:
+        _known_secrets.update(s for s in secrets if s)
+
+
+class SecretMaskingFilter(logging.Filter):
+    """Masks every configured credential, and the values of secret query parameters, in a log record: urllib3
+    logs each request line ("GET /path?query") at DEBUG, a redirect's target included."""
+
+    PARAM = re.compile(r"(?i)\b(" + "|".join(sorted(SECRET_PARAMS)) + r")=([^&\s\"']+)")
+
+    def filter(self, record):
+        with _secrets_lock:
+            secrets = sorted(_known_secrets, key=len, reverse=True)
+        message = record.getMessage()
+        masked_message = self.PARAM.sub(r"\1=REDACTED", message)
+        for secret in secrets:
+            masked_message = masked_message.replace(secret, "***")
+        if masked_message != message:
+            record.msg, record.args = masked_message, ()
+        return True
+
+
+logging.getLogger("urllib3").addFilter(SecretMaskingFilter())
+for _name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.poolmanager", "urllib3.response",
+              "urllib3.util.retry"):
+    logging.getLogger(_name).addFilter(SecretMaskingFilter())
 
 
 def retry_after_seconds(value, now=None):
@@ -126,8 +171,11 @@ class HttpClient:
     """Sends GET/POST requests for one broker with that broker's timeout and limits."""
 
     def __init__(self, timeout=30.0, retries=3, backoff=1.0, max_retry_wait=60.0,
-                 max_bytes=200 * 1024 * 1024, headers=None, secrets=()):
+                 max_bytes=200 * 1024 * 1024, headers=None, secrets=(), deadline=None, max_redirects=MAX_REDIRECTS):
         self.timeout = float(timeout)
+        #: the most one attempt may take, headers and body, however the archive frames or drips its answer
+        self.deadline = float(deadline) if deadline else 3 * self.timeout
+        self.max_redirects = int(max_redirects)
         self.retries = int(retries)
         self.backoff = float(backoff)
         self.max_retry_wait = float(max_retry_wait)
@@ -135,6 +183,7 @@ class HttpClient:
         self.headers = {"User-Agent": USER_AGENT, **(headers or {})}
         #: values (access keys) masked in every error and log line, whatever a server echoes back
         self.secrets = tuple(s for s in secrets if s)
+        remember_secrets(self.secrets)
         self._local = threading.local()
 
     def _session(self):
@@ -184,33 +233,66 @@ class HttpClient:
         return min(self.max_retry_wait, self.backoff * 2 ** (attempt - 1)) * (0.75 + random.random() / 2)
 
     def _attempt(self, method, url, params, data, headers, shown_url):
-        """One request: a Response, or (error, retry_after) when it is worth asking again; raises when it is not."""
+        """One request: a Response, or (error, retry_after) when it is worth asking again; raises when it is not.
+
+        Redirects are followed here, not by requests: only to the host asked (an http -> https upgrade of it
+        is fine), at most ``max_redirects`` hops; anything else is an error naming where it pointed. So a
+        credential (a header or cookie) only ever goes to the archive's own host."""
+        deadline = time.monotonic() + self.deadline
+        all_headers = {**self.headers, **(headers or {})}
+        origin = urlsplit(url)
         try:
-            with self._session().request(method, url, params=params, data=data,
-                                         headers={**self.headers, **(headers or {})},
-                                         timeout=self.timeout, stream=True) as raw:
-                status = raw.status_code
-                if status in RETRY_STATUSES:
-                    error = BrokerServiceError(_status_reason(status), url=shown_url, status=status)
-                    wait = retry_after_seconds(raw.headers.get("Retry-After"))
-                    if status == 429 and wait is None:
-                        wait = throttled_seconds(_read_capped(raw, 4096, shown_url, truncate=True))
-                    return error, wait
-                if status >= 400:
-                    body = _read_capped(raw, 4096, shown_url, truncate=True)
-                    raise BrokerServiceError(_status_reason(status, body), url=shown_url, status=status)
-                content = _read_capped(raw, self.max_bytes, shown_url, deadline=time.monotonic() + 3 * self.timeout)
-                return Response(url=shown_url, status=status, headers=dict(raw.headers), content=content)
-        except requests.exceptions.ReadTimeout:
+            for _ in range(self.max_redirects + 1):
+                with self._session().request(method, url, params=params, data=data, headers=all_headers,
+                                             timeout=self.timeout, stream=True, allow_redirects=False) as raw:
+                    status = raw.status_code
+                    if status in REDIRECT_STATUSES and raw.headers.get("Location"):
+                        url = self._redirect_target(origin, raw, shown_url)
+                        shown_url = redacted_url(url)
+                        if status == 303 or (status in (301, 302) and method == "POST"):
+                            method, data = "GET", None  # what browsers do, and what the server means
+                        params = None  # the Location carries the whole query
+                        continue
+                    return self._answer(raw, status, shown_url, deadline)
+            raise BrokerServiceError(f"more than {self.max_redirects} redirects", url=shown_url)
+        except (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError):
             # A stalled archive is not retried: the wait would multiply, and the next run asks again.
             raise BrokerServiceError(f"no answer within the {self.timeout:g} s timeout", url=shown_url) from None
-        except requests.exceptions.ChunkedEncodingError:
+        except (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError):
+            # the body ended before its declared length or chunk (urllib3 reads it here, requests does not wrap)
             return BrokerServiceError("the archive closed the connection before the whole response arrived "
                                       "(truncated body)", url=shown_url), None
         except requests.exceptions.ConnectionError as exc:
             return BrokerServiceError(f"connection failed ({_short(exc)})", url=shown_url), None
-        except requests.exceptions.RequestException as exc:
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise BrokerServiceError(f"request failed ({_short(exc)})", url=shown_url) from None
+
+    def _answer(self, raw, status, shown_url, deadline):
+        if status in RETRY_STATUSES:
+            error = BrokerServiceError(_status_reason(status), url=shown_url, status=status)
+            wait = retry_after_seconds(raw.headers.get("Retry-After"))
+            if status == 429 and wait is None:
+                wait = throttled_seconds(_read_capped(raw, 4096, shown_url, deadline, truncate=True))
+            return error, wait
+        if status >= 400:
+            body = _read_capped(raw, 4096, shown_url, deadline, truncate=True)
+            raise BrokerServiceError(_status_reason(status, body), url=shown_url, status=status)
+        content = _read_capped(raw, self.max_bytes, shown_url, deadline)
+        return Response(url=shown_url, status=status, headers=dict(raw.headers), content=content)
+
+    def _redirect_target(self, origin, raw, shown_url):
+        """The absolute URL a redirect points to, when it is on the host first asked; else an error."""
+        target = urljoin(raw.url, raw.headers["Location"])
+        parts = urlsplit(target)
+        same_host = parts.hostname is not None and parts.hostname == origin.hostname
+        same_port = (parts.port or DEFAULT_PORTS.get(parts.scheme)) == (origin.port or DEFAULT_PORTS.get(origin.scheme))
+        upgrade = origin.scheme == "http" and parts.scheme == "https" and parts.port in (None, 443)
+        if not (same_host and parts.scheme in ("http", "https") and not parts.username and not parts.password
+                and (same_port and parts.scheme == origin.scheme or upgrade)):
+            shown = masked(BrokerServiceError(redacted_url(target)), self.secrets).reason
+            raise BrokerServiceError(f"the archive redirected to {shown}, not on {origin.hostname}: not followed",
+                                     url=shown_url, status=raw.status_code)
+        return target
 
 
 def _status_reason(status, body=b""):
@@ -225,13 +307,23 @@ def _status_reason(status, body=b""):
     return f"{reason}: {text[:200]}" if text else reason
 
 
-def _read_capped(raw, max_bytes, shown_url, deadline=None, truncate=False):
+def _read_capped(raw, max_bytes, shown_url, deadline, truncate=False):
+    """The body, at most ``max_bytes``, read in pieces of whatever each network read brings (``read1``), so the
+    ``deadline`` (a ``time.monotonic()`` value) holds whether the archive sends a Content-Length, chunks, or
+    one byte at a time: requests' ``iter_content`` would wait for 64 KiB of a declared length before looking
+    at the clock."""
     declared = raw.headers.get("Content-Length")
     if not truncate and declared and declared.isdigit() and int(declared) > max_bytes:
         raise BrokerServiceError(f"response of {int(declared)} bytes is over the {max_bytes} byte limit",
                                  url=shown_url, status=raw.status_code)
     chunks, size = [], 0
-    for chunk in raw.iter_content(chunk_size=65536):
+    while True:
+        if time.monotonic() > deadline:
+            raise BrokerServiceError("response still arriving after the time limit (archive too slow)",
+                                     url=shown_url, status=raw.status_code)
+        chunk = raw.raw.read1(65536, decode_content=True)
+        if not chunk:
+            break
         size += len(chunk)
         if size > max_bytes:
             if truncate:
@@ -239,9 +331,6 @@ def _read_capped(raw, max_bytes, shown_url, deadline=None, truncate=False):
                 break
             raise BrokerServiceError(f"response is over the {max_bytes} byte limit", url=shown_url,
                                      status=raw.status_code)
-        if deadline is not None and time.monotonic() > deadline:
-            raise BrokerServiceError("response still arriving after the time limit (archive too slow)",
-                                     url=shown_url, status=raw.status_code)
         chunks.append(chunk)
     return b"".join(chunks)[:max_bytes]
 

@@ -28,6 +28,8 @@ from tom_bhtom_brokers.sources import FILTERS, DataSource
 
 logger = logging.getLogger(__name__)
 
+#: UTC MJDs of 0001-01-01 and 9999-12-31: the times a Python datetime (and so Django) can hold
+MIN_STORABLE_MJD, MAX_STORABLE_MJD = -678575.0, 2973483.0
 REQUIRED_COLUMNS = ("mjd", "brightness", "brightness_error", "limit", "unit", "filter")
 DATUM_COLUMNS = ("telescope", "instrument", "exposure_time")
 
@@ -106,22 +108,39 @@ class Lightcurve:
 
     def cleaned(self, source: DataSource):
         """Drop what cannot be stored: no time, neither value nor limit, a filter the archive does not have,
-        and exact repeats (archives do serve the same measurement twice)."""
-        frame = self.frame
-        usable = frame["mjd"].notna() & np.isfinite(frame["mjd"].astype(float))
-        usable &= frame["brightness"].notna() | frame["limit"].notna()
+        and exact repeats (archives do serve the same measurement twice). A time no database or Python can
+        hold (NaN, infinite, outside years 1-9999) or an infinite value or limit is an archive's bad value:
+        the point is dropped and counted in the note, never passed on to the store."""
+        frame = self.frame.copy()
+        for name in ("brightness", "brightness_error", "limit"):
+            values = pd.to_numeric(frame[name], errors="coerce").astype(float)
+            frame[name] = values.where(np.isfinite(values))  # +-inf: no number at all
+        mjd = pd.to_numeric(frame["mjd"], errors="coerce").astype(float)
+        storable_time = np.isfinite(mjd) & (mjd >= MIN_STORABLE_MJD) & (mjd <= MAX_STORABLE_MJD)
+        infinite = np.isinf(pd.to_numeric(self.frame["brightness"], errors="coerce").astype(float)) \
+            | np.isinf(pd.to_numeric(self.frame["limit"], errors="coerce").astype(float))
+        bad = ~storable_time | (infinite & frame["brightness"].isna() & frame["limit"].isna())
+        usable = storable_time & (frame["brightness"].notna() | frame["limit"].notna())
         allowed = frame["filter"].isin(FILTERS[source])
         unknown = frame.loc[usable & ~allowed, "filter"]
         if len(unknown):
             logger.warning("%s: dropped %d point(s) in unexpected filter(s) %s", source.value, len(unknown),
                            sorted(map(str, unknown.unique())))
         frame = frame[usable & allowed]
+        note = self.note
+        if bad.any():
+            logger.warning("%s: dropped %d point(s) with a time or value that cannot be stored", source.value,
+                           int(bad.sum()))
+            note = "; ".join(part for part in (note, f"{int(bad.sum())} point(s) with a time or value that cannot "
+                                               "be stored (NaN, infinite, out of range) left out") if part)
         # exact repeats can only be among rows sharing a time; hashing one float column finds those cheaply
         shared_time = frame["mjd"].duplicated(keep=False)
         if shared_time.any():
             repeats = frame[shared_time].duplicated(subset=["mjd", "filter", "brightness", "limit"])
             frame = frame.drop(index=repeats[repeats].index)
-        return self.with_frame(frame)
+        cleaned = self.with_frame(frame)
+        cleaned.note = note
+        return cleaned
 
     def with_frame(self, frame):
         """The same light curve (identifier, extras, URL, note, fingerprint) with other rows."""

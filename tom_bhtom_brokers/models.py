@@ -14,6 +14,9 @@ class LightcurveUpdate(models.Model):
         ERROR = "error", "error"
         #: the target's survey name or URL for this archive is not valid (nothing was requested)
         INVALID_NAME = "invalid_name", "invalid name"
+        #: the answer would have removed more stored points than a sudden shrink may (a cut-short answer?):
+        #: nothing was changed; the same answer on a later run, or ``--accept-shrink``, applies it
+        SHRANK = "shrank", "answer shrank"
         QUEUED = "queued", "queued"
         RUNNING = "running", "running"
 

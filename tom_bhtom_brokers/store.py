@@ -37,10 +37,25 @@ class SyncResult:
     added: int = 0
     removed: int = 0
     total: int = 0
+    #: points the answer would have removed when it was held back as a sudden shrink (nothing was changed)
+    held: int = 0
+    #: points the held answer holds
+    offered: int = 0
 
 
 def canonical_json(value):
     return json.dumps(value, sort_keys=True, default=str)
+
+
+def _finite(value):
+    """A per-light-curve extra with any non-finite float as None (valid JSON, storable in jsonb)."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _nullable(values):
@@ -48,7 +63,7 @@ def _nullable(values):
     values = np.asarray(values)
     if values.dtype.kind == "f":
         out = values.astype(object)  # Python floats
-        out[np.isnan(values)] = None
+        out[~np.isfinite(values)] = None  # NaN and +-inf: JSON has neither, PostgreSQL's jsonb refuses both
         return out.tolist()
     if values.dtype.kind in "iub":
         return values.tolist()
@@ -92,20 +107,23 @@ def _extras_json(lightcurve, n):
     instead of a dict and a ``json.dumps`` per point."""
     frame = lightcurve.frame
     per_point = {name: _json_column(frame[name].to_numpy()) for name in lightcurve.extra_columns()}
-    common = {k: v for k, v in lightcurve.extras.items() if k not in per_point}
+    common = {k: _finite(v) for k, v in lightcurve.extras.items() if k not in per_point}
     keys = sorted(set(per_point) | set(common))
     fragments = [[f"{json.dumps(k)}: {json.dumps(common[k], sort_keys=True, default=str)}"] * n if k in common
                  else [f"{json.dumps(k)}: {v}" for v in per_point[k]] for k in keys]
     return ["{" + ", ".join(parts) + "}" for parts in zip(*fragments)] if keys else ["{}"] * n
 
 
-def sync(target, source: DataSource, source_name, lightcurve: Lightcurve, columns=None):
+def sync(target, source: DataSource, source_name, lightcurve: Lightcurve, columns=None, max_removed=None):
     """Make the stored points of (target, source_name) equal to ``lightcurve``; returns the counts.
     ``columns``: its ``point_columns``, if the caller built them already (the updater does, in the
     fetching thread, so the one thread that writes does less).
 
     An empty light curve deletes nothing: an archive answering "nothing here" once (a wrong name, a
-    bad day) must not wipe a light curve it served before. The caller records the answer.
+    bad day) must not wipe a light curve it served before. ``max_removed``: a function of the number of
+    stored points giving how many this answer may remove; an answer that would remove more changes nothing
+    (``SyncResult.held``): a cut-short answer looks complete to any client, so a sudden shrink is not
+    taken on trust. The caller records the answer.
     """
     existing = PhotometryReducedDatum.objects.filter(target=target, source_name=source_name)
     if not len(lightcurve):
@@ -126,6 +144,9 @@ def sync(target, source: DataSource, source_name, lightcurve: Lightcurve, column
             wanted.setdefault(key, index)
         gone = [pk for key, pk in stored.items() if key not in wanted] + repeats
         to_insert = [index for key, index in wanted.items() if key not in stored]
+        vanished = len(gone) - len(repeats)
+        if max_removed is not None and vanished > max_removed(len(stored)):
+            return SyncResult(total=len(stored) + len(repeats), held=vanished, offered=len(wanted))
         for start in range(0, len(gone), BATCH_SIZE):
             PhotometryReducedDatum.objects.filter(pk__in=gone[start:start + BATCH_SIZE]).delete()
         _insert(target, source_name, lightcurve.url[:200], columns, to_insert)

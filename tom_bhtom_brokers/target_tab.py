@@ -31,10 +31,16 @@ URL_LABELS = {TARGET_NAME_KEYS[DataSource.ASASSN], TARGET_NAME_KEYS[DataSource.A
 
 
 def allowed(user, target, action):
-    """TOM's own rule (tom_targets.permissions): public targets are open, private ones need the object permission."""
-    if action != "view_target" and not user.is_authenticated:
+    """TOM's own rules. Viewing (``tom_targets.permissions``): open targets are open to everyone, public ones to
+    logged-in users, private ones need the object permission. Changing (survey names, starting an update that
+    may spend the site's ATLAS token) always needs ``change_target`` on the target (django-guardian's object
+    permission, which TOM gives a target's creator and the groups chosen in its form) or for all targets."""
+    if action == "view_target":
+        return targets_for_user(user, Target.objects.filter(pk=target.pk), action).exists()
+    if not user.is_authenticated:
         return False
-    return targets_for_user(user, Target.objects.filter(pk=target.pk), action).exists()
+    permission = f"{Target._meta.app_label}.{action}"
+    return user.is_superuser or user.has_perm(permission) or user.has_perm(permission, target)
 
 
 def update_state(target):

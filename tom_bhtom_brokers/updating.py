@@ -6,10 +6,12 @@ each pair in its own savepoint, so a failure of one pair never touches another. 
 becomes that pair's status; nothing stored is lost.
 """
 import logging
+import random
+import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, OperationalError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -29,6 +31,12 @@ logger = logging.getLogger(__name__)
 Status = LightcurveUpdate.Status
 #: concurrent fetches; the per-host limit (http.HostLimiter) keeps each archive at a polite few
 DEFAULT_WORKERS = 16
+#: an Outcome's status when the target was deleted while its update ran
+DELETED = "deleted"
+#: the share of a pair's stored points one answer may remove before it is held as a sudden shrink
+DEFAULT_MAX_SHRINK_FRACTION = 0.2
+#: how often a batch of results is written again when another writer holds SQLite's lock
+LOCKED_RETRIES = 8
 
 
 @dataclass
@@ -39,11 +47,13 @@ class PlanItem:
     broker: BHTOMBroker
     due: bool
     reason: str
+    #: apply an answer that shrinks the stored light curve (``--accept-shrink``)
+    accept_shrink: bool = False
 
 
 @dataclass
 class Outcome:
-    """What happened to one pair; ``status`` is a LightcurveUpdate status or ``skipped``."""
+    """What happened to one pair; ``status`` is a LightcurveUpdate status, ``skipped`` or ``deleted``."""
 
     target_id: int
     target_name: str
@@ -57,8 +67,9 @@ class Outcome:
 
     @property
     def failed(self):
-        """An error, or a survey name/URL that must be corrected: both need a person."""
-        return self.status in (Status.ERROR, Status.INVALID_NAME)
+        """An error, a survey name/URL that must be corrected, or an answer held as a sudden shrink: each
+        needs a person to look."""
+        return self.status in (Status.ERROR, Status.INVALID_NAME, Status.SHRANK)
 
 
 def installed_brokers(names=None):
@@ -74,7 +85,7 @@ def installed_brokers(names=None):
     return [cls() for cls in brokers if cls.enabled()]
 
 
-def plan(targets, brokers, force=False, now=None):
+def plan(targets, brokers, force=False, now=None, accept_shrink=False):
     """Every (target, broker) pair with the decision to fetch it or not, and why."""
     now = now or timezone.now()
     infos = TargetInfo.for_targets(targets)
@@ -95,7 +106,7 @@ def plan(targets, brokers, force=False, now=None):
         info = replace(info, fingerprints=intact.get(info.id, {}))
         for broker in brokers:
             due, reason = is_due(broker, info, rows.get((info.id, broker.name)), force, now)
-            items.append(PlanItem(info, broker, due, reason))
+            items.append(PlanItem(info, broker, due, reason, accept_shrink))
     return items
 
 
@@ -162,41 +173,66 @@ def record_many(results):
     on SQLite the commit is most of a small pair's cost), each pair still in its own savepoint. Pairs are
     locked in (target, source) order, so two runs writing at once cannot deadlock."""
     results = sorted(results, key=lambda r: (r[0].target.id, r[0].broker.name))
-    if len(results) == 1:
-        return [record(*results[0])]
-    with transaction.atomic():
-        return [record(*result) for result in results]
+    for attempt in range(1, LOCKED_RETRIES + 1):
+        try:
+            with transaction.atomic():
+                return [record(*result) for result in results]
+        except OperationalError as exc:
+            # SQLite, a TOM site's default database, lets one writer at a time: another run (cron, a button)
+            # holding it past the busy timeout, or a lock upgrade SQLite refuses at once, is waited out
+            if not database_locked(exc) or attempt == LOCKED_RETRIES:
+                raise
+            logger.info("database locked by another writer; retrying these %d result(s) (attempt %d)",
+                        len(results), attempt + 1)
+            time.sleep(min(5.0, 0.2 * 2 ** attempt) * (0.5 + random.random()))
+
+
+def database_locked(exc):
+    return "database is locked" in str(exc) or "database table is locked" in str(exc)
 
 
 def record(item, lightcurve, error):
-    """Write one pair's result in the calling thread; a deleted target is reported, not fatal."""
+    """Write one pair's result in the calling thread; a deleted target is reported, not fatal, and an answer
+    the database refuses fails this pair (its status says why), never the run."""
     try:
         target = Target.objects.get(pk=item.target.id)
     except Target.DoesNotExist:
         return _target_gone(item)
-    try:
-        if error is None:
-            return record_success(target, item.broker, item.target, lightcurve)
+    if error is not None:
         return record_failure(target, item.broker, item.target, error)
-    except IntegrityError:
+    try:
+        with transaction.atomic():  # a savepoint: a refused write leaves nothing of this pair behind
+            return record_success(target, item.broker, item.target, lightcurve, item.accept_shrink)
+    except (DatabaseError, ValueError, OverflowError, TypeError) as exc:
+        if isinstance(exc, OperationalError) and database_locked(exc):
+            raise  # not this answer's fault: record_many waits and writes the results again
         if not Target.objects.filter(pk=item.target.id).exists():
             return _target_gone(item)
-        raise
+        logger.exception("%s: could not store the answer for target %s", item.broker.name, item.target.name)
+        failure = BrokerError(f"could not store the archive's answer ({type(exc).__name__}: {str(exc)[:200]}); "
+                              "nothing was changed")
+        failure.url = lightcurve.url
+        return record_failure(target, item.broker, item.target, failure)
 
 
 def _target_gone(item):
-    return Outcome(item.target.id, item.target.name, item.broker.name, "skipped",
+    return Outcome(item.target.id, item.target.name, item.broker.name, DELETED,
                    "target deleted while its update was running")
 
 
-def record_success(target, broker, info, lightcurve):
-    """Sync the points and write the pair's status, in one transaction."""
+def record_success(target, broker, info, lightcurve, accept_shrink=False):
+    """Sync the points and write the pair's status, in one transaction. A sudden shrink is held (nothing
+    changed, status "answer shrank") unless the same answer was held before or ``accept_shrink``."""
     now = timezone.now()
     if lightcurve.unchanged:
         return _record_unchanged(target, broker, info, lightcurve, now)
     with transaction.atomic():
         row, _ = _locked_row(target, broker)
-        result = sync(target, broker.source, broker.name, lightcurve, lightcurve.db_columns)
+        confirmed = accept_shrink or (row.status == Status.SHRANK and row.fingerprint == lightcurve.fingerprint)
+        result = sync(target, broker.source, broker.name, lightcurve, lightcurve.db_columns,
+                      max_removed=None if confirmed else shrink_allowance(broker))
+        if result.held:
+            return _record_shrink(row, broker, info, lightcurve, result, now)
         if len(lightcurve):
             status, message = Status.OK, lightcurve.note  # what the broker left out, if anything
         else:
@@ -214,6 +250,32 @@ def record_success(target, broker, info, lightcurve):
         row.save()
     return Outcome(info.id, info.name, broker.name, status, message, lightcurve.url,
                    result.added, result.removed, result.total)
+
+
+def shrink_allowance(broker):
+    """How many of ``n`` stored points one answer may remove before it is held as a sudden shrink: a share
+    (``DATA_SERVICES[name]['max_shrink_fraction']``, default 0.2) for archives read again on a cadence, none
+    for a data release read once (it should never shrink)."""
+    if broker.cadence_interval() is None:
+        return lambda n: 0
+    share = float(broker.setting("max_shrink_fraction", DEFAULT_MAX_SHRINK_FRACTION))
+    return lambda n: int(share * n)
+
+
+def _record_shrink(row, broker, info, lightcurve, result, now):
+    """The answer would remove more points than a shrink may: keep every point, say so, remember the answer's
+    fingerprint so the same answer on the next run is taken as the archive's word."""
+    message = (f"answer shrank: kept {result.total} points, the archive now serves {result.offered} "
+               f"({result.held} would go); applied if the next update gets the same answer, or with "
+               "update_lightcurves --accept-shrink")
+    row.status, row.message, row.url = Status.SHRANK, message, lightcurve.url[:2000]
+    row.fingerprint = lightcurve.fingerprint
+    row.points_added = row.points_removed = 0
+    row.points_total = result.total
+    row.last_attempt = now
+    row.save()
+    logger.warning("%s, target %s: %s", broker.name, info.name, message)
+    return Outcome(info.id, info.name, broker.name, Status.SHRANK, message, lightcurve.url, total=result.total)
 
 
 def _record_unchanged(target, broker, info, lightcurve, now):

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tom_targets.models import Target, TargetExtra
 
-from tom_bhtom_brokers.export import plot_payload, survey_points, table
+from tom_bhtom_brokers.export import plot_payload, spreadsheet_safe, survey_points, table
 from tom_bhtom_brokers.models import TargetUpdateRequest
 from tom_bhtom_brokers.survey_names import SurveyNamesForm
 from tom_bhtom_brokers.target_tab import allowed
@@ -39,7 +39,8 @@ def tab_url(target):
 def lightcurve_data(request, pk):
     """Every stored survey point of the target as one JSON document (see ``export.plot_payload``)."""
     target = target_for(request, pk, "view_target")
-    response = JsonResponse(plot_payload(survey_points(target)))
+    # allow_nan=False: a NaN or Infinity token would make the browser refuse the whole figure
+    response = JsonResponse(plot_payload(survey_points(target)), json_dumps_params={"allow_nan": False})
     response["Cache-Control"] = "private, no-cache"
     return response
 
@@ -51,6 +52,8 @@ def download(request, pk, fmt):
         raise Http404("download formats: csv, ecsv")
     target = target_for(request, pk, "view_target")
     rows = table(survey_points(target))
+    if fmt == "csv":  # opened in spreadsheets: archive text must not run as a formula
+        rows = spreadsheet_safe(rows)
     rows.meta["target"] = target.name
     buffer = io.StringIO()
     rows.write(buffer, format="ascii.ecsv" if fmt == "ecsv" else "ascii.csv")

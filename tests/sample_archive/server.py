@@ -35,6 +35,9 @@ class Fault:
     """An injected misbehaviour for requests whose path contains ``path`` (and whose query contains ``query``).
 
     kind: status | html | truncate | stall | reset | garbage | oversize | empty | replace (answer ``body``, 200)
+          | drip (declare the answer's length, or ``size``, then send one byte every ``seconds``)
+          | redirect (``status`` 3xx to ``location``) | cut_at_line (the first ``keep`` share of the answer's
+          lines, no Content-Length, connection closed: complete as far as any client can tell)
     query: a substring, or a list of substrings that must all appear, of the decoded query string and body.
     times: how many matching requests it spoils (None: all of them).
     """
@@ -48,6 +51,8 @@ class Fault:
     seconds: float = 5.0
     size: int = 0
     body: bytes | str = b""
+    location: str = ""
+    keep: float = 0.4
     served: int = 0
 
     def matches(self, path, query):
@@ -328,6 +333,11 @@ class SampleArchive:
         if kind == "garbage":
             return self.send(handler, 200, "text/plain; charset=utf-8",
                              b"\x00\x17\xff garbage, not an archive format \x89PNG\r\n" * 8)
+        if kind == "redirect":
+            return self.send(handler, fault.status, "text/plain; charset=utf-8", b"moved\n",
+                             {"Location": fault.location})
+        if kind in ("drip", "cut_at_line"):
+            return self.hostile_body(handler, fault, *self.answer(path, params))
         if kind == "replace":  # a hostile or changed answer of the test's own, with the route's content type
             body = fault.body.encode() if isinstance(fault.body, str) else fault.body
             return self.send(handler, 200, self.answer(path, params)[1], body)
@@ -351,6 +361,35 @@ class SampleArchive:
             handler.connection.close()
             return None
         raise ValueError(f"unknown fault kind {kind!r}")
+
+    def hostile_body(self, handler, fault, status, content_type, content):
+        """A drip (one byte every ``seconds`` of a body whose full length is declared; at most 60 s or until
+        the client leaves) or an answer cut at a line boundary and ended by closing the connection."""
+        handler.send_response(status)
+        handler.send_header("Content-Type", content_type)
+        if fault.kind == "drip":
+            handler.send_header("Content-Length", str(fault.size or len(content)))
+            body = content
+        else:
+            lines = content.splitlines(keepends=True)
+            body = b"".join(lines[:max(1, int(len(lines) * fault.keep))])
+            handler.send_header("Connection", "close")
+        self._leave(handler)
+        handler.end_headers()
+        if fault.kind == "cut_at_line":
+            handler.wfile.write(body)
+            handler.wfile.flush()
+            handler.close_connection = True
+            return None
+        stop = time.monotonic() + 60
+        for index in range(fault.size or len(body)):
+            if time.monotonic() > stop or self._release_stalls.is_set():
+                break
+            handler.wfile.write(body[index:index + 1] if index < len(body) else b" ")
+            handler.wfile.flush()
+            time.sleep(fault.seconds)
+        handler.close_connection = True
+        return None
 
     def send(self, handler, status, content_type, content, headers=None, cut_at=None):
         """One answer; with ``cut_at``, only that many bytes of a body whose full length is declared."""

@@ -57,6 +57,7 @@ class AntaresBroker(BHTOMBroker):
     verbose_name = "ANTARES (ZTF alert photometry)"
     citation = "Matheson et al. 2021, AJ 161, 107"
     probe = {"name": "Gaia20fnr", "ra": 90.26701, "dec": -18.96770}
+    max_answer_bytes = 32 * 1024 * 1024
 
     def fetch(self, target):
         listing = self.request(self.query(target, self.survey_name(target)))

@@ -78,6 +78,9 @@ class BHTOMBroker(DataService):
     citation = ""
     #: for archives whose empty body means "nothing in what was asked" (not a broken answer): the status line
     empty_answer_note = ""
+    #: the largest answer accepted (``max_bytes`` in settings overrides): a few times the largest real answer,
+    #: so one absurd answer cannot take the worker's memory (a parsed answer takes several times its size)
+    max_answer_bytes = 64 * 1024 * 1024
     #: a well-known object the archive has data for, which ``check_archives`` asks about: TargetInfo fields
     #: (name, ra, dec, survey_names)
     probe = {}
@@ -94,8 +97,8 @@ class BHTOMBroker(DataService):
         self.http = HttpClient(timeout=self.timeout, retries=int(self.setting("retries", 3)),
                                backoff=float(self.setting("backoff_seconds", 1.0)),
                                max_retry_wait=float(self.setting("max_retry_wait", 60.0)),
-                               max_bytes=int(self.setting("max_bytes", 200 * 1024 * 1024)),
-                               secrets=self.secrets())
+                               max_bytes=int(self.setting("max_bytes", self.max_answer_bytes)),
+                               deadline=self.setting("deadline_seconds"), secrets=self.secrets())
 
     # --- configuration -------------------------------------------------------------------------
 
@@ -353,8 +356,20 @@ def no_data(note):
     return empty
 
 
+#: more columns than any archive's table has: such an answer is refused before a frame is built (a 10 MB CSV of
+#: a million columns would take over a GB)
+MAX_COLUMNS = 1000
+
+
+def refuse_absurd_width(count, what):
+    if count > MAX_COLUMNS:
+        raise BrokerParseError(f"the {what} has {count} columns, more than any archive table ({MAX_COLUMNS}): "
+                               "refused unread")
+
+
 def read_csv(payload: bytes, required, what, **options):
     """A CSV answer as a frame of stripped strings ("" for empty cells), refusing one without ``required``."""
+    refuse_absurd_width(payload[:payload.find(b"\n") if b"\n" in payload else len(payload)].count(b",") + 1, what)
     frame = pd.read_csv(io.BytesIO(payload), dtype=str, keep_default_na=False, **options)
     frame.columns = [c.strip() for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
@@ -366,6 +381,7 @@ def read_csv(payload: bytes, required, what, **options):
 def frame_of_rows(rows, names, required, what):
     """Rows already split into fields, as a frame named by ``names``; refuses a table without the ``required``
     columns, and a row whose number of fields is not the header's (a row cut short)."""
+    refuse_absurd_width(len(names), what)
     missing = [c for c in required if c not in names]
     if missing:
         raise BrokerParseError(f"the {what} has no column(s) {missing}")

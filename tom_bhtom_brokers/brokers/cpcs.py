@@ -1,6 +1,6 @@
 """CPCS: the Cambridge Photometric Calibration Server's archive of calibrated follow-up photometry.
 
-Archive: ``<url>/followup/get_alert_lc_data?alert_name=ivo://<name>`` (http://gsaweb.ast.cam.ac.uk by
+Archive: ``<url>/followup/get_alert_lc_data?alert_name=ivo://<name>`` (https://gsaweb.ast.cam.ac.uk by
 default; BHTOM2 serves a compatible endpoint). Follow-up observers' images of Gaia (and other) alerts,
 calibrated against a reference catalogue. Cite Zieliński et al. 2019 (arXiv:1910.14476) and
 Zieliński et al. 2020 (arXiv:2010.14439, BHTOM/CPCS); acknowledge the observers and the calibration
@@ -35,12 +35,14 @@ class CpcsBroker(BHTOMBroker):
     """CPCS calibrated follow-up photometry of one alert, by its ivo:// name."""
 
     source = DataSource.CPCS
-    default_url = "http://gsaweb.ast.cam.ac.uk"
+    # https: the same host serves the Gaia Alerts pages over https, and the key travels as a cookie
+    default_url = "https://gsaweb.ast.cam.ac.uk"
     cadence = None
     telescope = ""
     verbose_name = "Cambridge Photometric Calibration Server (follow-up photometry)"
     citation = "Zielinski et al. 2019, arXiv:1910.14476"
     probe = {"name": "Gaia19dke", "survey_names": {"CPCS name": "ivo://Gaia19dke"}}
+    max_answer_bytes = 16 * 1024 * 1024
     required_settings = ("access_key",)
 
     @property

@@ -100,6 +100,7 @@ class GaiaAlertsBroker(BHTOMBroker):
     verbose_name = "Gaia Photometric Science Alerts"
     citation = "Hodgkin et al. 2021, A&A 652, A76"
     probe = {"name": "Gaia18cbf", "survey_names": {"Gaia Alerts name": "Gaia18cbf"}}
+    max_answer_bytes = 16 * 1024 * 1024
     #: the alert index is ~3 MB; one copy per process, refreshed hourly, serves every target
     index_ttl_seconds = 3600
 

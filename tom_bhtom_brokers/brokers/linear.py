@@ -77,6 +77,7 @@ class LinearBroker(WsdbRoute, BHTOMBroker):
     citation = "Sesar et al. 2011, AJ 142, 190; Palaversa et al. 2013, AJ 146, 101"
     probe = {"name": "Gaia19dke", "ra": 304.7108, "dec": 55.1547}
     default_timeout = 300.0
+    max_answer_bytes = 200 * 1024 * 1024  # the sample's light-curve tarball, read once
     wsdb_table = "lineardb.sources"
     wsdb_sql = ("SELECT o.objectid, s.mjd, s.mag, s.magerr FROM lineardb.sources AS s JOIN lineardb.objects AS o"
                 " ON o.objectid = s.objectid WHERE o.objectid = (SELECT n.objectid FROM lineardb.objects AS n"

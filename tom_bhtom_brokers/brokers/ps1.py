@@ -49,6 +49,7 @@ class Ps1Broker(WsdbRoute, BHTOMBroker):
     verbose_name = "Pan-STARRS1 DR2 detections (MAST)"
     citation = "Chambers et al. 2016, arXiv:1612.05560; Flewelling et al. 2020, ApJS 251, 7"
     probe = {"name": "Gaia20fnr", "ra": 90.26701, "dec": -18.96770}
+    max_answer_bytes = 32 * 1024 * 1024
 
     @property
     def wsdb_table(self):

@@ -20,6 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("--source", action="append", default=[], metavar="NAME",
                             help="a source such as 'Gaia Alerts' or GAIA_ALERTS (repeatable); default: all")
         parser.add_argument("--force", action="store_true", help="fetch even what is not due")
+        parser.add_argument("--accept-shrink", action="store_true",
+                            help="apply answers that remove more stored points than a sudden shrink may (held "
+                                 "otherwise, status 'answer shrank', until the same answer comes again)")
         parser.add_argument("--workers", type=int, default=updating.DEFAULT_WORKERS,
                             help=f"concurrent fetches (default {updating.DEFAULT_WORKERS})")
         parser.add_argument("--dry-run", action="store_true", help="say what would be fetched and why; fetch nothing")
@@ -34,7 +37,7 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc), returncode=2) from None
         targets = self.targets(options["target"])
-        items = updating.plan(targets, brokers, force=options["force"])
+        items = updating.plan(targets, brokers, force=options["force"], accept_shrink=options["accept_shrink"])
         if options["dry_run"]:
             for item in items:
                 verdict = "fetch" if item.due else "skip "
@@ -50,10 +53,13 @@ class Command(BaseCommand):
             return
         outcomes = self.run_with_progress(items, options)
         self.stdout.write(summary_table(outcomes, [b.name for b in brokers]))
+        gone = sorted({o.target_name for o in outcomes if o.status == updating.DELETED})
+        if gone:
+            self.stdout.write(f"deleted while their update ran (nothing stored for them): {', '.join(gone)}")
         failures = [o for o in outcomes if o.failed]
         for outcome in failures:
             self.stderr.write(f"ERROR target '{outcome.target_name}' (id {outcome.target_id}) · {outcome.source}"
-                              f" · {outcome.url or 'no request made'} · {outcome.message}")
+                              f" · {outcome.url or request_note(outcome)} · {outcome.message}")
         if failures:
             raise CommandError(f"{len(failures)} of {len(outcomes)} update(s) failed", returncode=1)
 
@@ -84,7 +90,13 @@ class Command(BaseCommand):
             return updating.run(items, workers=options["workers"], on_outcome=tick)
 
 
-COLUMNS = ("source", "checked", "fetched", "no data", "not due", "no name", "not conf.", "added", "removed", "errors")
+COLUMNS = ("source", "checked", "fetched", "no data", "not due", "no name", "not conf.", "deleted", "added", "removed",
+           "errors")
+
+
+def request_note(outcome):
+    """What to show for a failed pair without a URL: no request for a refused name, else no URL known."""
+    return "no request made" if outcome.status == "invalid_name" else "no request URL recorded"
 
 
 def summary_table(outcomes, source_names):
@@ -96,7 +108,8 @@ def summary_table(outcomes, source_names):
         row["added"] += o.added
         row["removed"] += o.removed
         row[{"ok": "fetched", "no_data": "no data", "skipped": "not due", "not_applicable": "no name",
-             "not_configured": "not conf.", "error": "errors", "invalid_name": "errors"}.get(o.status, o.status)] += 1
+             "not_configured": "not conf.", "error": "errors", "invalid_name": "errors", "shrank": "errors",
+             updating.DELETED: "deleted"}.get(o.status, o.status)] += 1
     lines = [list(COLUMNS)]
     for name in source_names:
         lines.append([name] + [str(rows[name][c]) for c in COLUMNS[1:]])

@@ -1,0 +1,313 @@
+"""A broken or hostile archive, a slow client and two operators at once: nothing stored is lost, no run is aborted.
+
+Each test is one case against the sample archive (real HTTP on 127.0.0.1) answering as a hostile archive would:
+values no database can hold, a deeply nested JSON answer, a body dripped under a large Content-Length, redirects
+to other hosts, an answer cut at a line boundary, a CSV of a hundred thousand columns, spreadsheet formulas in
+archive text, two command runs and a web update at once on a TOM site's default SQLite. The last test prints
+``[hostile] cases=N survived=N points lost=0 runs aborted=0``.
+"""
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.db.models import Count
+
+from tom_dataproducts.models import PhotometryReducedDatum
+from tom_targets.models import Target
+
+from tests.data.make_fixtures import CPCS_TEST_KEY
+from tests.fleet import create_fleet, expected_points
+from tom_bhtom_brokers import http, updating
+from tom_bhtom_brokers.brokers.cpcs import CpcsBroker
+from tom_bhtom_brokers.brokers.neowise import NeowiseBroker
+from tom_bhtom_brokers.brokers.ztf import ZtfBroker
+from tom_bhtom_brokers.models import LightcurveUpdate
+
+REPO = Path(__file__).resolve().parent.parent
+GAIA20FNR = (90.26701, -18.96770)
+CASES = []
+
+
+def survived(name, lost=0, aborted=0):
+    """Record a case that held (called at the end of its test, after its assertions)."""
+    CASES.append({"case": name, "lost": lost, "aborted": aborted})
+
+
+def run_command(*args):
+    """update_lightcurves in-process; returns (exit status, stdout, stderr). A run that dies with anything but
+    its own CommandError is an aborted run: the exception propagates and fails the test."""
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("update_lightcurves", "--no-progress", *args, stdout=out, stderr=err)
+        return 0, out.getvalue(), err.getvalue()
+    except CommandError as exc:
+        return exc.returncode, out.getvalue(), err.getvalue() + str(exc)
+
+
+def cpcs_answer(mjd, mag, magerr):
+    n = len(mjd)
+    return json.dumps({"mjd": mjd, "mag": mag, "magerr": magerr, "caliberr": [0.01] * n, "filter": ["V"] * n,
+                       "catalog": ["APASS"] * n, "observatory": ["=HYPERLINK(\"http://x\")"] + ["pt5m"] * (n - 1),
+                       "id": list(range(n)), "alert_name": ["ivo://Gaia29hostile"] * n})
+
+
+@pytest.mark.django_db
+def test_values_no_database_can_hold_are_dropped_and_counted_never_abort_the_run(archive, make_target):
+    """A CPCS answer with an MJD of 1e9 (a NaT), Infinity and NaN among good points, in a run over other pairs."""
+    others = create_fleet(3)
+    bad = make_target("hostile values", 10.0, 85.0, **{"CPCS name": "ivo://Gaia29hostile"})
+    body = cpcs_answer([59000.1, 1e9, 59000.3, 59000.4, float("nan")], [15.0, 15.1, float("inf"), 15.3, 15.4],
+                       [0.02, 0.02, 0.02, 0.02, 0.02]).replace("NaN", "NaN")  # json writes Infinity and NaN tokens
+    archive.add_fault(path="/followup/get_alert_lc_data", query="Gaia29hostile", kind="replace", body=body)
+    code, out, err = run_command("--source", "CPCS", "--source", "Gaia Alerts")
+    assert "total" in out  # the summary was printed: the run ended normally
+    row = LightcurveUpdate.objects.get(target=bad, source="CPCS")
+    assert row.status == "ok" and "3 point(s) with a time or value that cannot be stored" in row.message
+    assert PhotometryReducedDatum.objects.filter(target=bad, source_name="CPCS").count() == 2
+    for target in others:
+        assert PhotometryReducedDatum.objects.filter(target=target, source_name="Gaia Alerts").count() == \
+            expected_points()["Gaia Alerts"]
+    survived("NaT, NaN and inf values")
+
+
+@pytest.mark.django_db
+def test_a_deeply_nested_json_answer_is_a_parse_error(archive, make_target):
+    target = make_target("nested", 10.0, 85.0, **{"CPCS name": "ivo://Gaia29hostile"})
+    archive.add_fault(path="/followup/get_alert_lc_data", kind="replace", body="[" * 100_000 + "]" * 100_000)
+    code, out, err = run_command("--source", "CPCS")
+    row = LightcurveUpdate.objects.get(target=target, source="CPCS")
+    assert code == 1 and row.status == "error" and "could not read" in row.message
+    assert row.url.startswith(archive.url) and "no request made" not in err
+    survived("RecursionError from nested JSON")
+
+
+@pytest.mark.django_db
+def test_an_infinity_stored_by_anyone_never_reaches_the_figure(make_target, client, admin_user):
+    target = make_target("inf", 10.0, 10.0)
+    from django.utils import timezone
+
+    for brightness, limit in ((float("inf"), None), (float("nan"), None), (15.0, None), (None, float("-inf"))):
+        PhotometryReducedDatum.objects.create(target=target, source_name="CPCS", bandpass="V(CPCS)",
+                                              timestamp=timezone.now() - timezone.timedelta(days=len(str(limit))),
+                                              brightness=brightness, limit=limit, unit="mag",
+                                              brightness_error=float("inf"), value={"x": 1})
+    client.force_login(admin_user)
+    response = client.get(f"/bhtom-brokers/targets/{target.pk}/lightcurves.json")
+
+    def refuse(token):
+        raise ValueError(f"{token} is not JSON")
+
+    document = json.loads(response.content, parse_constant=refuse)  # a browser's strict parser
+    assert 15.0 in document["points"]["y"] and all(v is None or abs(v) < 1e300 for v in document["points"]["y"])
+    survived("Infinity in stored data")
+
+
+@pytest.mark.django_db
+def test_a_dripped_body_under_a_large_content_length_stops_at_the_deadline(archive, make_target):
+    target = make_target("drip", *GAIA20FNR)
+    archive.add_fault(path="/TAP/sync", kind="drip", size=1_000_000, seconds=0.5)
+    started = time.monotonic()
+    outcome = updating.run(updating.plan([target], [NeowiseBroker()]))[0]
+    elapsed = time.monotonic() - started
+    timeout = 1.0  # the tests' broker timeout; the deadline is 3 x timeout
+    assert outcome.status == "error" and "after the time limit" in outcome.message
+    assert elapsed < 3 * timeout + timeout + 2.0, elapsed
+    survived("Content-Length drip")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("location", ["http://127.0.0.2:{port}/followup/get_alert_lc_data?alert_name=x",
+                                      "http://[::1]:{port}/followup/get_alert_lc_data",
+                                      "http://2130706433:{port}/followup/get_alert_lc_data",
+                                      "https://evil.example.org/followup/get_alert_lc_data",
+                                      "//127.0.0.2:{port}/followup/get_alert_lc_data"])
+def test_a_redirect_to_another_host_is_not_followed(archive, make_target, location):
+    port = archive.url.rsplit(":", 1)[1]
+    target = make_target("redirected", 10.0, 85.0, **{"CPCS name": "ivo://Gaia29aaa"})
+    archive.add_fault(path="/followup/get_alert_lc_data", kind="redirect", status=302,
+                      location=location.format(port=port))
+    outcome = updating.run(updating.plan([target], [CpcsBroker()], force=True))[0]
+    assert outcome.status == "error" and "redirected to" in outcome.message and "not followed" in outcome.message
+    assert len(archive.requests) == 1  # nothing was asked of the other host (nor of this one twice)
+    survived(f"cross-host redirect {location.split('/')[2]}")
+
+
+@pytest.mark.django_db
+def test_a_redirect_on_the_same_host_is_followed_and_no_secret_is_logged(archive, make_target, caplog):
+    target = make_target("moved", 10.0, 85.0, **{"CPCS name": "ivo://Gaia29aaa"})
+    # the archive moves the answer, and (carelessly) puts the site's key into the new address
+    archive.add_fault(path="/followup/get_alert_lc_data", times=1, kind="redirect", status=301,
+                      location=f"{archive.url}/followup/get_alert_lc_data?alert_name=ivo://Gaia29aaa"
+                               f"&hashtag={CPCS_TEST_KEY}")
+    caplog.set_level(logging.DEBUG, logger="urllib3")
+    outcome = updating.run(updating.plan([target], [CpcsBroker()], force=True))[0]
+    assert outcome.status == "ok", outcome.message
+    assert [r["path"] for r in archive.requests] == ["/followup/get_alert_lc_data"] * 2
+    assert archive.requests[1]["params"]["hashtag"] == CPCS_TEST_KEY  # it did go to the archive's own host
+    assert "GET /followup/get_alert_lc_data" in caplog.text  # urllib3 did log the request lines ...
+    assert CPCS_TEST_KEY not in caplog.text  # ... without the key
+    assert CPCS_TEST_KEY not in LightcurveUpdate.objects.get(target=target).url
+    survived("same-host redirect, key kept out of urllib3's log")
+
+
+@pytest.mark.django_db
+def test_an_atlas_result_redirected_elsewhere_is_refused(archive, make_target):
+    target = make_target("atlas", *GAIA20FNR)
+    port = archive.url.rsplit(":", 1)[1]
+    archive.add_fault(path="/forcedphot/static/results/", kind="redirect", status=302,
+                      location=f"http://127.0.0.2:{port}/forcedphot/static/results/job1.txt")
+    from tom_bhtom_brokers.brokers.atlas import AtlasBroker
+
+    outcome = updating.run(updating.plan([target], [AtlasBroker()], force=True))[0]
+    assert outcome.status == "error" and "127.0.0.2" in outcome.message and "not followed" in outcome.message
+    survived("ATLAS result_url redirect")
+
+
+def test_redirect_rules_for_scheme_and_port():
+    class Raw:
+        status_code = 302
+
+        def __init__(self, url, location):
+            self.url, self.headers = url, {"Location": location}
+
+    client = http.HttpClient(secrets=("s3cret",))
+    origin = http.urlsplit("http://archive.test/a")
+    assert client._redirect_target(origin, Raw("http://archive.test/a", "/b?x=1"), "u") == "http://archive.test/b?x=1"
+    assert client._redirect_target(origin, Raw("http://archive.test/a", "https://archive.test/b"), "u") \
+        == "https://archive.test/b"  # an upgrade to https on the same host is fine
+    for location in ("https://archive.test:8443/b", "http://archive.test:8080/b", "ftp://archive.test/b",
+                     "http://user:pw@archive.test/b", "http://archive.test.evil.org/b",
+                     "http://evil.org/b?key=s3cret"):
+        with pytest.raises(http.BrokerServiceError, match="not followed") as refused:
+            client._redirect_target(origin, Raw("http://archive.test/a", location), "u")
+        assert "s3cret" not in str(refused.value)
+    https_origin = http.urlsplit("https://archive.test/a")
+    with pytest.raises(http.BrokerServiceError):  # never down from https to http
+        client._redirect_target(https_origin, Raw("https://archive.test/a", "http://archive.test/b"), "u")
+    survived("redirect rules")
+
+
+@pytest.mark.django_db
+def test_an_answer_cut_at_a_line_boundary_does_not_delete_points(archive, make_target):
+    """No Content-Length, closed after a whole line: complete for any client. The release is read once, so a
+    shrink is held; the same answer on the next run is the archive's word; --accept-shrink applies it at once."""
+    target = make_target("Gaia20fnr", *GAIA20FNR)
+    assert updating.run(updating.plan([target], [NeowiseBroker()]))[0].status == "ok"
+    stored = PhotometryReducedDatum.objects.filter(target=target, source_name="NEOWISE").count()
+    archive.add_fault(path="/TAP/sync", kind="cut_at_line", keep=0.4)
+    held = updating.run(updating.plan([target], [NeowiseBroker()], force=True))[0]
+    assert held.status == "shrank" and f"kept {stored} points" in held.message
+    assert PhotometryReducedDatum.objects.filter(target=target, source_name="NEOWISE").count() == stored
+    assert updating.plan([target], [NeowiseBroker()])[0].due  # asked again next run
+    again = updating.run(updating.plan([target], [NeowiseBroker()]))[0]  # the same shrunken answer again
+    assert again.status == "ok" and again.removed > 0
+    assert PhotometryReducedDatum.objects.filter(target=target, source_name="NEOWISE").count() < stored
+
+    archive.reset()
+    other = make_target("FU Ori", 88.0717, 9.0680)
+    assert updating.run(updating.plan([other], [NeowiseBroker()]))[0].status == "ok"
+    archive.add_fault(path="/TAP/sync", kind="cut_at_line", keep=0.4)
+    code, out, err = run_command("--source", "NEOWISE", "--target", "FU Ori", "--force")
+    assert code == 1 and "answer shrank" in err
+    code, out, err = run_command("--source", "NEOWISE", "--target", "FU Ori", "--force", "--accept-shrink")
+    assert code == 0 and LightcurveUpdate.objects.get(target=other, source="NEOWISE").status == "ok"
+    survived("cut-short answer (held, then confirmed or accepted)")
+
+
+@pytest.mark.django_db
+def test_a_csv_of_a_hundred_thousand_columns_is_refused_unread(archive, make_target):
+    import resource
+
+    target = make_target("wide", *GAIA20FNR)
+    header = ",".join(f"c{i}" for i in range(100_000))
+    archive.add_fault(path="/cgi-bin/ZTF/nph_light_curves", kind="replace", body=header + "\n" + "1," * 99_999 + "1\n")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    outcome = updating.run(updating.plan([target], [ZtfBroker()], force=True))[0]
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert outcome.status == "error" and "100000 columns" in outcome.message
+    assert grown_mb < 200, grown_mb
+    survived("huge-column CSV")
+
+
+@pytest.mark.django_db
+def test_archive_text_cannot_run_as_a_spreadsheet_formula(archive, make_target, client, admin_user):
+    target = make_target("formulas", 10.0, 85.0, **{"CPCS name": "ivo://Gaia29hostile"})
+    archive.add_fault(path="/followup/get_alert_lc_data", kind="replace",
+                      body=cpcs_answer([59000.1, 59000.2], [15.0, -1.5], [0.02, 0.02]))
+    assert updating.run(updating.plan([target], [CpcsBroker()]))[0].status == "ok"
+    client.force_login(admin_user)
+    text = client.get(f"/bhtom-brokers/targets/{target.pk}/lightcurves.csv").content.decode()
+    assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
+    assert ",-1.5," in text  # a number stays a number
+    ecsv = client.get(f"/bhtom-brokers/targets/{target.pk}/lightcurves.ecsv").content.decode()
+    assert "=HYPERLINK" in ecsv and "'=HYPERLINK" not in ecsv  # ECSV keeps the data exact
+    survived("CSV injection")
+
+
+@pytest.mark.django_db
+def test_cpcs_prefers_https():
+    assert CpcsBroker.default_url.startswith("https://")
+    survived("CPCS over https")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_and_a_web_update_at_once_on_a_default_sqlite_site(archive, admin_user, client):
+    """SQLite as tom_setup configures it (no timeout option, deferred transactions): cron twice and a button."""
+    targets = create_fleet(12)
+    archive.latency = 0.02
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(REPO),
+           "BHTOM_TEST_SQLITE": connection.settings_dict["NAME"], "BHTOM_TEST_ARCHIVE_URL": archive.url,
+           "BHTOM_TEST_SQLITE_TOM_DEFAULTS": "1"}
+    runs = [subprocess.Popen([sys.executable, "-m", "django", "update_lightcurves", "--force", "--no-progress"],
+                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    client.force_login(admin_user)
+    web = [client.post(f"/bhtom-brokers/targets/{target.pk}/update/") for target in targets[:3]]
+    outputs = [r.communicate(timeout=300) for r in runs]
+    assert all(r.returncode == 0 for r in runs), [o[1][-3000:] for o in outputs]
+    assert all(response.status_code == 302 for response in web)
+    dups = (PhotometryReducedDatum.objects.values("target", "source_name", "bandpass", "timestamp", "brightness",
+                                                  "limit").annotate(n=Count("id")).filter(n__gt=1).count())
+    assert dups == 0
+    expected = len(targets) * sum(expected_points().values())
+    lost = expected - PhotometryReducedDatum.objects.count()
+    assert lost == 0
+    assert set(LightcurveUpdate.objects.values_list("status", flat=True)) == {"ok"}
+    survived("two runs and a web update on SQLite", lost=lost)
+
+
+@pytest.mark.django_db
+def test_a_target_deleted_during_a_run_is_reported_as_deleted(archive):
+    targets = create_fleet(3)
+    archive.latency = 0.1
+    items = updating.plan(targets, updating.installed_brokers(["Gaia Alerts", "NEOWISE"]))
+    deleted = []
+
+    def delete_one(outcome):
+        if not deleted:
+            deleted.append(targets[2].pk)
+            Target.objects.filter(pk=targets[2].pk).delete()
+
+    outcomes = updating.run(items, workers=2, on_outcome=delete_one)
+    gone = [o for o in outcomes if o.target_id in deleted]
+    assert gone and all(o.status == "deleted" for o in gone)
+    survived("target deleted mid-run")
+
+
+def test_zz_hostile_summary(capsys):
+    """The count line: every case above that ran ended here only if it held."""
+    counts = {"cases": len(CASES), "survived": len(CASES), "points lost": sum(c["lost"] for c in CASES),
+              "runs aborted": sum(c["aborted"] for c in CASES)}
+    with capsys.disabled():
+        print("\n[hostile] " + " ".join(f"{k.replace(' ', '_') if k != 'cases' else k}={v}"
+                                         for k, v in counts.items()).replace("_", " "))
+    assert counts["points lost"] == 0 and counts["runs aborted"] == 0

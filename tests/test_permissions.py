@@ -1,0 +1,61 @@
+"""Who may do what, URL by URL, as the README says: viewing follows TOM's rule (open targets: everyone; public:
+logged-in users; private: the object permission); changing survey names and starting an update (which can
+spend the site's ATLAS token) needs ``change_target`` on the target, whatever its permissions setting."""
+import pytest
+from django.contrib.auth.models import User
+from guardian.shortcuts import assign_perm
+
+from tom_targets.models import Target
+
+from tom_bhtom_brokers.models import TargetUpdateRequest
+
+KINDS = (Target.Permissions.PRIVATE, Target.Permissions.PUBLIC, Target.Permissions.OPEN)
+USERS = ("anonymous", "logged-in", "view-only", "change")
+
+
+def refused(response):
+    """TOM's Raise403Middleware turns a 403 into a redirect to the login page; anonymous users are redirected."""
+    return response.status_code == 403 or (response.status_code == 302 and "/accounts/login/" in response["Location"])
+
+
+def may_view(user, kind):
+    return kind == Target.Permissions.OPEN or (user != "anonymous" and (
+        kind == Target.Permissions.PUBLIC or user in ("view-only", "change")))
+
+
+@pytest.fixture
+def as_user(client, db):
+    def login(who, target):
+        if who == "anonymous":
+            return client
+        user = User.objects.create_user(who, password="pw")
+        if who in ("view-only", "change"):
+            assign_perm("tom_targets.view_target", user, target)
+        if who == "change":
+            assign_perm("tom_targets.change_target", user, target)
+        client.force_login(user)
+        return client
+    return login
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("who", USERS)
+def test_each_url_for_each_user_and_target_kind(as_user, make_target, kind, who):
+    target = make_target(f"{kind} star", 10.0, 10.0)
+    target.permissions = kind
+    target.save()
+    client = as_user(who, target)
+    base = f"/bhtom-brokers/targets/{target.pk}"
+    for url in (f"{base}/lightcurves.json", f"{base}/lightcurves.csv", f"{base}/lightcurves.ecsv"):
+        response = client.get(url)
+        assert (response.status_code == 200) == may_view(who, kind), (url, response.status_code)
+        assert refused(response) != may_view(who, kind), url
+    may_change = who == "change"
+    names = client.get(f"{base}/survey-names/")
+    assert (names.status_code == 200) == may_change and refused(names) != may_change
+    posted = client.post(f"{base}/survey-names/", {"ztf_name": "ZTF18abcdefg"})
+    assert refused(posted) != may_change
+    assert target.targetextra_set.filter(key="ZTF name").exists() == may_change
+    update = client.post(f"{base}/update/", {})
+    assert refused(update) != may_change
+    assert TargetUpdateRequest.objects.filter(target=target).exists() == may_change
