@@ -4,6 +4,8 @@
     python bench/measure.py refresh WORKERS [--force]
     python bench/measure.py ingest POINTS    parse + store one light curve of POINTS points
     python bench/measure.py tom_ingest POINTS  TOM Toolkit's per-point get_or_create path, same points
+    python bench/measure.py answers 0        per broker: the largest recorded answer it reads, and the peak
+                                             memory (tracemalloc) of reading it into a light curve
 """
 import json
 import os
@@ -42,8 +44,9 @@ def refresh(workers, force=False):
     started = time.perf_counter()
     call_command("update_lightcurves", *args, stdout=out)
     seconds = time.perf_counter() - started
+    # total  checked fetched "no data" "not due" "no name" "not conf." deleted added removed errors
     total = next(line for line in out.getvalue().splitlines() if line.startswith("total")).split()
-    return {"seconds": seconds, "fetched": int(total[2]) + int(total[3]), "added": int(total[7]),
+    return {"seconds": seconds, "fetched": int(total[2]) + int(total[3]), "added": int(total[8]),
             "skipped": int(total[5]) + int(total[6])}  # no name / not configured: pairs that measured nothing
 
 
@@ -69,14 +72,22 @@ def ingest(points):
     from tom_bhtom_brokers.store import sync
     from tom_bhtom_brokers.target_info import TargetInfo
 
+    import tracemalloc
+
     payload = big_ipac(points)
     target = Target.objects.create(name=f"ingest-{time.time()}", type="SIDEREAL", ra=85.0, dec=85.0)
     broker = NeowiseBroker()
+    info = TargetInfo.from_target(target)
+    tracemalloc.start()  # the parse alone, once, for its memory: the timed run below is not traced
+    broker.parse_response(Response("bench", 200, {}, payload), info)
+    parse_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
     started = time.perf_counter()
-    lightcurve = broker.parse_response(Response("bench", 200, {}, payload), TargetInfo.from_target(target))
+    lightcurve = broker.parse_response(Response("bench", 200, {}, payload), info)
     result = sync(target, broker.source, broker.name, lightcurve)
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "points": result.added, "rate": result.added / seconds}
+    return {"seconds": seconds, "points": result.added, "rate": result.added / seconds,
+            "payload_bytes": len(payload), "parse_peak_bytes": parse_peak}
 
 
 def tom_ingest(points):
@@ -105,9 +116,51 @@ def tom_ingest(points):
     return {"seconds": seconds, "points": created, "rate": created / seconds}
 
 
+def answers(_):
+    """Per broker, each recorded answer in its tests/data folder that it reads as a light curve (the others are
+    listings, indexes or another request's answers), the largest one: its size and the peak of the memory
+    Python, numpy and pandas allocate while ``parse_response`` reads it (tracemalloc; the interpreter and the
+    libraries already loaded are not counted)."""
+    import tracemalloc
+
+    from django.utils.module_loading import import_string
+
+    from tests.sample_archive.server import DATA_DIR
+    from tom_bhtom_brokers.brokers import BROKER_CLASSES
+    from tom_bhtom_brokers.exceptions import BrokerError
+    from tom_bhtom_brokers.http import Response
+    from tom_bhtom_brokers.target_info import TargetInfo
+
+    target = TargetInfo(1, "bench", 90.26701, -18.9677, survey_names={})
+    result = {}
+    for source, path in BROKER_CLASSES.items():
+        broker = import_string(path)()
+        folder = DATA_DIR / broker.source.value.lower()
+        best = None
+        for file in sorted(folder.iterdir(), key=lambda f: -f.stat().st_size):
+            if file.suffix in (".md",) or file.name == "routes.json":
+                continue
+            payload = file.read_bytes()
+            tracemalloc.start()
+            try:
+                lightcurve = broker.parse_response(Response(str(file), 200, {}, payload), target)
+            except BrokerError:
+                continue
+            except NotImplementedError:  # no parse of one answer (LINEAR reads its cached sample files)
+                break
+            finally:
+                peak = tracemalloc.get_traced_memory()[1]
+                tracemalloc.stop()
+            if len(lightcurve):
+                best = {"file": file.name, "bytes": len(payload), "points": len(lightcurve), "peak_bytes": peak}
+                break
+        result[broker.name] = best
+    return result
+
+
 if __name__ == "__main__":
     step, value = sys.argv[1], int(sys.argv[2])
     result = {"setup": setup, "refresh": lambda n: refresh(n, "--force" in sys.argv), "ingest": ingest,
-              "tom_ingest": tom_ingest}[step](value)
+              "tom_ingest": tom_ingest, "answers": answers}[step](value)
     result["peak_mb"] = peak_mb()
     print(json.dumps(result))

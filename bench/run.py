@@ -110,6 +110,7 @@ def main():
         measure(env("ingest"), "setup", 0)
         ingest = measure(env("ingest"), "ingest", args.ingest_points)
         tom = measure(env("ingest"), "tom_ingest", args.tom_points)
+        answers = measure(env("ingest"), "answers", 0)
     finally:
         for process in processes:
             process.terminate()
@@ -127,6 +128,9 @@ def main():
         ("ratio default / bound", f"{default['seconds'] / bound:.2f}x", "target <= 1.5x", ""),
         (f"ingest {ingest['points']:,} points (parse + sync)", f"{ingest['seconds']:.1f} s",
          f"{ingest['rate']:,.0f} points/s", f"{ingest['peak_mb']:.0f} MB"),
+        ("  its parse: the answer, and its peak memory", f"{ingest['payload_bytes'] / 2**20:.1f} MB",
+         f"peak {ingest['parse_peak_bytes'] / 2**20:.0f} MB allocated while parsing = "
+         f"{ingest['parse_peak_bytes'] / ingest['payload_bytes']:.1f}x the answer", ""),
         (f"TOM per-point get_or_create, {tom['points']:,} points", f"{tom['seconds']:.1f} s",
          f"{tom['rate']:,.0f} points/s", f"{tom['peak_mb']:.0f} MB"),
         ("ratio ingest / TOM per-point", f"{ingest['rate'] / tom['rate']:.0f}x", "target >= 20x", ""),
@@ -137,6 +141,14 @@ def main():
          f"{unchanged['seconds'] / default['seconds']:.0%} of the first; {forced_requests} requests, "
          f"{unchanged['added']} added", f"{unchanged['peak_mb']:.0f} MB"),
     ]
+    for source, answer in answers.items():
+        if answer is None:
+            rows.append((f"  largest answer read: {source}", "-", "read from its download cache, not parsed whole",
+                         ""))
+            continue
+        rows.append((f"  largest answer read: {source}", f"{answer['bytes'] / 1024:.0f} KB",
+                     f"{answer['file']}: {answer['points']} points, peak {answer['peak_bytes'] / 1024:.0f} KB "
+                     f"allocated ({answer['peak_bytes'] / answer['bytes']:.0f}x)", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     print(f"tom_bhtom_brokers benchmark: {args.targets} targets x {len(IMPLEMENTED_SOURCE_NAMES)} sources "
           f"({', '.join(IMPLEMENTED_SOURCE_NAMES)}), {args.latency * 1000:.0f} ms latency "

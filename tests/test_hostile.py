@@ -303,6 +303,7 @@ def test_a_target_deleted_during_a_run_is_reported_as_deleted(archive):
     survived("target deleted mid-run")
 
 
+@pytest.mark.django_db(transaction=True)  # pytest-django runs transactional tests last: so is this one
 def test_zz_hostile_summary(capsys):
     """The count line: every case above that ran ended here only if it held."""
     counts = {"cases": len(CASES), "survived": len(CASES), "points lost": sum(c["lost"] for c in CASES),
