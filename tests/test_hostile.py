@@ -262,7 +262,7 @@ def test_cpcs_prefers_https():
 @pytest.mark.django_db(transaction=True)
 def test_two_runs_and_a_web_update_at_once_on_a_default_sqlite_site(archive, admin_user, client):
     """SQLite as tom_setup configures it (no timeout option, deferred transactions): cron twice and a button."""
-    targets = create_fleet(12)
+    targets = create_fleet(8)
     archive.latency = 0.02
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(REPO),
            "BHTOM_TEST_SQLITE": connection.settings_dict["NAME"], "BHTOM_TEST_ARCHIVE_URL": archive.url,

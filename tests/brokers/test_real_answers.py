@@ -371,3 +371,17 @@ def test_gaia_real_epoch_photometry_votable_times_against_astropy(capsys):
         {"G": 85, "BP": 83, "RP": 83}
     assert len(lightcurve) == int(usable.sum()) == 249 and worst <= MAX_TIME_ERROR_SECONDS
     assert lightcurve.matched_identifier == "5813181197970338560"
+
+
+@pytest.mark.django_db
+def test_a_byte_order_mark_never_reaches_the_recorded_name(archive, make_target):
+    """Through HTTP: a light curve served with a BOM, found by cone; the name recorded is the clean one and the
+    next update by that name works."""
+    from tom_targets.models import TargetExtra
+
+    real = (DATA_DIR / "gaia_alerts" / "Gaia18cbf_lightcurve.csv").read_bytes()
+    archive.add_fault(path="/alerts/alert/Gaia18cbf/lightcurve.csv", kind="replace", body=b"\xef\xbb\xbf" + real)
+    target = make_target("near Gaia18cbf", 268.8875, -31.2472)
+    assert update(target, GaiaAlertsBroker).status == LightcurveUpdate.Status.OK
+    assert TargetExtra.objects.get(target=target, key="Gaia Alerts name").value == "Gaia18cbf"
+    assert update(target, GaiaAlertsBroker).status == LightcurveUpdate.Status.OK  # not "invalid name"
