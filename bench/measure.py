@@ -155,7 +155,7 @@ def answers(_):
                 best = {"file": file.name, "bytes": len(payload), "points": len(lightcurve), "peak_bytes": peak}
                 break
         result[broker.name] = best
-    return result
+    return {"answers": result}
 
 
 if __name__ == "__main__":

@@ -141,7 +141,7 @@ def main():
          f"{unchanged['seconds'] / default['seconds']:.0%} of the first; {forced_requests} requests, "
          f"{unchanged['added']} added", f"{unchanged['peak_mb']:.0f} MB"),
     ]
-    for source, answer in answers.items():
+    for source, answer in answers["answers"].items():
         if answer is None:
             rows.append((f"  largest answer read: {source}", "-", "read from its download cache, not parsed whole",
                          ""))
