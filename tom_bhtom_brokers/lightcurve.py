@@ -111,16 +111,22 @@ class Lightcurve:
         and exact repeats (archives do serve the same measurement twice). A time no database or Python can
         hold (NaN, infinite, outside years 1-9999) or an infinite value or limit is an archive's bad value:
         the point is dropped and counted in the note, never passed on to the store."""
-        frame = self.frame.copy()
-        for name in ("brightness", "brightness_error", "limit"):
-            values = pd.to_numeric(frame[name], errors="coerce").astype(float)
-            frame[name] = values.where(np.isfinite(values))  # +-inf: no number at all
-        mjd = pd.to_numeric(frame["mjd"], errors="coerce").astype(float)
-        storable_time = np.isfinite(mjd) & (mjd >= MIN_STORABLE_MJD) & (mjd <= MAX_STORABLE_MJD)
-        infinite = np.isinf(pd.to_numeric(self.frame["brightness"], errors="coerce").astype(float)) \
-            | np.isinf(pd.to_numeric(self.frame["limit"], errors="coerce").astype(float))
-        bad = ~storable_time | (infinite & frame["brightness"].isna() & frame["limit"].isna())
-        usable = storable_time & (frame["brightness"].notna() | frame["limit"].notna())
+        frame = self.frame
+        # whole columns as numpy (a light curve's numbers are floats, NaN for none); the frame is copied only
+        # when an archive sent an infinity, which becomes "no number"
+        numbers = {name: frame[name].to_numpy(dtype=float) for name in ("brightness", "brightness_error", "limit")}
+        infinite = {name: np.isinf(values) for name, values in numbers.items()}
+        if any(mask.any() for mask in infinite.values()):
+            frame = frame.copy()
+            for name, values in numbers.items():
+                numbers[name] = np.where(infinite[name], np.nan, values)
+                frame[name] = numbers[name]
+        mjd = frame["mjd"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            storable_time = np.isfinite(mjd) & (mjd >= MIN_STORABLE_MJD) & (mjd <= MAX_STORABLE_MJD)
+        has_value = ~np.isnan(numbers["brightness"]) | ~np.isnan(numbers["limit"])
+        bad = ~storable_time | ((infinite["brightness"] | infinite["limit"]) & ~has_value)
+        usable = storable_time & has_value
         allowed = frame["filter"].isin(FILTERS[source])
         unknown = frame.loc[usable & ~allowed, "filter"]
         if len(unknown):
