@@ -17,6 +17,16 @@ def pytest_addoption(parser):
     parser.addoption("--remote-data", action="store_true", help="also run the checks against the real archives")
 
 
+def pytest_terminal_summary(terminalreporter):
+    """The hostile suite's count line, after every test has run (see tests/test_hostile.py)."""
+    import sys
+
+    hostile = sys.modules.get("tests.test_hostile")
+    line = hostile.summary_line() if hostile else ""
+    if line:
+        terminalreporter.write_line(line)
+
+
 def pytest_collection_modifyitems(config, items):
     if config.getoption("--remote-data"):
         return

@@ -3,8 +3,8 @@
 Each test is one case against the sample archive (real HTTP on 127.0.0.1) answering as a hostile archive would:
 values no database can hold, a deeply nested JSON answer, a body dripped under a large Content-Length, redirects
 to other hosts, an answer cut at a line boundary, a CSV of a hundred thousand columns, spreadsheet formulas in
-archive text, two command runs and a web update at once on a TOM site's default SQLite. The last test prints
-``[hostile] cases=N survived=N points lost=0 runs aborted=0``.
+archive text, two command runs and a web update at once on a TOM site's default SQLite. At the end of the
+session pytest prints ``[hostile] cases=N survived=N points lost=0 runs aborted=0`` (``summary_line``).
 """
 import json
 import logging
@@ -303,12 +303,11 @@ def test_a_target_deleted_during_a_run_is_reported_as_deleted(archive):
     survived("target deleted mid-run")
 
 
-@pytest.mark.django_db(transaction=True)  # pytest-django runs transactional tests last: so is this one
-def test_zz_hostile_summary(capsys):
-    """The count line: every case above that ran ended here only if it held."""
+def summary_line():
+    """The count line, for the end of the session (tests/conftest.py prints it after the last test, whatever
+    order pytest-django ran the cases in): a case is counted only once its test's assertions held."""
+    if not CASES:
+        return ""
     counts = {"cases": len(CASES), "survived": len(CASES), "points lost": sum(c["lost"] for c in CASES),
               "runs aborted": sum(c["aborted"] for c in CASES)}
-    with capsys.disabled():
-        print("\n[hostile] " + " ".join(f"{k.replace(' ', '_') if k != 'cases' else k}={v}"
-                                         for k, v in counts.items()).replace("_", " "))
-    assert counts["points lost"] == 0 and counts["runs aborted"] == 0
+    return "[hostile] " + " ".join(f"{key}={value}" for key, value in counts.items())
