@@ -51,8 +51,8 @@ def check_archive(broker) -> ArchiveCheck:
         return ArchiveCheck(broker.name, verdict, getattr(exc, "reason", None) or str(exc),
                             getattr(exc, "url", None) or "")
     if not len(lightcurve):
-        return ArchiveCheck(broker.name, OK, f"answered, no points for {broker.probe_target().name}: "
-                                             f"{lightcurve.note or 'empty'}", lightcurve.url)
+        return ArchiveCheck(broker.name, OK, f"answered: {lightcurve.note}" if lightcurve.note
+                            else f"answered, no points for {broker.probe_target().name}", lightcurve.url)
     mjd = lightcurve.frame["mjd"]
     first, last = (Time(value, format="mjd", scale="utc").strftime("%Y-%m-%d") for value in (mjd.min(), mjd.max()))
     return ArchiveCheck(broker.name, OK, f"{len(lightcurve)} points of {broker.probe_target().name}, "
