@@ -107,3 +107,21 @@ def test_utc_datetimes_match_astropy_including_leap_second_days():
     for ours, theirs in zip((stamps[2], stamps[3], stamps[4]), ordinary[1:]):
         assert abs((ours.replace(tzinfo=None) - theirs).total_seconds()) <= 1e-6
     assert stamps[1].isoformat() == "2016-12-31T23:59:59.999999+00:00"  # inside 23:59:60: end of its day
+
+
+@pytest.mark.django_db
+def test_a_shrink_is_held_but_replaced_points_are_not_a_shrink(make_target):
+    """The guard is against fewer points (a cut answer), not changed ones (corrected times after an upgrade)."""
+    target = make_target("guarded", 1.0, 1.0)
+    full = Lightcurve.from_columns(mjd=[59000.0 + i for i in range(10)], filter="W1", brightness=[12.0] * 10,
+                                   brightness_error=[0.02] * 10)
+    sync(target, DataSource.NEOWISE, "NEOWISE", full)
+    never = lambda n: 0  # noqa: E731 - a release read once: no shrink allowed
+    shifted = Lightcurve.from_columns(mjd=[59000.0004 + i for i in range(10)], filter="W1", brightness=[12.0] * 10,
+                                      brightness_error=[0.02] * 10)
+    replaced = sync(target, DataSource.NEOWISE, "NEOWISE", shifted, max_removed=never)
+    assert (replaced.held, replaced.added, replaced.removed, replaced.total) == (0, 10, 10, 10)
+    cut = Lightcurve.from_columns(mjd=[59000.0004 + i for i in range(4)], filter="W1", brightness=[12.0] * 4,
+                                  brightness_error=[0.02] * 4)
+    held = sync(target, DataSource.NEOWISE, "NEOWISE", cut, max_removed=never)
+    assert (held.held, held.offered, held.added, held.removed, held.total) == (6, 4, 0, 0, 10)

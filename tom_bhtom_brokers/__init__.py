@@ -1,3 +1,5 @@
 """Archival survey light curves for TOM Toolkit sites: one broker per public archive."""
 
-__version__ = "0.2.0"
+# the version salts every answer's fingerprint: a new version re-reads answers already stored, so parser fixes
+# (0.3.0: Gaia Alerts' and ASAS-SN's UTC date columns, ATLAS cuts, ANTARES total magnitudes) reach stored points
+__version__ = "0.3.0"

@@ -121,9 +121,9 @@ def sync(target, source: DataSource, source_name, lightcurve: Lightcurve, column
 
     An empty light curve deletes nothing: an archive answering "nothing here" once (a wrong name, a
     bad day) must not wipe a light curve it served before. ``max_removed``: a function of the number of
-    stored points giving how many this answer may remove; an answer that would remove more changes nothing
-    (``SyncResult.held``): a cut-short answer looks complete to any client, so a sudden shrink is not
-    taken on trust. The caller records the answer.
+    stored points giving by how many points this answer may be smaller than what is stored; an answer
+    smaller by more changes nothing (``SyncResult.held``): a cut-short answer looks complete to any client,
+    so a sudden shrink is not taken on trust. The caller records the answer.
     """
     existing = PhotometryReducedDatum.objects.filter(target=target, source_name=source_name)
     if not len(lightcurve):
@@ -144,8 +144,10 @@ def sync(target, source: DataSource, source_name, lightcurve: Lightcurve, column
             wanted.setdefault(key, index)
         gone = [pk for key, pk in stored.items() if key not in wanted] + repeats
         to_insert = [index for key, index in wanted.items() if key not in stored]
+        # a shrink is an answer with fewer points than are stored: one that replaces points (a corrected time,
+        # a re-calibrated value, a parser fix) is not held, however many it replaces
         vanished = len(gone) - len(repeats)
-        if max_removed is not None and vanished > max_removed(len(stored)):
+        if max_removed is not None and vanished and len(stored) - len(wanted) > max_removed(len(stored)):
             return SyncResult(total=len(stored) + len(repeats), held=vanished, offered=len(wanted))
         for start in range(0, len(gone), BATCH_SIZE):
             PhotometryReducedDatum.objects.filter(pk__in=gone[start:start + BATCH_SIZE]).delete()

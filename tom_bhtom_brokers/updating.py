@@ -33,7 +33,7 @@ Status = LightcurveUpdate.Status
 DEFAULT_WORKERS = 16
 #: an Outcome's status when the target was deleted while its update ran
 DELETED = "deleted"
-#: the share of a pair's stored points one answer may remove before it is held as a sudden shrink
+#: by what share of a pair's stored points one answer may be smaller before it is held as a sudden shrink
 DEFAULT_MAX_SHRINK_FRACTION = 0.2
 #: how often a batch of results is written again when another writer holds SQLite's lock
 LOCKED_RETRIES = 8
@@ -253,7 +253,7 @@ def record_success(target, broker, info, lightcurve, accept_shrink=False):
 
 
 def shrink_allowance(broker):
-    """How many of ``n`` stored points one answer may remove before it is held as a sudden shrink: a share
+    """By how many of ``n`` stored points one answer may be smaller before it is held as a sudden shrink: a share
     (``DATA_SERVICES[name]['max_shrink_fraction']``, default 0.2) for archives read again on a cadence, none
     for a data release read once (it should never shrink)."""
     if broker.cadence_interval() is None:
