@@ -155,6 +155,20 @@ class Lightcurve:
         return copy
 
 
+MJD_ZERO = pd.Timestamp("1858-11-17")
+
+
+def calendar_mjd(texts, format, what):
+    """UTC MJD of a column of calendar dates or date-times written in ``format``, whole-column; an unreadable
+    one is an error naming ``what``, never a point at an invented time."""
+    from tom_bhtom_brokers.exceptions import BrokerParseError
+
+    stamps = pd.to_datetime(texts.str.strip(), format=format, errors="coerce")
+    if stamps.isna().any():
+        raise BrokerParseError(f"unreadable {what}(s) {sorted(texts[stamps.isna()].unique())[:3]}")
+    return (stamps - MJD_ZERO).dt.total_seconds().to_numpy() / 86400.0
+
+
 def utc_mjd(values, format="mjd", scale="utc"):
     """Whole-column conversion of archive times (JD or MJD on the UTC, TAI, TT or TCB scale) to UTC MJD.
 

@@ -32,7 +32,7 @@ import pandas as pd
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data, read_csv, require_complete
 from tom_bhtom_brokers.exceptions import BrokerParseError
-from tom_bhtom_brokers.lightcurve import Lightcurve, geocentric_utc_mjd
+from tom_bhtom_brokers.lightcurve import Lightcurve, calendar_mjd, geocentric_utc_mjd
 from tom_bhtom_brokers.sources import DataSource
 from tom_bhtom_brokers.survey_names import asassn_export_path
 
@@ -45,12 +45,10 @@ def ut_date_mjd(dates):
     day), whole-column; an unreadable date is an error."""
     parts = dates.str.strip().str.partition(".")
     day, fraction = parts[0], parts[2]
-    midnight = pd.to_datetime(day, format="%Y-%m-%d", errors="coerce")
     fraction = pd.to_numeric("0." + fraction, errors="coerce")
-    bad = midnight.isna() | fraction.isna()
-    if bad.any():
-        raise BrokerParseError(f"unreadable UT Date(s) {sorted(dates[bad].unique())[:3]}")
-    return ((midnight - pd.Timestamp("1858-11-17")).dt.days + fraction).to_numpy(dtype=float)
+    if fraction.isna().any():
+        raise BrokerParseError(f"unreadable UT Date(s) {sorted(dates[fraction.isna()].unique())[:3]}")
+    return calendar_mjd(day, "%Y-%m-%d", "UT Date") + fraction.to_numpy(dtype=float)
 
 
 class AsassnBroker(BHTOMBroker):

@@ -25,7 +25,7 @@ from django import forms
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, ConeQueryForm, Request
 from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerParseError
-from tom_bhtom_brokers.lightcurve import Lightcurve
+from tom_bhtom_brokers.lightcurve import Lightcurve, calendar_mjd
 from tom_bhtom_brokers.sky import nearest_within, separations_arcsec
 from tom_bhtom_brokers.sources import DataSource
 from tom_bhtom_brokers.survey_names import GAIA_ALERT_NAME
@@ -43,10 +43,7 @@ def g_error_hodgkin2021(g_mag):
 def date_mjd(dates):
     """UTC MJD of the file's ``Date`` column (``YYYY-MM-DD hh:mm:ss``), whole-column; an unreadable date is an
     error, not a point at an invented time."""
-    stamps = pd.to_datetime(dates.str.strip(), format="%Y-%m-%d %H:%M:%S", errors="coerce")
-    if stamps.isna().any():
-        raise BrokerParseError(f"unreadable date(s) {sorted(dates[stamps.isna()].unique())[:3]}")
-    return (stamps - pd.Timestamp("1858-11-17")).dt.total_seconds().to_numpy() / 86400.0
+    return calendar_mjd(dates, "%Y-%m-%d %H:%M:%S", "date")
 
 
 def parse_alert_index(payload: bytes) -> pd.DataFrame:
