@@ -70,3 +70,14 @@ def masked(error, secrets, mask=MASK):
             setattr(error, attribute, clean(value))
     error.args = tuple(clean(a) if isinstance(a, str) else a for a in error.args)
     return error
+
+
+class NoData(Exception):
+    """Not an error: the archive has nothing for this target (no object in the cone, an area it does not cover).
+    Raised where a broker finds that out (``locate``, a transport); the light curve becomes an empty one whose
+    note (the status message) is ``note``."""
+
+    def __init__(self, note, url=None):
+        super().__init__(note)
+        self.note = note
+        self.url = url

@@ -7,6 +7,7 @@ from astropy.time import Time
 from tom_dataproducts.models import PhotometryReducedDatum
 
 from tom_bhtom_brokers import updating
+from tom_bhtom_brokers.brokers.base import Request
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.sources import FILTERS, PRETTY_SURVEY_NAME, bandpass
 from tom_bhtom_brokers.target_info import TargetInfo
@@ -61,6 +62,20 @@ class BrokerContract:
         for key, text in self.expected_params.items():
             assert text in request["params"][key]
         assert request["headers"]["User-Agent"].startswith("tom-bhtom-brokers/")
+
+    def test_query_builds_the_requests_without_sending_any(self, archive, make_target):
+        """``locate`` may ask the archive (a cone search); ``query`` only builds requests: a list, one of them
+        the data request the archive answers, and nothing is sent while building it."""
+        broker = self.broker_class()
+        located = broker.locate(TargetInfo.from_target(self.covered(make_target)))
+        sent = len(archive.requests)
+        requests = broker.query(located)
+        assert len(archive.requests) == sent
+        assert isinstance(requests, list) and all(isinstance(r, Request) for r in requests)
+        if self.expected_path:
+            request = next(r for r in requests if r.path == self.expected_path)
+            for key, text in self.expected_params.items():
+                assert text in str((request.data or request.params)[key])
 
     def test_parsed_columns_units_and_filters(self, archive, make_target):
         lightcurve = self.broker_class().fetch(TargetInfo.from_target(self.covered(make_target)))

@@ -114,7 +114,7 @@ def test_a_user_given_name_is_never_overwritten(archive, make_target):
 def test_a_wrong_name_is_refused_without_a_request(archive, make_target):
     target = make_target("typo", 1.0, 1.0, **{"Gaia Alerts name": "Gaia18cbf/../../etc"})
     outcome = update(target, GaiaAlertsBroker)
-    assert outcome.status == "invalid_name" and "is not a Gaia Alerts name" in outcome.message
+    assert outcome.status == "invalid_name" and "Gaia Alerts name is 'Gaia', two digits" in outcome.message
     assert archive.requests == []
 
 

@@ -122,7 +122,7 @@ def test_a_source_without_epoch_photometry_is_no_data_with_its_id(archive, make_
 def test_a_wrong_id_is_refused_without_a_request(archive, make_target):
     target = make_target("x", RA, DEC, **{"Gaia DR3 id": "Gaia DR3 12ab"})
     outcome = update(target, GaiaDR3Broker)
-    assert outcome.status == "invalid_name" and "not a Gaia DR3 source id" in outcome.message
+    assert outcome.status == "invalid_name" and "Gaia DR3 id is a Gaia DR3 source_id" in outcome.message
     assert archive.requests == []
 
 

@@ -24,7 +24,7 @@ from tom_bhtom_brokers.brokers.irsa import read_ipac
 from tom_bhtom_brokers.brokers.linear import parse_target_list
 from tom_bhtom_brokers.brokers.neowise import NeowiseBroker
 from tom_bhtom_brokers.brokers.ps1 import table as ps1_table
-from tom_bhtom_brokers.exceptions import BrokerParseError
+from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.http import Response
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.target_info import TargetInfo
@@ -272,7 +272,8 @@ def test_crts_real_not_covered_page_is_no_data(archive, make_target):
 def test_crts_real_web_page_is_not_the_csv_answer_the_broker_asks_for():
     """The OUT=web page (tables, no CSV link): the broker asks for OUT=csv and would say so, not guess."""
     payload = (DATA_DIR / "crts" / "not_covered.html").read_bytes()
-    assert CrtsBroker().csv_path(payload).note.startswith("this area is not covered")
+    with pytest.raises(NoData, match="^this area is not covered"):
+        CrtsBroker().csv_path(payload)
 
 
 # --- NEOWISE and ALLWISE: real Gator answers --------------------------------------------------------------

@@ -55,22 +55,20 @@ class AavsoBroker(BHTOMBroker):
     #: a JD chunk without observations may come back as an empty body (or a header only): nothing in that range
     empty_answer_note = "AAVSO has no observations in the range asked"
 
-    def fetch(self, target):
-        name = self.require_name(target, "a VSX name or AUID")
-        return self.download_parts(self.chunks(name), target)
+    located_by = ("name",)
+    name_hint = "a VSX name or AUID"
 
     def check(self):
         """One chunk (the last whole one) of the probe star, not its century."""
-        probe = self.probe_target()
-        return self.download_parts(self.chunks(self.survey_name(probe))[-2:-1], probe)
+        located = self.locate(self.probe_target())
+        return self.collect(located, self.query(located)[-2:-1])
 
-    def query(self, target, survey_name):
-        """The first chunk's request (the updater and TOM's forms ask for one; ``chunks`` gives all)."""
-        return self.chunks(survey_name)[0]
+    def query(self, located):
+        """The star's whole history: one request per chunk."""
+        return self.chunks(located.identifier)
 
     def chunks(self, name, now=None):
         """One request per ``chunk_days`` from ``first_jd`` to now."""
-        self.valid_name(name)
         edges = self.chunk_edges(now)
         return [Request("/index.php", params={"view": "api.delim", "ident": name, "fromjd": f"{start:.5f}",
                                               "tojd": f"{stop:.5f}", "delimiter": DELIMITER})

@@ -32,8 +32,8 @@ from astropy.coordinates import SkyCoord
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data, read_json
-from tom_bhtom_brokers.exceptions import BrokerParseError
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, no_data, read_json
+from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sky import nearest_within
 from tom_bhtom_brokers.sources import DataSource
@@ -59,32 +59,37 @@ class AntaresBroker(BHTOMBroker):
     probe = {"name": "Gaia20fnr", "ra": 90.26701, "dec": -18.96770}
     max_answer_bytes = 32 * 1024 * 1024
 
-    def fetch(self, target):
-        listing = self.request(self.query(target, self.survey_name(target)))
-        loci = self.read(listing, lambda payload: self.loci(payload))
-        locus = self.choose(loci, target)
-        if locus is None:
-            name = self.survey_name(target)
-            return no_data(f"ANTARES has no locus for {name}" if name else
-                           f"no ANTARES locus within {self.radius.to_value(u.arcsec):g} arcsec")
-        lightcurve = self.download(Request(f"/v2/loci/{locus['locus_id']}"), target)
-        lightcurve.matched_identifier = locus["ztf_object_id"] or lightcurve.matched_identifier
-        return lightcurve
+    located_by = ("name", "cone")
 
-    def query(self, target, survey_name):
-        if survey_name:
-            self.valid_name(survey_name)
-            condition = {"term": {"properties.ztf_object_id": survey_name}}
-        else:
-            self.require_position(target)
-            radius = min(self.radius, MAX_RADIUS * 0.999)
-            # the filter exactly as antares-client 2.x's cone_search builds it
-            centre = SkyCoord(target.ra * u.deg, target.dec * u.deg)
-            condition = {"sky_distance": {"radius": f"{radius.to_value(u.deg):.8f} degree",
-                                          "location": centre.to_string("hmsdms")}}
+    def locate_by_name(self, target, name):
+        self.valid_name(name)
+        condition = {"term": {"properties.ztf_object_id": name}}
+        loci = self.ask(self.listing(condition), self.loci)
+        locus = next((locus for locus in loci if locus["ztf_object_id"] == name), None)
+        if locus is None:
+            raise NoData(f"ANTARES has no locus for {name}")
+        return Located(target, locus["locus_id"], matched=locus["ztf_object_id"])
+
+    def locate_by_cone(self, target):
+        radius = min(self.radius, MAX_RADIUS * 0.999)
+        # the filter exactly as antares-client 2.x's cone_search builds it
+        centre = SkyCoord(target.ra * u.deg, target.dec * u.deg)
+        loci = self.ask(self.listing({"sky_distance": {"radius": f"{radius.to_value(u.deg):.8f} degree",
+                                                       "location": centre.to_string("hmsdms")}}), self.loci)
+        best = nearest_within([x["ra"] for x in loci], [x["dec"] for x in loci], target.ra, target.dec, self.radius)
+        if best is None:
+            raise NoData(self.radius_note("ANTARES locus"))
+        return Located(target, loci[best]["locus_id"], matched=loci[best]["ztf_object_id"])
+
+    @staticmethod
+    def listing(condition):
+        """The request for the loci matching one Elasticsearch filter, newest first."""
         query = {"query": {"bool": {"filter": condition}}}
         return Request("/v2/loci", params={"elasticsearch_query": json.dumps(query), "limit": 20,
                                            "sort": "-properties.newest_alert_observation_time"})
+
+    def query(self, located):
+        return [Request(f"/v2/loci/{located.identifier}")]
 
     def loci(self, payload):
         """The loci of a listing: locus_id, ra, dec and ZTF name of each."""
@@ -101,14 +106,6 @@ class AntaresBroker(BHTOMBroker):
                          "ra": float(locus["ra"]), "dec": float(locus["dec"]),
                          "ztf_object_id": str(properties.get("ztf_object_id") or "")})
         return loci
-
-    def choose(self, loci, target):
-        """The locus of the ZTF name, else the one nearest the target."""
-        name = self.survey_name(target)
-        if name:
-            return next((locus for locus in loci if locus["ztf_object_id"] == name), None)
-        best = nearest_within([x["ra"] for x in loci], [x["dec"] for x in loci], target.ra, target.dec, self.radius)
-        return None if best is None else loci[best]
 
     def parse(self, payload, target):
         locus = read_json(payload, "ANTARES locus").get("data")

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data, read_csv, require_complete
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, no_data, read_csv, require_complete
 from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve, calendar_mjd, geocentric_utc_mjd
 from tom_bhtom_brokers.sources import DataSource
@@ -63,14 +63,19 @@ class AsassnBroker(BHTOMBroker):
     probe = {"name": "ASASSN-21qj", "ra": 123.84754, "dec": -38.98983, "survey_names": {
         "ASAS-SN URL": "https://asas-sn.osu.edu/sky-patrol/coordinate/5740d76a-4445-4b58-bc83-4f5b93cf6b31"}}
 
-    def fetch(self, target):
-        url = self.require_name(target, "paste the target's Sky Patrol page into it")
-        self.require_position(target)  # an export without UT Date needs the direction for its HJD
-        return self.download(self.query(target, url), target)
+    located_by = ("name",)
+    name_hint = "paste the target's Sky Patrol page into it"
 
-    def query(self, target, survey_name):
-        self.valid_name(survey_name, "; nothing was requested")
-        return Request(asassn_export_path(urlsplit(survey_name).path))
+    def locate(self, target):
+        located = super().locate(target)
+        self.require_position(target)  # an export without UT Date needs the direction for its HJD
+        return located
+
+    def locate_by_name(self, target, name):
+        return Located(target, self.valid_name(name, "; nothing was requested"))
+
+    def query(self, located):
+        return [Request(asassn_export_path(urlsplit(located.identifier).path))]
 
     def parse(self, payload, target):
         frame = read_csv(payload, (), "ASAS-SN CSV")

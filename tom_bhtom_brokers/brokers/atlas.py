@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 from astropy.time import Time
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, frame_of_rows, no_data, read_json
-from tom_bhtom_brokers.exceptions import BrokerNotConfigured, BrokerParseError, BrokerServiceError
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, frame_of_rows, no_data, read_json
+from tom_bhtom_brokers.exceptions import BrokerNotConfigured, BrokerParseError, BrokerServiceError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import DataSource
 
@@ -66,6 +66,7 @@ class AtlasBroker(BHTOMBroker):
     citation = "Tonry et al. 2018, PASP 130, 064505; Smith et al. 2020, PASP 132, 085002"
     probe = {"name": "Gaia20fnr", "ra": 90.26701, "dec": -18.96770}
     default_timeout = 120.0
+    name_hint = "a finished forced-photometry result; nor an ATLAS token in settings to queue one"
 
     @property
     def token(self):
@@ -86,12 +87,13 @@ class AtlasBroker(BHTOMBroker):
             return f"queue {target.ra:.6f} {target.dec:+.6f}" if target.has_position else ""
         return super().queried_with(target)
 
-    def fetch(self, target):
-        if self.token:
-            return self.forced_photometry(target)
-        url = self.require_name(target, "a finished forced-photometry result; nor an ATLAS token in settings to "
-                                        "queue one")
-        return self.download(self.query(target, url), target)
+    @property
+    def located_by(self):
+        """With a token, a job at the target's position; without one, the result the user pasted."""
+        return ("cone",) if self.token else ("name",)
+
+    def locate_by_name(self, target, name):
+        return Located(target, self.valid_name(name, "; nothing was requested"))
 
     def check(self):
         """The queue with the site's token, without queuing a job: the list of this account's jobs."""
@@ -106,29 +108,30 @@ class AtlasBroker(BHTOMBroker):
         found.url = answer.url
         return found
 
-    def query(self, target, survey_name):
-        self.valid_name(survey_name, "; nothing was requested")
-        return Request(urlsplit(survey_name).path)
-
-    # --- the queue ---------------------------------------------------------------------------------
-
-    def forced_photometry(self, target):
-        """Queue a job for the target, wait for it, read its result and delete the job."""
-        self.require_position(target)
-        mjd_max = Time.now().mjd + 1.0
-        submitted = self.request(Request(QUEUE_PATH, method="POST", headers=self.auth_headers(), data={
+    def query(self, located):
+        if located.identifier:
+            return [Request(urlsplit(located.identifier).path)]
+        target = located.target
+        return [Request(QUEUE_PATH, method="POST", headers=self.auth_headers(), data={
             "ra": f"{target.ra:.7f}", "dec": f"{target.dec:.7f}", "mjd_min": f"{self.setting('mjd_min', FIRST_MJD)}",
-            "mjd_max": f"{mjd_max:.5f}", "use_reduced": "false", "send_email": "false"}))
+            "mjd_max": f"{Time.now().mjd + 1.0:.5f}", "use_reduced": "false", "send_email": "false"})]
+
+    # --- the queue: ATLAS's own transport ------------------------------------------------------------
+
+    def send(self, req):
+        """A result file is one GET; a job is queued, waited for, its result read and the job deleted."""
+        if not (req.method == "POST" and req.path == QUEUE_PATH):
+            return super().send(req)
+        submitted = self.request(req)
         task_path = self.own_path(self.read(submitted, lambda payload: read_json(payload, "ATLAS queue answer"))
                                   .get("url"), "task url", submitted.url)
         try:
             task = self.wait_for(task_path)
             if not task.get("result_url"):
-                return no_data(f"ATLAS: {task.get('error_msg') or 'no data returned'} for this position")
-            lightcurve = self.download(Request(self.own_path(task["result_url"], "result_url", task_path)), target)
+                raise NoData(f"ATLAS: {task.get('error_msg') or 'no data returned'} for this position")
+            return self.request(Request(self.own_path(task["result_url"], "result_url", task_path)))
         finally:
             self.delete(task_path)
-        return lightcurve
 
     def wait_for(self, task_path):
         deadline = time.monotonic() + float(self.setting("max_wait_seconds", 900))

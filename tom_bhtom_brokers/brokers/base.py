@@ -1,10 +1,17 @@
 """``BHTOMBroker``: the machinery every archive broker shares.
 
 A broker module declares facts about its archive (``source``, ``default_url``, ``match_radius``,
-``cadence``, ``telescope``) and implements two pure methods: ``query`` (which request to send for a
-target) and ``parse`` (bytes to :class:`~tom_bhtom_brokers.lightcurve.Lightcurve`). Archives needing
-several round trips override ``fetch``. Configuration, HTTP, error handling, and TOM Toolkit's
-``DataService`` interface live here, once.
+``cadence``, ``telescope``, ``located_by``) and implements three steps:
+
+* ``locate(target)`` -> :class:`Located`: the archive's identifier of the object, from the target's survey
+  name or a cone search (the base chooses by ``located_by``; a broker overrides ``locate_by_name`` or
+  ``locate_by_cone`` where finding the object takes a request), or NoData with the reason;
+* ``query(located)`` -> the list of :class:`Request` that fetch its light curve (pure);
+* ``parse(payload, target)`` -> :class:`~tom_bhtom_brokers.lightcurve.Lightcurve` of one answer (pure).
+
+Everything between them is here, once: the transport (``send``: HTTP with the shared policies, or a route
+object such as WSDB), the fingerprint that skips an unchanged answer, cleaning, error wrapping, the matched
+identifier, configuration, and TOM Toolkit's ``DataService`` interface.
 """
 import hashlib
 import io
@@ -23,7 +30,8 @@ from tom_dataservices.forms import BaseQueryForm
 
 from tom_bhtom_brokers import __version__
 from tom_bhtom_brokers.exceptions import (MASK, BrokerError, BrokerInputError, BrokerNotApplicable,
-                                          BrokerNotConfigured, BrokerParseError, BrokerServiceError, masked)
+                                          BrokerNotConfigured, BrokerParseError, BrokerServiceError, NoData,
+                                          masked)
 from tom_bhtom_brokers.http import HttpClient
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import PRETTY_SURVEY_NAME, TARGET_NAME_KEYS, DataSource
@@ -50,6 +58,26 @@ class Request:
     expect_html: bool = False
     #: extra headers (e.g. a credential sent as a cookie, which keeps it out of every URL we show or store)
     headers: dict | None = None
+    #: for a database route (WSDB): the parameterised query; ``params`` are its values
+    sql: str | None = None
+    #: one file inside the archive file at ``path`` (LINEAR's tarball, answered from a local copy)
+    member: str | None = None
+
+
+@dataclass
+class Located:
+    """What ``locate`` found: the archive's identifier of the target's object (None when the cone itself is the
+    query), what the target records as its survey name (``matched``; None: the identifier, "": nothing, the
+    light curve says), and facts of the search kept in the light curve's extras (a separation)."""
+
+    target: TargetInfo
+    identifier: str | None = None
+    matched: str | None = None
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def recorded(self):
+        return self.identifier if self.matched is None else self.matched
 
 
 class ConeQueryForm(BaseQueryForm):
@@ -73,6 +101,11 @@ class BHTOMBroker(DataService):
     telescope = ""
     instrument = ""
     default_timeout = 60.0
+    #: how the archive finds the target's object: by the target's survey name ("name", in ``name_key``'s
+    #: field) and/or by a cone around its position ("cone"); a name, when set, is used first
+    located_by = ("cone",)
+    #: what belongs in the name field, said when it is empty and the archive cannot search by position
+    name_hint = ""
     #: keys that must be present in ``settings.DATA_SERVICES[name]`` before the broker can run
     required_settings = ()
     citation = ""
@@ -161,22 +194,56 @@ class BHTOMBroker(DataService):
 
     def queried_with(self, target: TargetInfo):
         """What the request is made from; when it changes, a data release is read again."""
-        name = self.survey_name(target)
+        name = self.survey_name(target) if "name" in self.located_by else None
         if name:
             return f"{self.name_key()}={name}"
         if target.has_position:
             return f"cone {target.ra:.6f} {target.dec:+.6f} r={self.radius.to_value(u.arcsec):g}\""
         return ""
 
-    # --- what each broker implements ---------------------------------------------------------------
+    # --- what each broker implements: locate -> query -> parse ----------------------------------------
 
-    def query(self, target: TargetInfo, survey_name):
-        """The request for this target (pure). Raise BrokerNotApplicable when there is nothing to ask."""
+    def locate(self, target: TargetInfo) -> "Located":
+        """Where the archive keeps this target's data: by the target's survey name when ``located_by`` allows it
+        and one is set, else by a cone (``locate_by_cone``). Raises BrokerNotApplicable when neither is
+        possible and NoData (with the reason) when the archive has no object there."""
+        name = self.survey_name(target) if "name" in self.located_by else None
+        if name:
+            return self.locate_by_name(target, name)
+        if "cone" not in self.located_by:
+            raise BrokerNotApplicable(f"no {self.name_key()} ({self.name_hint})")
+        self.require_position(target)
+        return self.locate_by_cone(target)
+
+    def locate_by_name(self, target: TargetInfo, name) -> "Located":
+        """The object named in the target's survey-name field, once it passes the field's rule."""
+        return Located(target, self.valid_name(name))
+
+    def locate_by_cone(self, target: TargetInfo) -> "Located":
+        """The object at the target's position. By default the cone is the query itself (``query`` asks for
+        everything within the radius); archives that find the object first override this, usually as
+        ``self.ask(request, reader)`` with a pure reader of the search's answer."""
+        return Located(target)
+
+    def query(self, located: "Located") -> list:
+        """The requests for the located object's light curve (pure): a list of :class:`Request`."""
         raise NotImplementedError
 
     def parse(self, payload: bytes, target: TargetInfo) -> Lightcurve:
-        """The archive's bytes as a Lightcurve (pure, whole-column)."""
+        """One answer's bytes as a Lightcurve (pure, whole-column); the answers of several requests are
+        parsed one by one and joined by ``combine``."""
         raise NotImplementedError
+
+    def send(self, req: "Request"):
+        """The transport: one request answered (a :class:`~tom_bhtom_brokers.http.Response`). Over HTTP by
+        default; a protocol with its own steps (ATLAS's job queue) or a local copy of the archive (LINEAR's
+        cache) overrides this, and nothing else of the chain."""
+        return self.request(req)
+
+    def via(self):
+        """What answers this broker's ``locate``, ``query``, ``send`` and ``parse``: the broker itself, or a
+        route object with the same four methods (``wsdb.WsdbRoute`` reads the same rows from a database)."""
+        return self
 
     def check(self) -> Lightcurve:
         """The light curve of the declared ``probe`` object, read as an update reads it (``check_archives``).
@@ -189,7 +256,7 @@ class BHTOMBroker(DataService):
 
     # --- shared machinery --------------------------------------------------------------------------
 
-    def request(self, req: Request):
+    def request(self, req: "Request"):
         """Send one request to this archive through the shared client; refuse HTML error pages."""
         url = f"{self.base_url}{req.path}"
         response = self.http.request(req.method, url, params=req.params, data=req.data, headers=req.headers)
@@ -197,6 +264,15 @@ class BHTOMBroker(DataService):
             raise BrokerServiceError("the archive sent an HTML page instead of data (an error page?)",
                                      url=response.url, status=response.status)
         return response
+
+    def ask(self, req: "Request", reader):
+        """``reader(payload)`` of the answer to one request of the search; a NoData it raises names the URL."""
+        answer = self.send(req)
+        try:
+            return self.read(answer, reader)
+        except NoData as exc:
+            exc.url = exc.url or answer.url
+            raise
 
     def lightcurve_for(self, target: TargetInfo) -> Lightcurve:
         """The entry point of every caller (updater, TOM's forms): check the configuration, then fetch.
@@ -208,25 +284,34 @@ class BHTOMBroker(DataService):
             raise masked(exc, self.secrets()) from None
 
     def fetch(self, target: TargetInfo) -> Lightcurve:
-        """Find, download and parse this target's light curve; cleaned, in UTC. Raises BrokerError.
-        Brokers needing several round trips override this."""
-        return self.download(self.query(target, self.survey_name(target)), target)
+        """``locate`` -> ``query`` -> ``send`` each request -> ``parse`` each answer: the target's light curve,
+        cleaned, in UTC, or an empty one whose note says why there is none. Raises BrokerError."""
+        route = self.via()
+        try:
+            located = route.locate(target)
+            return self.collect(located, route.query(located), route)
+        except NoData as exc:
+            empty = no_data(exc.note)
+            empty.url = exc.url or ""
+            return empty
 
-    def download(self, req: Request, target: TargetInfo) -> Lightcurve:
-        """Send one request and parse its answer, unless the answer is byte for byte the one already stored."""
-        return self.download_parts([req], target)
-
-    def download_parts(self, requests, target: TargetInfo) -> Lightcurve:
-        """Send the requests of one light curve asked for in parts (e.g. JD chunks) and parse their answers as
-        one, unless together they are byte for byte the answers already stored."""
-        responses = [self.request(req) for req in requests]
-        digest = fingerprint(b"\0".join(response.content for response in responses))
+    def collect(self, located: "Located", requests, route=None) -> Lightcurve:
+        """Send the requests of one light curve and parse their answers as one, unless together they are byte
+        for byte the answers already stored (then nothing is parsed or written)."""
+        route = route or self.via()
+        answers = [route.send(req) for req in requests]
+        target = located.target
+        digest = fingerprint(b"\0".join(answer.content for answer in answers))
 
         def parse():
-            parts = [self.parse_response(response, target) for response in responses]
-            return parts[0] if len(parts) == 1 else self.combine(parts)
+            parts = [self.parse_response(answer, target, route) for answer in answers]
+            whole = parts[0] if len(parts) == 1 else self.combine(parts)
+            whole.extras.update(located.extras)
+            return whole
 
-        return self.unless_unchanged(target, digest, responses[-1].url, parse)
+        lightcurve = self.unless_unchanged(target, digest, answers[-1].url, parse)
+        lightcurve.matched_identifier = lightcurve.matched_identifier or located.recorded or ""
+        return lightcurve
 
     def unless_unchanged(self, target, digest, url, parse):
         """``parse()``, unless ``digest`` (of the archive's answer) is the one stored for this pair: then an
@@ -245,10 +330,11 @@ class BHTOMBroker(DataService):
         whole.note = "" if len(whole) else next((part.note for part in parts if part.note), "")
         return whole
 
-    def parse_response(self, response, target):
+    def parse_response(self, response, target, route=None):
         if self.empty_answer_note and not response.content.removeprefix(UTF8_BOM).strip():
             return no_data(self.empty_answer_note)
-        return self.read(response, lambda payload: self.parse(payload, target)).cleaned(self.source)
+        route = route or self
+        return self.read(response, lambda payload: route.parse(payload, target)).cleaned(self.source)
 
     def read(self, response, reader):
         """``reader(payload)``, with an empty body and any reading failure turned into a BrokerParseError
@@ -267,16 +353,13 @@ class BHTOMBroker(DataService):
         except PARSE_FAILURES as exc:
             raise BrokerParseError(f"could not read the {self.name} response: {exc}", url=response.url) from exc
 
+    def radius_note(self, what):
+        """The status line of a cone that found nothing."""
+        return f"no {what} within {self.radius.to_value(u.arcsec):g} arcsec"
+
     def nothing_within_radius(self, what):
         """The answer of a cone that found nothing: an empty light curve whose note says so."""
-        return no_data(f"no {what} within {self.radius.to_value(u.arcsec):g} arcsec")
-
-    def require_name(self, target: TargetInfo, what):
-        """The target's name for this archive; without one, BrokerNotApplicable saying ``what`` to enter."""
-        name = self.survey_name(target)
-        if not name:
-            raise BrokerNotApplicable(f"no {self.name_key()} ({what})")
-        return name
+        return no_data(self.radius_note(what))
 
     def valid_name(self, value, addendum=""):
         """``value`` when it passes its field's rule (``survey_names``); else BrokerInputError with the reason,
@@ -306,7 +389,7 @@ class BHTOMBroker(DataService):
         """Store a Lightcurve from ``query_photometry`` through our sync, and record the pair's status."""
         from tom_dataproducts.models import PhotometryReducedDatum
 
-        from tom_bhtom_brokers.updating import record_success
+        from tom_bhtom_brokers.recording import record_success
 
         record_success(target, self, TargetInfo.from_target(target), data)
         return list(PhotometryReducedDatum.objects.filter(target=target, source_name=self.name))

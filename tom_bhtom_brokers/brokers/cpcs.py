@@ -49,14 +49,12 @@ class CpcsBroker(BHTOMBroker):
     def access_key(self):
         return str(self.setting("access_key") or "")
 
-    def fetch(self, target):
-        name = self.require_name(target, "an ivo:// alert name")
-        return self.download(self.query(target, name), target)
+    located_by = ("name",)
+    name_hint = "an ivo:// alert name"
 
-    def query(self, target, survey_name):
-        self.valid_name(survey_name)
-        return Request("/followup/get_alert_lc_data", params={"alert_name": survey_name},
-                       headers={"Cookie": f"hashtag={self.access_key}"})
+    def query(self, located):
+        return [Request("/followup/get_alert_lc_data", params={"alert_name": located.identifier},
+                        headers={"Cookie": f"hashtag={self.access_key}"})]
 
     def secrets(self):
         return (self.access_key,)

@@ -27,8 +27,8 @@ import astropy.units as u
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data, read_csv, require_complete
-from tom_bhtom_brokers.exceptions import BrokerServiceError
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, read_csv, require_complete
+from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sky import separations_arcsec
 from tom_bhtom_brokers.sources import DataSource
@@ -51,34 +51,28 @@ class CrtsBroker(BHTOMBroker):
     citation = "Drake et al. 2009, ApJ 696, 870"
     probe = {"name": "Gaia20fnr", "ra": 90.26701, "dec": -18.96770}
 
-    def query(self, target, survey_name):
-        self.require_position(target)
-        return Request("/cgi-bin/getcssconedb_release_img.cgi", expect_html=True, params={
+    def locate_by_cone(self, target):
+        """The CSV the cone's result page links to (a temporary file of the cone's rows)."""
+        page = Request("/cgi-bin/getcssconedb_release_img.cgi", expect_html=True, params={
             "RA": f"{target.ra:.6f}", "Dec": f"{target.dec:.6f}", "Rad": f"{self.radius.to_value(u.arcmin):.4f}",
             "DB": "photcat", "OUT": "csv", "SHORT": "short"})
+        # the object (MasterID) is chosen among the CSV's rows by ``parse``, which records it
+        return Located(target, self.ask(page, self.csv_path), matched="")
 
-    def fetch(self, target):
-        page = self.request(self.query(target, None))
-        found = self.read(page, self.csv_path)
-        if found is None:
-            raise BrokerServiceError("the Catalina page links to no CSV file and says nothing of coverage "
-                                     "(an error page?)", url=page.url, status=page.status)
-        if isinstance(found, Lightcurve):
-            found.url = page.url
-            return found
-        return self.download(Request(found), target)
+    def query(self, located):
+        return [Request(located.identifier)]
 
     def csv_path(self, payload):
-        """The path of the CSV the page links to, an empty light curve when the page says there is none,
-        or None when the page is not a Catalina answer."""
+        """The path of the CSV the page links to; NoData when the page says there is none; an error when the
+        page is not a Catalina answer."""
         link = CSV_LINK.search(payload)
         if link:
             return urlsplit(link.group(1).decode("ascii", "replace")).path
         if NOT_COVERED in payload:
-            return no_data("this area is not covered by the Catalina surveys")
+            raise NoData("this area is not covered by the Catalina surveys")
         if NO_OBJECTS in payload:
-            return self.nothing_within_radius("Catalina object")
-        return None
+            raise NoData(self.radius_note("Catalina object"))
+        raise BrokerParseError("the Catalina page links to no CSV file and says nothing of coverage (an error page?)")
 
     def parse(self, payload, target):
         frame = read_csv(payload, COLUMNS, "Catalina CSV", skipinitialspace=True)

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, frame_of_rows, no_data
-from tom_bhtom_brokers.brokers.wsdb import WsdbRoute
+from tom_bhtom_brokers.brokers.wsdb import HasWsdbRoute
 from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve, utc_mjd
 from tom_bhtom_brokers.sky import separations_arcsec
@@ -51,7 +51,7 @@ def normalised(name):
     return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
 
 
-class FirstBroker(WsdbRoute, BHTOMBroker):
+class FirstBroker(HasWsdbRoute, BHTOMBroker):
     """FIRST 1.4 GHz integrated flux of the catalogue sources at the target, at their mean epochs."""
 
     source = DataSource.FIRST
@@ -67,15 +67,12 @@ class FirstBroker(WsdbRoute, BHTOMBroker):
                 " WHERE q3c_radial_query(f.raj2000, f.dej2000, %(ra)s, %(dec)s, %(radius_deg)s)"
                 " ORDER BY q3c_dist(f.raj2000, f.dej2000, %(ra)s, %(dec)s)")
 
-    def fetch_public(self, target):
-        self.require_position(target)
-        return self.download(self.query(target, None), target)
-
-    def query(self, target, survey_name):
-        return Request("/viz-bin/asu-tsv", params={
+    def query(self, located):
+        target = located.target
+        return [Request("/viz-bin/asu-tsv", params={
             "-source": CATALOGUE, "-c": f"{target.ra:.7f} {target.dec:+.7f}",
             "-c.rs": f"{self.radius.to_value(u.arcsec):g}", "-out.all": "", "-out.add": "_RAJ,_DEJ",
-            "-out.max": "100"})
+            "-out.max": "100"})]
 
     def parse(self, payload, target):
         frame = asu_tsv(payload.decode("utf-8"))

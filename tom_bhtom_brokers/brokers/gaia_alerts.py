@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 from django import forms
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, ConeQueryForm, Request
-from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerParseError
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, ConeQueryForm, Located, Request
+from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve, calendar_mjd
 from tom_bhtom_brokers.sky import nearest_within, separations_arcsec
 from tom_bhtom_brokers.sources import DataSource
@@ -104,21 +104,16 @@ class GaiaAlertsBroker(BHTOMBroker):
     _index_cache = {}
     _index_lock = threading.Lock()
 
-    # --- by name -----------------------------------------------------------------------------------
+    located_by = ("name", "cone")
 
-    def query(self, target, survey_name):
-        if not GAIA_ALERT_NAME.match(survey_name):
-            raise BrokerInputError(f"'{survey_name}' is not a Gaia Alerts name ('Gaia', two digits, letters)")
-        return Request(f"/alerts/alert/{survey_name}/lightcurve.csv")
+    def locate_by_cone(self, target):
+        name = self.alert_near(target.ra, target.dec)
+        if name is None:
+            raise NoData(self.radius_note("Gaia alert"))
+        return Located(target, name)
 
-    def fetch(self, target):
-        name = self.survey_name(target)
-        if not name:
-            self.require_position(target)
-            name = self.alert_near(target.ra, target.dec)
-            if name is None:
-                return self.nothing_within_radius("Gaia alert")
-        return self.download(self.query(target, name), target)
+    def query(self, located):
+        return [Request(f"/alerts/alert/{located.identifier}/lightcurve.csv")]
 
     def parse(self, payload, target):
         text = payload.decode("utf-8")

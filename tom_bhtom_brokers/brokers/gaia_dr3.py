@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 from astropy.table import Table
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data, read_csv
-from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerParseError
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, no_data, read_csv
+from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve, geocentric_utc_mjd
 from tom_bhtom_brokers.sky import separations_arcsec
 from tom_bhtom_brokers.sources import DataSource
@@ -160,30 +160,31 @@ class GaiaDR3Broker(BHTOMBroker):
     #: fastest proper motion the widened cone allows for (arcsec/yr)
     max_proper_motion = 0.5
 
-    def fetch(self, target):
-        self.require_position(target)  # the barycentric correction needs the direction
-        name = self.survey_name(target)
-        if name:
-            return self.download(self.query(target, name), target)
-        found = self.read(self.request(self.cone_request(target)), lambda payload: self.nearest(payload, target))
+    located_by = ("name", "cone")
+
+    def locate(self, target):
+        self.require_position(target)  # the barycentric correction needs the direction, whichever way it is found
+        return super().locate(target)
+
+    def locate_by_name(self, target, name):
+        self.valid_name(name)
+        return Located(target, GAIA_DR3_ID.match(name.strip()).group(1))
+
+    def locate_by_cone(self, target):
+        found = self.ask(self.cone_request(target), lambda payload: self.nearest(payload, target))
         if found is None:
-            return self.nothing_within_radius("Gaia DR3 source")
+            raise NoData(self.radius_note("Gaia DR3 source"))
         source_id, separation, has_epoch_photometry = found
         if not has_epoch_photometry:
             # not recorded as the target's "Gaia DR3 id": the next update would then ask DataLink for a light
             # curve the archive does not have, instead of looking again
-            return no_data(f"Gaia DR3 {source_id} ({separation:.2f} arcsec away) has no epoch photometry")
-        lightcurve = self.download(self.query(target, source_id), target)
-        lightcurve.extras["source_separation_arcsec"] = round(separation, 3)
-        return lightcurve
+            raise NoData(f"Gaia DR3 {source_id} ({separation:.2f} arcsec away) has no epoch photometry")
+        return Located(target, source_id, extras={"source_separation_arcsec": round(separation, 3)})
 
-    def query(self, target, survey_name):
-        match = GAIA_DR3_ID.match(survey_name.strip())
-        if not match:
-            raise BrokerInputError(f"'{survey_name}' is not a Gaia DR3 source id (an integer)")
-        return Request("/data-server/data", params={
-            "RETRIEVAL_TYPE": "EPOCH_PHOTOMETRY", "ID": match.group(1), "RELEASE": "Gaia DR3",
-            "DATA_STRUCTURE": "INDIVIDUAL", "FORMAT": "csv", "VALID_DATA": "false", "USE_ZIP_ALWAYS": "true"})
+    def query(self, located):
+        return [Request("/data-server/data", params={
+            "RETRIEVAL_TYPE": "EPOCH_PHOTOMETRY", "ID": located.identifier, "RELEASE": "Gaia DR3",
+            "DATA_STRUCTURE": "INDIVIDUAL", "FORMAT": "csv", "VALID_DATA": "false", "USE_ZIP_ALWAYS": "true"})]
 
     # --- the cone on gaia_source ----------------------------------------------------------------------
 

@@ -19,13 +19,13 @@ class IrsaTapBroker(BHTOMBroker):
     table = ""
     columns = ()
 
-    def query(self, target, survey_name):
-        self.require_position(target)
+    def query(self, located):
+        target = located.target
         adql = (f"SELECT {', '.join(self.columns)} FROM {self.table} "
                 f"WHERE CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', {target.ra:.7f}, {target.dec:.7f}, "
                 f"{self.radius.to_value(u.deg):.8f})) = 1")
-        return Request("/TAP/sync", params={"REQUEST": "doQuery", "LANG": "ADQL", "FORMAT": "IPAC_TABLE",
-                                            "QUERY": adql})
+        return [Request("/TAP/sync", params={"REQUEST": "doQuery", "LANG": "ADQL", "FORMAT": "IPAC_TABLE",
+                                             "QUERY": adql})]
 
     def read_table(self, payload):
         table = read_ipac(payload)

@@ -35,9 +35,10 @@ import astropy.units as u
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, fingerprint, no_data
-from tom_bhtom_brokers.brokers.wsdb import WsdbRoute
-from tom_bhtom_brokers.exceptions import BrokerParseError
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, no_data
+from tom_bhtom_brokers.brokers.wsdb import HasWsdbRoute
+from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
+from tom_bhtom_brokers.http import Response
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sky import nearest_within
 from tom_bhtom_brokers.sources import DataSource
@@ -65,7 +66,7 @@ def parse_target_list(gzipped):
     return frame.astype({"objectID": int, "raLIN": float, "decLIN": float})
 
 
-class LinearBroker(WsdbRoute, BHTOMBroker):
+class LinearBroker(HasWsdbRoute, BHTOMBroker):
     """LINEAR light curve of the target when it is in the public periodic-variable sample (or in WSDB)."""
 
     source = DataSource.LINEAR
@@ -123,35 +124,36 @@ class LinearBroker(WsdbRoute, BHTOMBroker):
         answer.url = response.url
         return answer
 
-    def fetch_public(self, target):
-        objectid = self.survey_name(target)
-        if objectid:
-            self.valid_name(objectid)
-        else:
-            self.require_position(target)
-            targets = self.targets()
-            best = nearest_within(targets["raLIN"].to_numpy(), targets["decLIN"].to_numpy(), target.ra, target.dec,
-                                  self.radius)
-            if best is None:
-                return no_data("not covered by the public LINEAR sample (astroML's ~7,000 periodic variables)")
-            objectid = str(int(targets["objectID"].iloc[best]))
-        text = self.light_curve_file(objectid)
-        if not text.strip():
-            return no_data(f"LINEAR id {objectid} is not in the public LINEAR sample")
-        digest = fingerprint(text)
-        url = f"{self.base_url}{DATASETS}/{LIGHT_CURVES_FILE}#{objectid}.dat"
+    located_by = ("name", "cone")
 
-        def parse():
-            try:
-                rows = np.loadtxt(io.BytesIO(text), ndmin=2)
-            except ValueError as exc:
-                raise BrokerParseError(f"could not read {objectid}.dat: {exc}", url=url) from None
-            if rows.shape[1] != 3:
-                raise BrokerParseError(f"{objectid}.dat has {rows.shape[1]} columns, not MJD, mag, error", url=url)
-            frame = pd.DataFrame({"objectid": objectid, "mjd": rows[:, 0], "mag": rows[:, 1], "magerr": rows[:, 2]})
-            return self.light_curve(frame, target).cleaned(self.source)
+    def locate_by_cone(self, target):
+        targets = self.targets()
+        best = nearest_within(targets["raLIN"].to_numpy(), targets["decLIN"].to_numpy(), target.ra, target.dec,
+                              self.radius)
+        if best is None:
+            raise NoData("not covered by the public LINEAR sample (astroML's ~7,000 periodic variables)")
+        return Located(target, str(int(targets["objectID"].iloc[best])))
 
-        return self.unless_unchanged(target, digest, url, parse)
+    def query(self, located):
+        """The object's file in the sample's tarball (answered from the cache by ``send``)."""
+        return [Request(f"{DATASETS}/{LIGHT_CURVES_FILE}", member=f"{located.identifier}.dat")]
+
+    def send(self, req):
+        """The light-curve tarball is read once, into the cache: a member is answered from there."""
+        if req.member is None:
+            return super().send(req)
+        content = self.light_curve_file(req.member)
+        if not content.strip():
+            raise NoData(f"LINEAR id {req.member.removesuffix('.dat')} is not in the public LINEAR sample")
+        return Response(url=f"{self.base_url}{req.path}#{req.member}", status=200, headers={}, content=content)
+
+    def parse(self, payload, target):
+        """One ``<objectID>.dat``: MJD, mag, error (the object id is the located one)."""
+        rows = np.loadtxt(io.BytesIO(payload), ndmin=2)
+        if rows.shape[1] != 3:
+            raise BrokerParseError(f"the light curve has {rows.shape[1]} columns, not MJD, mag, error")
+        frame = pd.DataFrame({"objectid": "", "mjd": rows[:, 0], "mag": rows[:, 1], "magerr": rows[:, 2]})
+        return self.light_curve(frame, target)
 
     def targets(self):
         path = self.cached(TARGETS_FILE)
@@ -161,16 +163,16 @@ class LinearBroker(WsdbRoute, BHTOMBroker):
             raise BrokerParseError(f"the cached LINEAR target list {path} is unreadable ({exc}); delete it to "
                                    "download it again") from None
 
-    def light_curve_file(self, objectid):
-        """The bytes of ``<objectid>.dat`` (b"" when the sample has none). The tarball is unpacked once, into
-        a folder beside it, so an update reads one small file instead of decompressing the whole sample."""
+    def light_curve_file(self, member):
+        """The bytes of ``member`` (``<objectid>.dat``; b"" when the sample has none). The tarball is unpacked
+        once, into a folder beside it, so an update reads one small file instead of decompressing the whole sample."""
         folder = self.host_cache / "light_curves"
         if not folder.is_dir():
             tarball = self.cached(LIGHT_CURVES_FILE)  # takes the lock itself
             with _cache_lock:
                 if not folder.is_dir():  # another thread may have unpacked it meanwhile
                     self.unpack(tarball, folder)
-        path = folder / f"{objectid}.dat"
+        path = folder / member
         return path.read_bytes() if path.is_file() else b""
 
     @staticmethod
@@ -199,6 +201,6 @@ class LinearBroker(WsdbRoute, BHTOMBroker):
         values = frame[["mjd", "mag", "magerr"]].apply(pd.to_numeric, errors="raise").to_numpy(dtype=float)
         return Lightcurve.from_columns(
             mjd=values[:, 0], brightness=values[:, 1], brightness_error=values[:, 2], filter=FILTER, unit="mag",
-            telescope=self.telescope, matched_identifier=str(frame["objectid"].iloc[0]),
+            telescope=self.telescope, matched_identifier=str(frame["objectid"].iloc[0] or ""),
             extras={"time_system": "MJD, taken as UTC",
                     "magnitude_system": "unfiltered CCD, recalibrated with SDSS (Sesar et al. 2011); not V"})

@@ -24,9 +24,9 @@ by default, with MAST's column names) — check the name against your WSDB.
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, frame_of_rows, read_json
-from tom_bhtom_brokers.brokers.wsdb import WsdbRoute
-from tom_bhtom_brokers.exceptions import BrokerParseError
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, frame_of_rows, read_json
+from tom_bhtom_brokers.brokers.wsdb import HasWsdbRoute
+from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve, utc_mjd
 from tom_bhtom_brokers.sky import nearest_within
 from tom_bhtom_brokers.sources import DataSource
@@ -39,7 +39,7 @@ DETECTION_COLUMNS = ("objID", "detectID", "filterID", "obsTime", "ra", "dec", "p
 API = "/api/v0.1/panstarrs/dr2"
 
 
-class Ps1Broker(WsdbRoute, BHTOMBroker):
+class Ps1Broker(HasWsdbRoute, BHTOMBroker):
     """PS1 DR2 detections of the object nearest the target."""
 
     source = DataSource.PS1
@@ -65,28 +65,22 @@ class Ps1Broker(WsdbRoute, BHTOMBroker):
                 " q3c_radial_query(o.ra, o.dec, %(ra)s, %(dec)s, %(radius_deg)s)"
                 " ORDER BY q3c_dist(o.ra, o.dec, %(ra)s, %(dec)s) LIMIT 1)")
 
-    def fetch_public(self, target):
-        objid = self.survey_name(target)
-        if objid:
-            self.valid_name(objid)
-        else:
-            self.require_position(target)
-            mean = self.request(Request(f"{API}/mean.json", params={
-                "ra": f"{target.ra:.7f}", "dec": f"{target.dec:.7f}",
-                "radius": f"{self.radius.to_value('deg'):.8f}", "columns": "[objID,raMean,decMean,nDetections]"}))
-            objects = self.read(mean, lambda payload: table(payload, ("objID", "raMean", "decMean")))
-            best = nearest_within(pd.to_numeric(objects["raMean"]), pd.to_numeric(objects["decMean"]),
-                                  target.ra, target.dec, self.radius)
-            if best is None:
-                return self.nothing_within_radius("PS1 object")
-            objid = str(objects["objID"].iloc[best])
-        lightcurve = self.download(self.query(target, objid), target)
-        lightcurve.matched_identifier = objid
-        return lightcurve
+    located_by = ("name", "cone")
 
-    def query(self, target, survey_name):
-        return Request(f"{API}/detection.json", params={
-            "objID": survey_name, "columns": "[" + ",".join(DETECTION_COLUMNS) + "]", "pagesize": 50000})
+    def locate_by_cone(self, target):
+        mean = Request(f"{API}/mean.json", params={
+            "ra": f"{target.ra:.7f}", "dec": f"{target.dec:.7f}", "radius": f"{self.radius.to_value('deg'):.8f}",
+            "columns": "[objID,raMean,decMean,nDetections]"})
+        objects = self.ask(mean, lambda payload: table(payload, ("objID", "raMean", "decMean")))
+        best = nearest_within(pd.to_numeric(objects["raMean"]), pd.to_numeric(objects["decMean"]), target.ra,
+                              target.dec, self.radius)
+        if best is None:
+            raise NoData(self.radius_note("PS1 object"))
+        return Located(target, str(objects["objID"].iloc[best]))
+
+    def query(self, located):
+        return [Request(f"{API}/detection.json", params={
+            "objID": located.identifier, "columns": "[" + ",".join(DETECTION_COLUMNS) + "]", "pagesize": 50000})]
 
     def parse(self, payload, target):
         frame = table(payload, DETECTION_COLUMNS)

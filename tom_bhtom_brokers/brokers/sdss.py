@@ -24,7 +24,7 @@ WSDB route (``'route': 'wsdb'``): the same columns from ``sdssdr14.photoobjall``
 import pandas as pd
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, read_csv
-from tom_bhtom_brokers.brokers.wsdb import WsdbRoute
+from tom_bhtom_brokers.brokers.wsdb import HasWsdbRoute
 from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve, utc_mjd
 from tom_bhtom_brokers.sources import DataSource
@@ -41,7 +41,7 @@ SKYSERVER_SQL = (
       " JOIN PhotoObjAll AS p ON p.objID = n.objID JOIN Field AS f ON f.fieldID = p.fieldID ORDER BY n.distance")
 
 
-class SdssBroker(WsdbRoute, BHTOMBroker):
+class SdssBroker(HasWsdbRoute, BHTOMBroker):
     """SDSS PSF photometry of all detections at the target, each band at its own epoch."""
 
     source = DataSource.SDSS
@@ -61,14 +61,11 @@ class SdssBroker(WsdbRoute, BHTOMBroker):
           " WHERE q3c_radial_query(s.ra, s.dec, %(ra)s, %(dec)s, %(radius_deg)s)"
           " ORDER BY q3c_dist(s.ra, s.dec, %(ra)s, %(dec)s)")
 
-    def fetch_public(self, target):
-        self.require_position(target)
-        return self.download(self.query(target, None), target)
-
-    def query(self, target, survey_name):
+    def query(self, located):
         release = int(self.setting("data_release", 17))
+        target = located.target
         sql = SKYSERVER_SQL.format(ra=target.ra, dec=target.dec, radius_arcmin=self.radius.to_value("arcmin"))
-        return Request(f"/dr{release}/SkyServerWS/SearchTools/SqlSearch", params={"cmd": sql, "format": "csv"})
+        return [Request(f"/dr{release}/SkyServerWS/SearchTools/SqlSearch", params={"cmd": sql, "format": "csv"})]
 
     def parse(self, payload, target):
         text = payload.decode("utf-8")

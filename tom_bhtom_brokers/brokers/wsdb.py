@@ -3,7 +3,8 @@
 
 A site with access sets the connection in ``DATA_SERVICES['WSDB']`` — ``host``, ``port`` (5432),
 ``dbname`` (``wsdb``), ``user``, ``password``, or a libpq ``service`` name — and switches a catalogue
-broker to it with ``'route': 'wsdb'`` in that broker's settings (SDSS, PS1, FIRST, LINEAR). Queries are
+broker to it with ``'route': 'wsdb'`` in that broker's settings (SDSS, PS1, FIRST, LINEAR): the broker's
+chain then runs through :class:`WsdbRoute`. Queries are
 parameterised (``%(ra)s`` placeholders; no SQL is built from values) and use ``q3c_radial_query``. Each
 broker reads the rows into the same columns its public route reads, so both routes store the same points
 for the same rows. The password is masked in every message. Needs ``psycopg`` (``pip install
@@ -14,8 +15,9 @@ import json
 import astropy.units as u
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import PARSE_FAILURES, fingerprint
-from tom_bhtom_brokers.exceptions import BrokerNotConfigured, BrokerParseError, BrokerServiceError
+from tom_bhtom_brokers.brokers.base import Located, Request
+from tom_bhtom_brokers.exceptions import BrokerNotConfigured, BrokerServiceError
+from tom_bhtom_brokers.http import Response
 
 CONNECTION_KEYS = ("host", "port", "dbname", "user", "password", "service", "sslmode")
 
@@ -47,8 +49,37 @@ def run_query(sql, params, timeout=60.0):
 
 
 class WsdbRoute:
-    """Mixin for a catalogue broker with a public route (``fetch_public``) and a WSDB route
-    (``wsdb_sql`` with ``%(ra)s``, ``%(dec)s``, ``%(radius_deg)s``; rows read by ``light_curve``)."""
+    """The WSDB route of a catalogue broker: the same chain as its public route (``locate``, ``query``, ``send``,
+    ``parse``), with the cone in the SQL (``q3c_radial_query``) and the rows as the answer. The rows reach the
+    broker's ``light_curve`` with the column names its public route reads, so both store the same points."""
+
+    def __init__(self, broker):
+        self.broker = broker
+
+    def locate(self, target):
+        self.broker.require_position(target)
+        return Located(target)
+
+    def query(self, located):
+        target = located.target
+        return [Request(f"wsdb:{self.broker.wsdb_table}", sql=self.broker.wsdb_sql, params={
+            "ra": float(target.ra), "dec": float(target.dec), "radius_deg": self.broker.radius.to_value(u.deg)})]
+
+    def send(self, req):
+        rows, columns = run_query(req.sql, req.params, self.broker.timeout)
+        content = json.dumps({"columns": columns, "rows": rows}, default=str).encode()
+        return Response(url=req.path, status=200, headers={}, content=content)
+
+    def parse(self, payload, target):
+        answer = json.loads(payload)
+        frame = pd.DataFrame(answer["rows"], columns=[c.lower() for c in answer["columns"]])
+        return self.broker.light_curve(frame, target)
+
+
+class HasWsdbRoute:
+    """Mixin for a catalogue broker that can also read WSDB (``'route': 'wsdb'`` in its settings): it declares
+    ``wsdb_table`` and ``wsdb_sql`` (with ``%(ra)s``, ``%(dec)s``, ``%(radius_deg)s``) and reads rows of either
+    route in ``light_curve(frame, target)``."""
 
     #: the query on WSDB; its column names (lower case) are the ones ``light_curve`` reads
     wsdb_sql = ""
@@ -67,21 +98,10 @@ class WsdbRoute:
     def secrets(self):
         return (*super().secrets(), str(wsdb_settings().get("password") or ""))
 
-    def fetch(self, target):
-        return self.fetch_wsdb(target) if self.route() == "wsdb" else self.fetch_public(target)
+    def via(self):
+        return WsdbRoute(self) if self.route() == "wsdb" else self
 
-    def fetch_wsdb(self, target):
-        self.require_position(target)
-        rows, columns = run_query(self.wsdb_sql, {"ra": float(target.ra), "dec": float(target.dec),
-                                                  "radius_deg": self.radius.to_value(u.deg)}, self.timeout)
-        digest = fingerprint(json.dumps([columns, rows], default=str).encode())
-        where = f"wsdb:{self.wsdb_table}"
-
-        def parse():
-            frame = pd.DataFrame(rows, columns=[c.lower() for c in columns])
-            try:
-                return self.light_curve(frame, target).cleaned(self.source)
-            except PARSE_FAILURES as exc:
-                raise BrokerParseError(f"could not read the WSDB rows: {exc}", url=where) from exc
-
-        return self.unless_unchanged(target, digest, where, parse)
+    def queried_with(self, target):
+        if self.route() == "wsdb" and target.has_position:
+            return f"wsdb cone {target.ra:.6f} {target.dec:+.6f} r={self.radius.to_value(u.arcsec):g}\""
+        return super().queried_with(target)

@@ -56,13 +56,13 @@ class ZtfBroker(BHTOMBroker):
     def name_key(cls):
         return None  # DR object ids are per field and filter; the "ZTF name" is the alert stream's (ANTARES)
 
-    def query(self, target, survey_name):
-        self.require_position(target)
+    def query(self, located):
+        target = located.target
         params = {"POS": f"CIRCLE {target.ra:.7f} {target.dec:.7f} {self.radius.to_value(u.deg):.8f}",
                   "BAD_CATFLAGS_MASK": str(BAD_CATFLAGS_MASK), "FORMAT": "CSV"}
         if self.setting("collection"):
             params["COLLECTION"] = self.setting("collection")
-        return Request("/cgi-bin/ZTF/nph_light_curves", params=params)
+        return [Request("/cgi-bin/ZTF/nph_light_curves", params=params)]
 
     def parse(self, payload, target):
         frame = read_csv(payload, REQUIRED, "ZTF light curve")

@@ -1,0 +1,85 @@
+"""The package's shape: no import cycle between its modules (counting imports inside functions too), and
+every broker follows ``locate -> query -> parse`` with ``fetch`` left to the base."""
+import ast
+import inspect
+from pathlib import Path
+
+import pytest
+from django.utils.module_loading import import_string
+
+import tom_bhtom_brokers
+from tom_bhtom_brokers.brokers import BROKER_CLASSES
+from tom_bhtom_brokers.brokers.base import BHTOMBroker
+from tom_bhtom_brokers.sources import DataSource
+
+PACKAGE = Path(tom_bhtom_brokers.__file__).parent
+
+
+def module_name(path):
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def package_imports():
+    """module -> the package's modules it imports (anywhere in its source)."""
+    modules = {module_name(p): p for p in PACKAGE.rglob("*.py") if "migrations" not in p.parts}
+    graph = {}
+    for name, path in modules.items():
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                candidates = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                candidates = [alias.name for alias in node.names]
+            else:
+                continue
+            imported |= {c for c in candidates if c in modules and c != name}
+        graph[name] = imported - {"tom_bhtom_brokers"}
+    return graph
+
+
+def cycles(graph):
+    found, state = [], {}
+
+    def visit(node, path):
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                found.append(path[path.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt, path + [nxt])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    return found
+
+
+def test_no_import_cycle_inside_the_package():
+    graph = package_imports()
+    assert "tom_bhtom_brokers.recording" in graph["tom_bhtom_brokers.brokers.base"]  # the graph sees lazy imports
+    assert cycles(graph) == []
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+
+
+def load(source):
+    return import_string(BROKER_CLASSES[source])
+
+
+@pytest.mark.parametrize("source", list(BROKER_CLASSES), ids=lambda s: s.value)
+def test_every_broker_follows_locate_query_parse(source):
+    broker_class = load(source)
+    assert broker_class.fetch is BHTOMBroker.fetch and broker_class.collect is BHTOMBroker.collect
+    assert broker_class.query is not BHTOMBroker.query and broker_class.parse is not BHTOMBroker.parse
+    assert list(inspect.signature(broker_class.query).parameters) == ["self", "located"]
+    assert list(inspect.signature(broker_class.parse).parameters) == ["self", "payload", "target"]
+
+
+def test_only_a_protocol_or_a_local_copy_replaces_the_transport():
+    """ATLAS's job queue and LINEAR's cached tarball answer requests their own way; everything else is HTTP."""
+    own_transport = {source for source in BROKER_CLASSES if load(source).send is not BHTOMBroker.send}
+    assert own_transport == {DataSource.ATLAS, DataSource.LINEAR}

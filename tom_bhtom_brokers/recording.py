@@ -1,0 +1,195 @@
+"""Recording one pair's result: the sync of its points, its status row, the identifier it matched, and TOM's
+data sharing. One module that the updater (``updating``) and TOM's own forms (``BHTOMBroker``'s
+``create_reduced_datums_from_query``) both use; it knows brokers only by what they declare, so nothing here
+imports a broker.
+"""
+import logging
+from dataclasses import dataclass, replace
+
+from django.db import transaction
+from django.utils import timezone
+
+from tom_targets.models import TargetExtra
+
+from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerNotApplicable, BrokerNotConfigured
+from tom_bhtom_brokers.models import LightcurveUpdate
+from tom_bhtom_brokers.store import sync
+from tom_bhtom_brokers.survey_names import check
+
+logger = logging.getLogger(__name__)
+
+Status = LightcurveUpdate.Status
+#: an Outcome's status when the target was deleted while its update ran
+DELETED = "deleted"
+#: by what share of a pair's stored points one answer may be smaller before it is held as a sudden shrink
+DEFAULT_MAX_SHRINK_FRACTION = 0.2
+
+
+@dataclass
+class Outcome:
+    """What happened to one pair; ``status`` is a LightcurveUpdate status, ``skipped`` or ``deleted``."""
+
+    target_id: int
+    target_name: str
+    source: str
+    status: str
+    message: str = ""
+    url: str = ""
+    added: int = 0
+    removed: int = 0
+    total: int = 0
+
+    @property
+    def failed(self):
+        """An error, a survey name/URL that must be corrected, or an answer held as a sudden shrink: each
+        needs a person to look."""
+        return self.status in (Status.ERROR, Status.INVALID_NAME, Status.SHRANK)
+
+
+def record_success(target, broker, info, lightcurve, accept_shrink=False):
+    """Sync the points and write the pair's status, in one transaction. A sudden shrink is held (nothing
+    changed, status "answer shrank") unless the same answer was held before or ``accept_shrink``."""
+    now = timezone.now()
+    if lightcurve.unchanged:
+        return _record_unchanged(target, broker, info, lightcurve, now)
+    with transaction.atomic():
+        row, _ = _locked_row(target, broker)
+        confirmed = accept_shrink or (row.status == Status.SHRANK and row.fingerprint == lightcurve.fingerprint)
+        result = sync(target, broker.source, broker.name, lightcurve, lightcurve.db_columns,
+                      max_removed=None if confirmed else shrink_allowance(broker))
+        if result.held:
+            return _record_shrink(row, broker, info, lightcurve, result, now)
+        if len(lightcurve):
+            status, message = Status.OK, lightcurve.note  # what the broker left out, if anything
+        else:
+            status = Status.NO_DATA
+            message = lightcurve.note or "the archive has no points for this target"
+            if result.total:
+                message += f"; the {result.total} points stored earlier are kept"
+        row.status, row.url = status, lightcurve.url[:2000]
+        row.points_added, row.points_removed, row.points_total = result.added, result.removed, result.total
+        row.last_attempt = row.last_success = now
+        row.fingerprint = lightcurve.fingerprint
+        row.matched_identifier = lightcurve.matched_identifier[:200]
+        message = _join(message, _note_query(row, target, broker, info, lightcurve.matched_identifier))
+        row.message = message
+        row.save()
+    return Outcome(info.id, info.name, broker.name, status, message, lightcurve.url,
+                   result.added, result.removed, result.total)
+
+
+def shrink_allowance(broker):
+    """By how many of ``n`` stored points one answer may be smaller before it is held as a sudden shrink: a share
+    (``DATA_SERVICES[name]['max_shrink_fraction']``, default 0.2) for archives read again on a cadence, none
+    for a data release read once (it should never shrink)."""
+    if broker.cadence_interval() is None:
+        return lambda n: 0
+    share = float(broker.setting("max_shrink_fraction", DEFAULT_MAX_SHRINK_FRACTION))
+    return lambda n: int(share * n)
+
+
+def _record_shrink(row, broker, info, lightcurve, result, now):
+    """The answer would remove more points than a shrink may: keep every point, say so, remember the answer's
+    fingerprint so the same answer on the next run is taken as the archive's word."""
+    message = (f"answer shrank: kept {result.total} points, the archive now serves {result.offered} "
+               f"({result.held} would go); applied if the next update gets the same answer, or with "
+               "update_lightcurves --accept-shrink")
+    row.status, row.message, row.url = Status.SHRANK, message, lightcurve.url[:2000]
+    row.fingerprint = lightcurve.fingerprint
+    row.points_added = row.points_removed = 0
+    row.points_total = result.total
+    row.last_attempt = now
+    row.save()
+    logger.warning("%s, target %s: %s", broker.name, info.name, message)
+    return Outcome(info.id, info.name, broker.name, Status.SHRANK, message, lightcurve.url, total=result.total)
+
+
+def _record_unchanged(target, broker, info, lightcurve, now):
+    """The archive sent exactly what is stored: note the visit (and what it was asked with, so a name set
+    since the last update stops making the pair due), touch no point."""
+    with transaction.atomic():
+        row, _ = _locked_row(target, broker)
+        row.points_added = row.points_removed = 0
+        row.last_attempt = row.last_success = now
+        row.url = lightcurve.url[:2000]
+        note = _note_query(row, target, broker, info, lightcurve.matched_identifier)
+        row.save(update_fields=["points_added", "points_removed", "last_attempt", "last_success", "url",
+                                "queried_with", "matched_identifier"])
+    return Outcome(info.id, info.name, broker.name, row.status, _join("unchanged since the last update", note),
+                   lightcurve.url, total=row.points_total)
+
+
+def _join(*parts):
+    return "; ".join(part for part in parts if part)
+
+
+def _note_query(row, target, broker, info, identifier):
+    """Set the row's ``queried_with`` and matched identifier after an answer; record the identifier in the
+    target when it may be. Returns a line for the status message ('' when there is nothing to say)."""
+    row.queried_with = broker.queried_with(info)[:500]
+    if identifier:
+        row.matched_identifier = identifier[:200]
+    recorded, note = _remember_identifier(target, broker, info, identifier)
+    if recorded:
+        # the next update goes by this name: that is what this answer was for
+        named = replace(info, survey_names={**info.survey_names, broker.name_key(): identifier})
+        row.queried_with = broker.queried_with(named)[:500]
+    return note
+
+
+def record_failure(target, broker, info, error):
+    """Write the pair's status for a failed or impossible fetch; stored points are untouched."""
+    if isinstance(error, BrokerInputError):
+        status = Status.INVALID_NAME
+    elif isinstance(error, BrokerNotApplicable):
+        status = Status.NOT_APPLICABLE
+    elif isinstance(error, BrokerNotConfigured):
+        status = Status.NOT_CONFIGURED
+    else:
+        status = Status.ERROR
+    message = str(getattr(error, "reason", None) or error)
+    url = getattr(error, "url", None) or ""
+    with transaction.atomic():
+        row, created = _locked_row(target, broker)
+        total = target.photometryreduceddatum_set.filter(source_name=broker.name).count()
+        unchanged = not created and row.status == status and row.message == message and status != Status.ERROR
+        if not unchanged:
+            # not applicable / not configured again: no write, a re-run with nothing to do stays cheap
+            row.status, row.message, row.url = status, message, url[:2000]
+            row.queried_with = broker.queried_with(info)[:500]
+            row.points_added = row.points_removed = 0
+            row.points_total = total
+            row.last_attempt = timezone.now()
+            row.save()
+    return Outcome(info.id, info.name, broker.name, status, message, url, total=total)
+
+
+def _locked_row(target, broker):
+    """The pair's status row, locked for this transaction so two runs sync the pair in turn (PostgreSQL;
+    SQLite serialises writers anyway). Returns (row, created)."""
+    row, created = LightcurveUpdate.objects.get_or_create(target=target, source=broker.name,
+                                                          defaults={"status": Status.RUNNING})
+    return LightcurveUpdate.objects.select_for_update().get(pk=row.pk), created
+
+
+def _remember_identifier(target, broker, info, identifier):
+    """After a cone match, record the archive's name for the object in the target's field when the field is
+    unset (absent or blank: TOM's target form saves an empty extra for every field it shows), so the match
+    shows in the target's fields and the next update goes by name. A value the user typed is never
+    overwritten, and an identifier that fails the field's rule (an archive's answer is outside input) is not
+    written. Returns (recorded, note for the status message)."""
+    key = broker.name_key()
+    if not key or not identifier or info.survey_names.get(key):
+        return False, ""
+    reason = check(key, identifier)
+    if reason:
+        return False, f"the archive's identifier was not recorded: {reason}"
+    extra = TargetExtra.objects.filter(target=target, key=key).first()
+    if extra is None:
+        TargetExtra.objects.create(target=target, key=key, value=identifier)
+        return True, ""
+    if (extra.value or "").strip():
+        return False, ""  # set by someone since this run read the target
+    extra.value = identifier
+    extra.save()
+    return True, ""
