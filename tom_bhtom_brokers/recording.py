@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from django.db import transaction
 from django.utils import timezone
 
+from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import TargetExtra
 
 from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerNotApplicable, BrokerNotConfigured
@@ -59,6 +60,8 @@ def record_success(target, broker, info, lightcurve, accept_shrink=False):
                       max_removed=None if confirmed else shrink_allowance(broker))
         if result.held:
             return _record_shrink(row, broker, info, lightcurve, result, now)
+        if result.added:
+            share_new_points(target, broker.name, result.previous_max_pk)
         if len(lightcurve):
             status, message = Status.OK, lightcurve.note  # what the broker left out, if anything
         else:
@@ -76,6 +79,29 @@ def record_success(target, broker, info, lightcurve, accept_shrink=False):
         row.save()
     return Outcome(info.id, info.name, broker.name, status, message, lightcurve.url,
                    result.added, result.removed, result.total)
+
+
+def share_new_points(target, source_name, previous_max_pk):
+    """TOM's data sharing: the points a sync added go to the target's persistent shares (``PersistentShare``),
+    as TOM's ``post_save`` handler would send them had they been saved one by one — once per sync, with all
+    of them, and after the commit (sharing is a request to another TOM: never inside our transaction). A
+    failed share is logged; the points are stored either way."""
+    from tom_targets.models import PersistentShare
+
+    if not PersistentShare.objects.filter(target=target).exists():
+        return
+    added = list(PhotometryReducedDatum.objects.filter(target=target, source_name=source_name,
+                                                       pk__gt=previous_max_pk).only("pk"))
+
+    def share():
+        from tom_targets.sharing import continuous_share_data
+
+        try:
+            continuous_share_data(target, added)
+        except Exception:  # noqa: BLE001 - another TOM's failure must not fail the update that stored the points
+            logger.exception("sharing %d new %s points of %s failed", len(added), source_name, target.name)
+
+    transaction.on_commit(share)
 
 
 def shrink_allowance(broker):

@@ -41,6 +41,8 @@ class SyncResult:
     held: int = 0
     #: points the held answer holds
     offered: int = 0
+    #: the highest primary key of the pair's points before this sync: the points it added are above it
+    previous_max_pk: int = 0
 
 
 def canonical_json(value):
@@ -153,7 +155,8 @@ def sync(target, source: DataSource, source_name, lightcurve: Lightcurve, column
             PhotometryReducedDatum.objects.filter(pk__in=gone[start:start + BATCH_SIZE]).delete()
         _insert(target, source_name, lightcurve.url[:200], columns, to_insert)
         total = existing.count()
-    return SyncResult(added=len(to_insert), removed=len(gone), total=total)
+    return SyncResult(added=len(to_insert), removed=len(gone), total=total,
+                      previous_max_pk=max(stored.values(), default=0))
 
 
 INSERT_FIELDS = ("target", "timestamp", "value", "telescope", "instrument", "source_name", "source_location",
