@@ -34,6 +34,8 @@ SECRET_PARAMS = frozenset({"hashtag", "token", "api_key", "apikey", "key", "pass
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
+#: methods that may be sent again after a failure that may have reached the server
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -212,9 +214,10 @@ class HttpClient:
                     raise masked(exc, self.secrets) from None
             if isinstance(outcome, Response):
                 return outcome
-            error, retry_after = outcome
+            error, retry_after, reached = outcome
             error = masked(error, self.secrets)
-            if attempt > self.retries:
+            if attempt > self.retries or (reached and method not in IDEMPOTENT_METHODS):
+                # a POST that may have reached the server is not sent again: it could queue a second job
                 raise error
             wait = self._wait_before_retry(attempt, retry_after, error)
             logger.info("%s; retrying in %.1f s (attempt %d of %d)", error, wait, attempt + 1, self.retries + 1)
@@ -261,9 +264,11 @@ class HttpClient:
         except (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError):
             # the body ended before its declared length or chunk (urllib3 reads it here, requests does not wrap)
             return BrokerServiceError("the archive closed the connection before the whole response arrived "
-                                      "(truncated body)", url=shown_url), None
+                                      "(truncated body)", url=shown_url), None, True
         except requests.exceptions.ConnectionError as exc:
-            return BrokerServiceError(f"connection failed ({_short(exc)})", url=shown_url), None
+            # refused or unresolvable: the request never reached the server, so even a POST may be sent again
+            return BrokerServiceError(f"connection failed ({_short(exc)})", url=shown_url), None, \
+                not isinstance(exc, requests.exceptions.ConnectTimeout) and not _never_connected(exc)
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise BrokerServiceError(f"request failed ({_short(exc)})", url=shown_url) from None
 
@@ -273,7 +278,9 @@ class HttpClient:
             wait = retry_after_seconds(raw.headers.get("Retry-After"))
             if status == 429 and wait is None:
                 wait = throttled_seconds(_read_capped(raw, 4096, shown_url, deadline, truncate=True))
-            return error, wait
+            # 429 and 503 say the server did not handle the request (ATLAS's throttle queues nothing); a 500,
+            # 502 or 504 may come after the server (or the one behind a gateway) acted on it
+            return error, wait, status not in (429, 503)
         if status >= 400:
             body = _read_capped(raw, 4096, shown_url, deadline, truncate=True)
             raise BrokerServiceError(_status_reason(status, body), url=shown_url, status=status)
@@ -333,6 +340,17 @@ def _read_capped(raw, max_bytes, shown_url, deadline, truncate=False):
                                      status=raw.status_code)
         chunks.append(chunk)
     return b"".join(chunks)[:max_bytes]
+
+
+def _never_connected(exc):
+    """Whether a ConnectionError happened before the request was sent (refused, unresolvable host)."""
+    while exc is not None:
+        if isinstance(exc, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.NameResolutionError)):
+            return True
+        reason = getattr(exc, "reason", None)
+        exc = reason if isinstance(reason, BaseException) else (exc.args[0] if exc.args and
+                                                                isinstance(exc.args[0], BaseException) else None)
+    return False
 
 
 def _short(exc):

@@ -137,3 +137,14 @@ def test_the_token_is_never_kept_even_when_the_server_echoes_it(archive, make_ta
     row = LightcurveUpdate.objects.get(target=target, source="ATLAS")
     assert wrong not in outcome.message + outcome.url + row.message + row.url + caplog.text
     assert ATLAS_TEST_TOKEN not in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_queue_post_that_may_have_reached_the_server_is_not_sent_again(archive, make_target):
+    """A 502 after the POST: the job may be queued already, so no second POST (a GET is retried as usual)."""
+    archive.add_fault(path="/forcedphot/queue/", kind="status", status=502, times=1)
+    target = make_target("Gaia20fnr", RA, DEC)
+    outcome = update(target, AtlasBroker)
+    assert outcome.status == "error" and "server error" in outcome.message
+    assert len([r for r in archive.requests if r["method"] == "POST"]) == 1
+    assert update(target, AtlasBroker).status == "ok"  # the next run asks again
