@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from tests.sample_archive.server import as_votable
 from tom_bhtom_brokers.brokers import IMPLEMENTED_SOURCE_NAMES
 
 
@@ -53,7 +54,7 @@ def test_a_changed_header_is_format_changed_and_exit_status_1(archive):
 @pytest.mark.django_db
 def test_a_missing_column_is_named(archive):
     table = (archive.data_dir / "neowise" / "cone_Gaia20fnr.tbl").read_text().replace("| w1mpro|", "| w1flux|")
-    archive.add_fault(path="/TAP/sync", kind="replace", body=table)
+    archive.add_fault(path="/TAP/sync", kind="replace", body=as_votable(table.encode()))
     out = StringIO()
     with pytest.raises(CommandError):
         call_command("check_archives", "--source", "NEOWISE", stdout=out)

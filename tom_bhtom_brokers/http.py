@@ -201,7 +201,11 @@ class HttpClient:
     def post(self, url, data=None, params=None, headers=None):
         return self.request("POST", url, params=params, data=data, headers=headers)
 
-    def request(self, method, url, params=None, data=None, headers=None):
+    def request(self, method, url, params=None, data=None, headers=None, idempotent=None):
+        """One answer to ``method url``, after the retries the failure allows. ``idempotent``: whether the
+        request may be sent again after a failure that may have reached the server (default: by method)."""
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
         shown_url = redacted_url(url, params)
         semaphore = host_limiter().for_host(urlsplit(url).netloc)
         attempt = 0
@@ -216,7 +220,7 @@ class HttpClient:
                 return outcome
             error, retry_after, reached = outcome
             error = masked(error, self.secrets)
-            if attempt > self.retries or (reached and method not in IDEMPOTENT_METHODS):
+            if attempt > self.retries or (reached and not idempotent):
                 # a POST that may have reached the server is not sent again: it could queue a second job
                 raise error
             wait = self._wait_before_retry(attempt, retry_after, error)

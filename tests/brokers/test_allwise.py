@@ -32,9 +32,10 @@ class TestAllwiseContract(BrokerContract):
     covered_target = {"name": "Gaia20fnr", "ra": RA, "dec": DEC}
     uncovered_target = {"name": "empty sky", "ra": 0.0, "dec": 0.0}
     expected_path = "/TAP/sync"
+    query_path = "/TAP"  # the TAP service; pyvo posts the query to its /sync
     expected_params = {"QUERY": "FROM allwise_p3as_mep WHERE CONTAINS(POINT('ICRS', ra, dec), "
                                 "CIRCLE('ICRS', 90.2670100, -18.9677000, 0.00138889)) = 1",
-                       "FORMAT": "IPAC_TABLE"}
+                       "REQUEST": "doQuery", "LANG": "ADQL"}
     expected_points = sum(expected_counts().values())
     expected_filters = ("W1", "W2")
     fault_path = "/TAP/sync"

@@ -9,7 +9,7 @@ from astropy.time import Time
 import astropy.units as u
 
 from tests.brokers.contract import BrokerContract, stored, update
-from tests.sample_archive.server import DATA_DIR
+from tests.sample_archive.server import DATA_DIR, as_votable
 from tom_bhtom_brokers.brokers.gaia_dr3 import GaiaDR3Broker
 from tom_bhtom_brokers.http import Response
 from tom_bhtom_brokers.models import LightcurveUpdate
@@ -90,7 +90,7 @@ def test_the_match_moves_each_candidate_to_the_targets_epoch():
     """The star moves 150 mas/yr north: 2.4" from the J2000 position by J2016.0; a still neighbour sits 1.5"
     away. Read at the target's epoch the star is the match; ignoring proper motion it would be missed, or,
     with a 2" radius, the neighbour would be taken instead."""
-    cone = (DATA_DIR / "gaia_dr3" / "cone_Gaia20fnr.csv").read_bytes()
+    cone = as_votable((DATA_DIR / "gaia_dr3" / "cone_Gaia20fnr.csv").read_bytes())  # as the TAP service sends it
     broker = GaiaDR3Broker()
     source_id, separation, has_epoch_photometry = broker.nearest(cone, TargetInfo(1, "x", RA, DEC, epoch=2000.0))
     assert (source_id, has_epoch_photometry) == (STAR, True) and separation < 0.1

@@ -1,3 +1,4 @@
+import io
 import numpy as np
 import pytest
 from astropy.table import Table
@@ -37,9 +38,10 @@ class TestNeowiseContract(BrokerContract):
     covered_target = {"name": "Gaia20fnr", "ra": RA, "dec": DEC}
     uncovered_target = {"name": "empty sky", "ra": 0.0, "dec": 0.0}
     expected_path = "/TAP/sync"
+    query_path = "/TAP"  # the TAP service; pyvo posts the query to its /sync
     expected_params = {"QUERY": "FROM neowiser_p1bs_psd WHERE CONTAINS(POINT('ICRS', ra, dec), "
                                 "CIRCLE('ICRS', 90.2670100, -18.9677000, 0.00138889)) = 1",
-                       "FORMAT": "IPAC_TABLE", "LANG": "ADQL"}
+                       "REQUEST": "doQuery", "LANG": "ADQL"}
     expected_points = sum(expected_points()[0].values())
     expected_filters = ("W1", "W2")
     fault_path = "/TAP/sync"
@@ -104,10 +106,8 @@ def _mjd(point):
 def test_detections_all_failing_the_cuts_say_so():
     table = fixture_table()
     table["qual_frame"] = 0
-    from io import StringIO
-
-    buffer = StringIO()
-    table.write(buffer, format="ascii.ipac")
-    lightcurve = NeowiseBroker().parse_response(Response("http://x", 200, {}, buffer.getvalue().encode()),
+    buffer = io.BytesIO()
+    table.write(buffer, format="votable")
+    lightcurve = NeowiseBroker().parse_response(Response("http://x", 200, {}, buffer.getvalue()),
                                                 TargetInfo(1, "x", RA, DEC))
     assert len(lightcurve) == 0 and "none passing the quality cuts" in lightcurve.note

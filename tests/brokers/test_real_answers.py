@@ -12,7 +12,7 @@ import pytest
 from astropy.time import Time
 
 from tests.brokers.contract import stored, update
-from tests.sample_archive.server import DATA_DIR
+from tests.sample_archive.server import DATA_DIR, as_votable
 from tom_bhtom_brokers.brokers.allwise import AllwiseBroker
 from tom_bhtom_brokers.brokers.asassn import AsassnBroker
 from tom_bhtom_brokers.brokers.atlas import AtlasBroker
@@ -301,11 +301,11 @@ def test_irsa_real_ipac_tables_are_read_whole(file, rows):
     (AllwiseBroker, "allwise/gator_allwise_p3as_mep_Gaia20fnr.tbl"),
 ])
 def test_irsa_gator_answers_lack_the_quality_columns_the_broker_asks_for(broker_class, file):
-    """The broker's TAP query asks for the quality columns it cuts on; the Gator answer (selected columns only)
-    is refused with their names, not read without its cuts."""
+    """The broker's TAP query asks for the quality columns it cuts on; the Gator answer (selected columns only),
+    even as the VOTable TAP would send, is refused with their names, not read without its cuts."""
+    votable = as_votable((DATA_DIR / file).read_bytes())
     with pytest.raises(BrokerParseError, match="no column.*qi_fact"):
-        broker_class().parse_response(response((DATA_DIR / file).read_bytes()), TargetInfo(1, "x", 90.26701,
-                                                                                            -18.9677))
+        broker_class().parse_response(response(votable), TargetInfo(1, "x", 90.26701, -18.9677))
 
 
 # --- PS1: the real MAST Catalogs API envelope ------------------------------------------------------------

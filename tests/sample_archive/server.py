@@ -1,4 +1,5 @@
 """The sample archive server; see the package docstring. In-process (tests) or as a process (demo, bench)."""
+import io
 import json
 import math
 import re
@@ -13,6 +14,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 from astropy.coordinates import SkyCoord
+from astropy.table import Table
 
 from tests.sample_archive.atlas_queue import AtlasQueue
 
@@ -85,6 +87,19 @@ def cone_of(params):
             radius = float(lower["rad"]) / 60.0
         return float(lower["ra"]), float(lower["dec"]), radius
     return None
+
+
+def as_votable(content):
+    """A recorded IPAC or CSV table written as the VOTable a TAP service answers with (nulls as nulls, the
+    CSV's True/False as booleans)."""
+    text = content.decode("utf-8")
+    table = Table.read(text, format="ascii.ipac" if text.lstrip().startswith(("\\", "|")) else "ascii.csv")
+    for name in table.colnames:
+        if table[name].dtype.kind in "US" and len(table) and set(table[name]) <= {"True", "False", "true", "false"}:
+            table[name] = [value.lower() == "true" for value in table[name]]
+    out = io.BytesIO()
+    table.write(out, format="votable")
+    return out.getvalue()
 
 
 def separation_deg(ra1, dec1, ra2, dec2):
@@ -276,6 +291,13 @@ class SampleArchive:
             self.in_flight -= 1
 
     def answer(self, path, params):
+        status, content_type, content = self.recorded_answer(path, params)
+        if status == 200 and path.endswith("/sync") and "QUERY" in params and "FORMAT" not in params:
+            # a TAP client asking for TAP's default format (pyvo): the recorded table as a VOTable
+            return status, "application/x-votable+xml", as_votable(content)
+        return status, content_type, content
+
+    def recorded_answer(self, path, params):
         cone = cone_of(params)
         fallback = None
         for route in self.routes:

@@ -17,7 +17,6 @@ import hashlib
 import io
 import json
 import logging
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 import astropy.units as u
@@ -32,6 +31,8 @@ from tom_bhtom_brokers import __version__
 from tom_bhtom_brokers.exceptions import (MASK, BrokerError, BrokerInputError, BrokerNotApplicable,
                                           BrokerNotConfigured, BrokerParseError, BrokerServiceError, NoData,
                                           masked)
+from tom_bhtom_brokers.brokers import tap
+from tom_bhtom_brokers.brokers.steps import Located, Request  # noqa: F401 (the brokers' API)
 from tom_bhtom_brokers.http import HttpClient
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import PRETTY_SURVEY_NAME, TARGET_NAME_KEYS, DataSource
@@ -44,40 +45,6 @@ logger = logging.getLogger(__name__)
 UTF8_BOM = b"\xef\xbb\xbf"
 PARSE_FAILURES = (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError, pd.errors.ParserError,
                   RecursionError)  # RecursionError: a deeply nested JSON answer
-
-
-@dataclass
-class Request:
-    """One request to the archive: a path under the broker's base URL and its parameters."""
-
-    path: str
-    params: dict = field(default_factory=dict)
-    method: str = "GET"
-    data: dict | None = None
-    #: the archive answers this request with an HTML page on purpose (otherwise HTML is an error page)
-    expect_html: bool = False
-    #: extra headers (e.g. a credential sent as a cookie, which keeps it out of every URL we show or store)
-    headers: dict | None = None
-    #: for a database route (WSDB): the parameterised query; ``params`` are its values
-    sql: str | None = None
-    #: one file inside the archive file at ``path`` (LINEAR's tarball, answered from a local copy)
-    member: str | None = None
-
-
-@dataclass
-class Located:
-    """What ``locate`` found: the archive's identifier of the target's object (None when the cone itself is the
-    query), what the target records as its survey name (``matched``; None: the identifier, "": nothing, the
-    light curve says), and facts of the search kept in the light curve's extras (a separation)."""
-
-    target: TargetInfo
-    identifier: str | None = None
-    matched: str | None = None
-    extras: dict = field(default_factory=dict)
-
-    @property
-    def recorded(self):
-        return self.identifier if self.matched is None else self.matched
 
 
 class ConeQueryForm(BaseQueryForm):
@@ -203,7 +170,7 @@ class BHTOMBroker(DataService):
 
     # --- what each broker implements: locate -> query -> parse ----------------------------------------
 
-    def locate(self, target: TargetInfo) -> "Located":
+    def locate(self, target: TargetInfo) -> Located:
         """Where the archive keeps this target's data: by the target's survey name when ``located_by`` allows it
         and one is set, else by a cone (``locate_by_cone``). Raises BrokerNotApplicable when neither is
         possible and NoData (with the reason) when the archive has no object there."""
@@ -215,17 +182,17 @@ class BHTOMBroker(DataService):
         self.require_position(target)
         return self.locate_by_cone(target)
 
-    def locate_by_name(self, target: TargetInfo, name) -> "Located":
+    def locate_by_name(self, target: TargetInfo, name) -> Located:
         """The object named in the target's survey-name field, once it passes the field's rule."""
         return Located(target, self.valid_name(name))
 
-    def locate_by_cone(self, target: TargetInfo) -> "Located":
+    def locate_by_cone(self, target: TargetInfo) -> Located:
         """The object at the target's position. By default the cone is the query itself (``query`` asks for
         everything within the radius); archives that find the object first override this, usually as
         ``self.ask(request, reader)`` with a pure reader of the search's answer."""
         return Located(target)
 
-    def query(self, located: "Located") -> list:
+    def query(self, located: Located) -> list:
         """The requests for the located object's light curve (pure): a list of :class:`Request`."""
         raise NotImplementedError
 
@@ -234,10 +201,12 @@ class BHTOMBroker(DataService):
         parsed one by one and joined by ``combine``."""
         raise NotImplementedError
 
-    def send(self, req: "Request"):
+    def send(self, req: Request):
         """The transport: one request answered (a :class:`~tom_bhtom_brokers.http.Response`). Over HTTP by
-        default; a protocol with its own steps (ATLAS's job queue) or a local copy of the archive (LINEAR's
-        cache) overrides this, and nothing else of the chain."""
+        default, a TAP query through pyvo (``tap``); a protocol with its own steps (ATLAS's job queue) or a
+        local copy of the archive (LINEAR's cache) overrides this, and nothing else of the chain."""
+        if req.adql is not None:
+            return tap.run(self, req)
         return self.request(req)
 
     def via(self):
@@ -256,16 +225,17 @@ class BHTOMBroker(DataService):
 
     # --- shared machinery --------------------------------------------------------------------------
 
-    def request(self, req: "Request"):
+    def request(self, req: Request):
         """Send one request to this archive through the shared client; refuse HTML error pages."""
         url = f"{self.base_url}{req.path}"
-        response = self.http.request(req.method, url, params=req.params, data=req.data, headers=req.headers)
+        response = self.http.request(req.method, url, params=req.params, data=req.data, headers=req.headers,
+                                     idempotent=req.idempotent)
         if not req.expect_html and looks_like_html(response):
             raise BrokerServiceError("the archive sent an HTML page instead of data (an error page?)",
                                      url=response.url, status=response.status)
         return response
 
-    def ask(self, req: "Request", reader):
+    def ask(self, req: Request, reader):
         """``reader(payload)`` of the answer to one request of the search; a NoData it raises names the URL."""
         answer = self.send(req)
         try:
@@ -295,7 +265,7 @@ class BHTOMBroker(DataService):
             empty.url = exc.url or ""
             return empty
 
-    def collect(self, located: "Located", requests, route=None) -> Lightcurve:
+    def collect(self, located: Located, requests, route=None) -> Lightcurve:
         """Send the requests of one light curve and parse their answers as one, unless together they are byte
         for byte the answers already stored (then nothing is parsed or written)."""
         route = route or self.via()

@@ -1,7 +1,7 @@
 """Gaia DR3 epoch photometry (G, BP, RP) from the ESA Gaia Archive.
 
 Archive: https://gea.esac.esa.int/archive/ . The source is found through the archive's TAP service
-(``/tap-server/tap/sync``, ADQL on ``gaiadr3.gaia_source``, CSV) and its light curve is read from the
+(``/tap-server/tap``, ADQL on ``gaiadr3.gaia_source``, sent by pyvo, a VOTable) and its light curve is read from the
 DataLink data server (``/data-server/data``, ``RETRIEVAL_TYPE=EPOCH_PHOTOMETRY``, a zip with one file
 per source). No authentication. Cite Gaia Collaboration, Vallenari et al. 2023, A&A 674, A1 and
 Eyer et al. 2023, A&A 674, A13 (epoch photometry); acknowledge ESA Gaia and DPAC.
@@ -38,7 +38,8 @@ import numpy as np
 import pandas as pd
 from astropy.table import Table
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, no_data, read_csv
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, no_data
+from tom_bhtom_brokers.brokers.tap import read_votable
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve, geocentric_utc_mjd
 from tom_bhtom_brokers.sky import separations_arcsec
@@ -196,13 +197,15 @@ class GaiaDR3Broker(BHTOMBroker):
         adql = (f"SELECT {', '.join(CONE_COLUMNS)} FROM gaiadr3.gaia_source WHERE 1 = CONTAINS("
                 f"POINT('ICRS', ra, dec), CIRCLE('ICRS', {target.ra:.7f}, {target.dec:.7f}, "
                 f"{widened.to_value(u.deg):.8f}))")
-        return Request("/tap-server/tap/sync", params={"REQUEST": "doQuery", "LANG": "ADQL", "FORMAT": "csv",
-                                                       "QUERY": adql})
+        return Request("/tap-server/tap", adql=adql)
 
     def nearest(self, payload, target):
         """(source_id, separation arcsec, has epoch photometry) of the source nearest to the target at the
         target's epoch, or None when none lies within the radius."""
-        frame = read_csv(payload, CONE_COLUMNS, "Gaia DR3 cone answer")
+        frame = read_votable(payload).to_pandas()
+        missing = [c for c in CONE_COLUMNS if c not in frame.columns]
+        if missing:
+            raise BrokerParseError(f"the Gaia DR3 cone answer has no column(s) {missing}")
         if frame.empty:
             return None
         years = self.years_to_gaia_epoch(target)
@@ -215,7 +218,7 @@ class GaiaDR3Broker(BHTOMBroker):
         best = int(np.nanargmin(separation))
         if separation[best] > self.radius.to_value(u.arcsec):
             return None
-        return (frame["source_id"].iloc[best].strip(), float(separation[best]),
+        return (str(frame["source_id"].iloc[best]).strip(), float(separation[best]),
                 bool(flag(frame, "has_epoch_photometry")[best]))
 
     # --- the epoch photometry -------------------------------------------------------------------------

@@ -1,14 +1,16 @@
-"""What the IRSA brokers share: an ADQL cone on an IRSA table through TAP, answered as an IPAC table.
+"""What the IRSA brokers share: an ADQL cone on an IRSA table through TAP.
 
-IRSA (NASA/IPAC Infrared Science Archive, https://irsa.ipac.caltech.edu) serves the WISE tables (and
-ZTF) through its TAP service at ``/TAP/sync``; we ask for ``FORMAT=IPAC_TABLE``, IRSA's own format,
-and read it by column name with astropy.
+IRSA (NASA/IPAC Infrared Science Archive, https://irsa.ipac.caltech.edu) serves the WISE tables through
+its TAP service at ``/TAP``; pyvo sends the query (``tap.py``) and the VOTable it answers is read by column
+name with astropy (nulls masked). ``read_ipac`` reads IRSA's own IPAC tables (what its Gator service
+answers; the tests' real Gator answers).
 """
 import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
+from tom_bhtom_brokers.brokers.tap import read_votable
 from tom_bhtom_brokers.exceptions import BrokerParseError
 
 
@@ -24,11 +26,10 @@ class IrsaTapBroker(BHTOMBroker):
         adql = (f"SELECT {', '.join(self.columns)} FROM {self.table} "
                 f"WHERE CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', {target.ra:.7f}, {target.dec:.7f}, "
                 f"{self.radius.to_value(u.deg):.8f})) = 1")
-        return [Request("/TAP/sync", params={"REQUEST": "doQuery", "LANG": "ADQL", "FORMAT": "IPAC_TABLE",
-                                             "QUERY": adql})]
+        return [Request("/TAP", adql=adql)]
 
     def read_table(self, payload):
-        table = read_ipac(payload)
+        table = read_votable(payload)
         missing = [c for c in self.columns if c not in table.colnames]
         if missing:
             raise BrokerParseError(f"the {self.name} table has no column(s) {missing}")

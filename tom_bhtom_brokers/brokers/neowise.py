@@ -54,7 +54,7 @@ class NeowiseBroker(IrsaTapBroker):
         if len(table) == 0:
             return self.nothing_within_radius("NEOWISE-R detection")
         table = select_nearest_source(table, target.ra, target.dec)
-        ra, dec = float(np.median(table["ra"])), float(np.median(table["dec"]))
+        ra, dec = (float(np.nanmedian(filled(table[name], np.nan).astype(float))) for name in ("ra", "dec"))
         frame_ok = (filled(table["qual_frame"], 0) > 0) & (filled(table["qi_fact"], 0) > 0) \
             & (filled(table["saa_sep"], 0) > 0) & (filled(table["nb"], 0) == 1) & (filled(table["na"], 1) == 0)
         bands = [self._band(table, frame_ok, index, name) for index, name in ((0, "W1"), (1, "W2"))]

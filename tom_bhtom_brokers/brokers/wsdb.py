@@ -15,7 +15,7 @@ import json
 import astropy.units as u
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import Located, Request
+from tom_bhtom_brokers.brokers.steps import Located, Request
 from tom_bhtom_brokers.exceptions import BrokerNotConfigured, BrokerServiceError
 from tom_bhtom_brokers.http import Response
 

@@ -1,0 +1,44 @@
+"""The values passed between a broker's steps (``locate -> query -> send -> parse``): what was found, and what
+to ask the archive for it. Plain data, no behaviour: the base class and the transports read them."""
+from dataclasses import dataclass, field
+
+from tom_bhtom_brokers.target_info import TargetInfo
+
+
+@dataclass
+class Request:
+    """One request to the archive: a path under the broker's base URL and its parameters."""
+
+    path: str
+    params: dict = field(default_factory=dict)
+    method: str = "GET"
+    data: dict | None = None
+    #: the archive answers this request with an HTML page on purpose (otherwise HTML is an error page)
+    expect_html: bool = False
+    #: extra headers (e.g. a credential sent as a cookie, which keeps it out of every URL we show or store)
+    headers: dict | None = None
+    #: for a database route (WSDB): the parameterised query; ``params`` are its values
+    sql: str | None = None
+    #: one file inside the archive file at ``path`` (LINEAR's tarball, answered from a local copy)
+    member: str | None = None
+    #: an ADQL query for the TAP service at ``path`` (sent by pyvo: ``brokers/tap.py``)
+    adql: str | None = None
+    #: whether sending it twice does no harm: by default a GET may be retried after a failure that may have
+    #: reached the server and a POST may not (a second ATLAS job); a TAP query is a read sent as a POST
+    idempotent: bool | None = None
+
+
+@dataclass
+class Located:
+    """What ``locate`` found: the archive's identifier of the target's object (None when the cone itself is the
+    query), what the target records as its survey name (``matched``; None: the identifier, "": nothing, the
+    light curve says), and facts of the search kept in the light curve's extras (a separation)."""
+
+    target: TargetInfo
+    identifier: str | None = None
+    matched: str | None = None
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def recorded(self):
+        return self.identifier if self.matched is None else self.matched

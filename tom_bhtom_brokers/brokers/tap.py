@@ -1,0 +1,86 @@
+"""TAP queries through pyvo, over the broker's own transport.
+
+IRSA (NEOWISE, ALLWISE) and the ESA Gaia archive (the cone on ``gaiadr3.gaia_source``) are TAP services.
+pyvo builds and sends the synchronous query (``TAPService(url, session=...).run_sync``) and checks the answer
+is a VOTable without an error status (a TAP service reports a refused query inside a VOTable, often with HTTP
+200). Its requests go through a ``requests.Session`` whose every request is the broker's own
+(:class:`BrokerSession`): the per-host limit, retries, size cap, deadline, HTML-page refusal and secret masking
+hold for pyvo as for every other request. pyvo's errors come back as ours: a ``DALQueryError`` carries the
+service's own words, a ``DALFormatError`` wrapping one of our errors is that error.
+
+The VOTable's bytes are the answer the chain fingerprints and parses (``read_votable``), so an unchanged
+answer is skipped like any other.
+"""
+import io
+
+import requests
+from astropy.io.votable import parse_single_table
+from pyvo.dal import DALFormatError, DALQueryError, DALServiceError, TAPService
+from requests.structures import CaseInsensitiveDict
+
+from tom_bhtom_brokers.brokers.steps import Request
+from tom_bhtom_brokers.exceptions import BrokerError, BrokerParseError, BrokerServiceError
+
+
+class _Body(io.BytesIO):
+    """A body already read whole, readable the way pyvo reads ``response.raw`` (``decode_content=True``)."""
+
+    def read(self, size=-1, decode_content=True):
+        return super().read(size)
+
+
+class BrokerSession(requests.Session):
+    """A ``requests.Session`` for pyvo that sends every request through ``broker.request``, only to the broker's
+    own host, and keeps the answers (``answers``)."""
+
+    def __init__(self, broker, idempotent=True):
+        super().__init__()
+        self.broker = broker
+        self.idempotent = idempotent
+        self.answers = []
+
+    def request(self, method, url, params=None, data=None, headers=None, files=None, **ignored):
+        base = self.broker.base_url
+        if not url.startswith(base + "/"):
+            raise BrokerServiceError(f"pyvo asked for {url}, which is not on {base}: not sent")
+        if files:
+            raise BrokerServiceError("TAP uploads are not sent", url=url)
+        answer = self.broker.request(Request(url[len(base):], params=dict(params or {}), method=method.upper(),
+                                             data=dict(data) if data else None, headers=headers,
+                                             idempotent=self.idempotent))
+        self.answers.append(answer)
+        if not answer.content.strip():
+            raise BrokerParseError("the archive sent an empty response", url=answer.url)
+        response = requests.Response()
+        response.status_code, response.url = answer.status, answer.url
+        response.headers = CaseInsensitiveDict(answer.headers)
+        response._content, response.raw = answer.content, _Body(answer.content)
+        return response
+
+
+def run(broker, req: Request):
+    """The answer (our ``Response``, the VOTable's bytes) of ``req.adql`` at the TAP service ``req.path``."""
+    session = BrokerSession(broker)
+    service_url = broker.base_url + req.path
+    try:
+        TAPService(service_url, session=session).run_sync(req.adql)
+    except DALFormatError as exc:
+        if isinstance(exc.cause, BrokerError):
+            raise exc.cause from None
+        raise BrokerParseError(f"the TAP answer is not a VOTable ({exc.cause})", url=last_url(session)) from None
+    except DALQueryError as exc:
+        raise BrokerServiceError(f"the TAP service refused the query: {exc.reason}", url=last_url(session)) \
+            from None
+    except DALServiceError as exc:
+        raise BrokerServiceError(f"the TAP service failed: {exc.reason}", url=last_url(session),
+                                 status=exc.code) from None
+    return session.answers[-1]
+
+
+def last_url(session):
+    return session.answers[-1].url if session.answers else None
+
+
+def read_votable(payload: bytes):
+    """The first table of a VOTable answer as an astropy Table (nulls masked)."""
+    return parse_single_table(io.BytesIO(payload), verify="ignore").to_table()
