@@ -1,16 +1,13 @@
-"""Angular separations and nearest-match selection, whole-column."""
+"""Angular separations and nearest-match selection, whole-column (astropy's ``angular_separation``)."""
 import astropy.units as u
 import numpy as np
+from astropy.coordinates import angular_separation
 
 
 def separations_arcsec(ra, dec, ra0, dec0):
-    """Great-circle distance (arcsec) from (ra0, dec0) to each (ra, dec), degrees in; Vincenty's formula."""
-    ra, dec = np.radians(np.asarray(ra, dtype=float)), np.radians(np.asarray(dec, dtype=float))
-    ra0, dec0 = np.radians(ra0), np.radians(dec0)
-    dra = ra - ra0
-    num = np.hypot(np.cos(dec) * np.sin(dra), np.cos(dec0) * np.sin(dec) - np.sin(dec0) * np.cos(dec) * np.cos(dra))
-    den = np.sin(dec0) * np.sin(dec) + np.cos(dec0) * np.cos(dec) * np.cos(dra)
-    return np.degrees(np.arctan2(num, den)) * 3600.0
+    """Great-circle distance (arcsec) from (ra0, dec0) to each (ra, dec), degrees in."""
+    ra, dec = np.asarray(ra, dtype=float) * u.deg, np.asarray(dec, dtype=float) * u.deg
+    return angular_separation(ra, dec, float(ra0) * u.deg, float(dec0) * u.deg).to_value(u.arcsec)
 
 
 def nearest_within(ra, dec, ra0, dec0, radius):

@@ -31,12 +31,16 @@ L2, 1.5 million km (at most 5 light-seconds) from the Earth; that offset is not 
 original value is kept in each point's extras. Cadence: none (a data release, read once).
 """
 import io
+import warnings
 import zipfile
 
 import astropy.units as u
 import numpy as np
 import pandas as pd
+from astropy.coordinates import SkyCoord
 from astropy.table import Table
+from astropy.time import Time
+from erfa import ErfaWarning
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, no_data
 from tom_bhtom_brokers.brokers.tap import read_votable
@@ -208,13 +212,16 @@ class GaiaDR3Broker(BHTOMBroker):
             raise BrokerParseError(f"the Gaia DR3 cone answer has no column(s) {missing}")
         if frame.empty:
             return None
-        years = self.years_to_gaia_epoch(target)
-        ra, dec = numbers(frame, "ra"), numbers(frame, "dec")
-        # mas/yr; pmra is mu_alpha* (already times cos dec); no proper motion for 2-parameter solutions
-        pmra, pmdec = np.nan_to_num(numbers(frame, "pmra")), np.nan_to_num(numbers(frame, "pmdec"))
-        dec_then = dec - pmdec * years / 3.6e6
-        ra_then = ra - pmra * years / 3.6e6 / np.cos(np.radians(dec))
-        separation = separations_arcsec(ra_then, dec_then, target.ra, target.dec)
+        # each candidate moved from Gaia's epoch to the target's with its own proper motion (mu_alpha* is
+        # already times cos dec; none for two-parameter solutions); no parallax: the move is a few arcsec at most
+        at_gaia_epoch = SkyCoord(ra=numbers(frame, "ra") * u.deg, dec=numbers(frame, "dec") * u.deg,
+                                 pm_ra_cosdec=np.nan_to_num(numbers(frame, "pmra")) * u.mas / u.yr,
+                                 pm_dec=np.nan_to_num(numbers(frame, "pmdec")) * u.mas / u.yr,
+                                 obstime=Time(GAIA_EPOCH, format="jyear"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ErfaWarning)  # "distance overridden": none is given, on purpose
+            then = at_gaia_epoch.apply_space_motion(new_obstime=Time(target.epoch, format="jyear"))
+        separation = separations_arcsec(then.ra.deg, then.dec.deg, target.ra, target.dec)
         best = int(np.nanargmin(separation))
         if separation[best] > self.radius.to_value(u.arcsec):
             return None
