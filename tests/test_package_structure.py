@@ -10,7 +10,8 @@ from django.utils.module_loading import import_string
 import tom_bhtom_brokers
 from tom_bhtom_brokers.brokers import BROKER_CLASSES
 from tom_bhtom_brokers.brokers.base import BHTOMBroker
-from tom_bhtom_brokers.sources import DataSource
+from tom_bhtom_brokers.sources import SURVEY, SURVEYS, TARGET_NAME_KEYS, DataSource
+from tom_bhtom_brokers.survey_names import RULES
 
 PACKAGE = Path(tom_bhtom_brokers.__file__).parent
 
@@ -83,3 +84,15 @@ def test_only_a_protocol_or_a_local_copy_replaces_the_transport():
     """ATLAS's job queue and LINEAR's cached tarball answer requests their own way; everything else is HTTP."""
     own_transport = {source for source in BROKER_CLASSES if load(source).send is not BHTOMBroker.send}
     assert own_transport == {DataSource.ATLAS, DataSource.LINEAR}
+
+
+def test_each_archive_record_is_complete_and_its_broker_agrees():
+    """One record per archive (sources.SURVEYS): its broker exists under that name and source, its name field has a
+    rule, its filters and marker are its own."""
+    assert set(RULES) == set(TARGET_NAME_KEYS.values())
+    assert len({survey.marker for survey in SURVEYS}) == len(SURVEYS)
+    for source, survey in SURVEY.items():
+        broker_class = load(source)
+        assert (broker_class.source, broker_class.name, broker_class.name_key()) == \
+            (source, survey.name, survey.name_field)
+        assert survey.filters and (not survey.name_is_url or survey.name_field)

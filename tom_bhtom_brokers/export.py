@@ -1,6 +1,6 @@
 """A target's merged survey light curve, read once from the database, shaped for the plot and the download.
 
-One query reads every stored point of every survey source (``PRETTY_SURVEY_NAME``) for the target;
+One query reads every stored point of every survey source (``sources.SURVEYS``) for the target;
 :func:`plot_payload` turns it into one compact JSON document (columns, plus a small table of traces
 and of distinct hover notes, so 100,000 points cost one request and a few MB), and :func:`table`
 into the rows of the CSV/ECSV download.
@@ -15,13 +15,13 @@ from astropy.table import Table
 from tom_dataproducts.models import PhotometryReducedDatum
 
 from tom_bhtom_brokers.lightcurve import UNIX_EPOCH_MJD
-from tom_bhtom_brokers.sources import PRETTY_SURVEY_NAME
+from tom_bhtom_brokers.sources import SURVEYS
 
-SURVEY_NAMES = list(PRETTY_SURVEY_NAME.values())
+SURVEY_NAMES = [survey.name for survey in SURVEYS]
 FIELDS = ("source_name", "bandpass", "timestamp", "brightness", "brightness_error", "limit", "unit", "telescope",
           "value")
-#: per-point extras worth showing on hover (flags and quality), in this order
-HOVER_KEYS = ("catflags", "other_flags", "blend", "ph_qual", "qi_fact", "oid", "transit_id")
+#: per-point extras worth showing on hover, per survey (its record's ``hover``)
+HOVER_KEYS = {survey.name: survey.hover for survey in SURVEYS}
 #: colour of each filter family: the same colour for a filter whichever survey measured it
 FAMILY_COLOURS = {
     "u": "#6a3d9a", "U": "#6a3d9a", "B": "#1f78b4", "BP": "#1f78b4", "g": "#1a9850", "SG": "#1a9850",
@@ -31,10 +31,8 @@ FAMILY_COLOURS = {
     "J": "#525252", "H": "#3f3f3f", "K": "#252525", "W1": "#c51b7d", "W2": "#7b3294",
     "Flux 1.4GHz": "#9467bd",
 }
-#: marker of each survey, in the order of the sources; limits are always open downward triangles
-SURVEY_SYMBOLS = dict(zip(SURVEY_NAMES, (
-    "circle", "diamond", "square", "square-open", "cross", "star", "circle-open", "x", "hexagon", "pentagon",
-    "triangle-up", "diamond-open", "hourglass", "bowtie", "star-diamond")))
+#: marker of each survey (its record's ``marker``); limits are always open downward triangles
+SURVEY_SYMBOLS = {survey.name: survey.marker for survey in SURVEYS}
 LIMIT_SYMBOL = "triangle-down-open"
 
 
@@ -88,8 +86,8 @@ def plot_payload(frame: pd.DataFrame) -> dict:
             "symbol": LIMIT_SYMBOL if row.limit else SURVEY_SYMBOLS.get(row.source, "circle"),
         })
     notes, note_index = {"": 0}, []
-    for telescope, extras in zip(frame["telescope"], frame["value"]):
-        parts = [f"{key}={extras[key]}" for key in HOVER_KEYS if extras.get(key) not in (None, "", 0)]
+    for source, telescope, extras in zip(frame["source_name"], frame["telescope"], frame["value"]):
+        parts = [f"{key}={extras[key]}" for key in HOVER_KEYS.get(source, ()) if extras.get(key) not in (None, "", 0)]
         if telescope:
             parts.insert(0, str(telescope))
         # hover labels are rendered as (plotly's subset of) HTML: archive-supplied text is escaped

@@ -1,87 +1,88 @@
-"""The archives of the mission, their display names, target-name fields and filters.
+"""The archives of the mission: one :class:`Survey` record per archive with every fact the rest of the package
+needs about it — its key, display name, broker class, filters, target-name field, plot marker, the extras shown
+on hover and the archive's page for a matched object.
 
-Everything that names a survey or formats a stored bandpass comes from here, so the
-strings a site sees (the data service name, the ``source_name`` of every stored point,
-the key in ``settings.DATA_SERVICES``, the ``filter(survey)`` bandpass) never drift apart.
+Everything that names a survey or formats a stored bandpass comes from here, so the strings a site sees (the
+data service name, the ``source_name`` of every stored point, the key in ``settings.DATA_SERVICES``, the
+``filter(survey)`` bandpass, the target-name fields) never drift apart. The records are plain data, importable
+before Django is set up: a site's ``settings.py`` reads them (``SURVEY_NAME_EXTRA_FIELDS``,
+``brokers.IMPLEMENTED_SOURCE_NAMES``), which is why they are not class attributes of the brokers (importing a
+broker imports TOM's models). Each broker reads its own record (``BHTOMBroker.survey``); the name field's rule
+is in ``survey_names.RULES`` under the field's label.
 """
+from dataclasses import dataclass
 from enum import Enum
 
 
-class DataSource(str, Enum):
-    """One public photometric archive."""
+@dataclass(frozen=True)
+class Survey:
+    """What the package knows of one archive besides how to talk to it (that is its broker module)."""
 
-    GAIA_ALERTS = "GAIA_ALERTS"
-    GAIA_DR3 = "GAIA_DR3"
-    NEOWISE = "NEOWISE"
-    ALLWISE = "ALLWISE"
-    CRTS = "CRTS"
-    FIRST = "FIRST"
-    ZTF = "ZTF"
-    ANTARES = "ANTARES"
-    SDSS = "SDSS"
-    PS1 = "PS1"
-    LINEAR = "LINEAR"
-    CPCS = "CPCS"
-    ASASSN = "ASASSN"
-    ATLAS = "ATLAS"
-    AAVSO = "AAVSO"
+    #: the ``DataSource`` key
+    key: str
+    #: display name: the broker's ``name``, the stored ``source_name``, the ``DATA_SERVICES`` key
+    name: str
+    #: the broker class, ``module:Class`` under ``tom_bhtom_brokers.brokers``
+    broker: str
+    #: the filters the archive may deliver; a point in any other filter is dropped with a warning
+    filters: tuple
+    #: the plot marker (plotly symbol) of its points; limits are open downward triangles whatever the survey
+    marker: str
+    #: label of the target-name field (a ``TargetExtra`` key) that ties a target to the archive's object; None for
+    #: archives found by position only
+    name_field: str | None = None
+    #: the value of the name field is itself the archive's page (a pasted URL)
+    name_is_url: bool = False
+    #: per-point extras worth showing on hover (flags and quality), in this order
+    hover: tuple = ()
+    #: the archive's page for a matched object ({id}: the matched identifier), if it has one
+    object_page: str = ""
 
+
+#: in the order sites see them (status table, Data Services menu, update summary)
+SURVEYS = (
+    Survey("GAIA_ALERTS", "Gaia Alerts", "gaia_alerts:GaiaAlertsBroker", ("G",), "circle",
+           name_field="Gaia Alerts name", object_page="https://gsaweb.ast.cam.ac.uk/alerts/alert/{id}/"),
+    Survey("NEOWISE", "NEOWISE", "neowise:NeowiseBroker", ("W1", "W2"), "square", hover=("ph_qual", "qi_fact")),
+    Survey("ALLWISE", "ALLWISE", "allwise:AllwiseBroker", ("W1", "W2"), "square-open", hover=("qi_fact",)),
+    # the ZTF data releases have per-field object ids and are searched by position; the "ZTF name" (ZTF18abcdefg)
+    # is the alert stream's, used by ANTARES
+    Survey("ZTF", "ZTF", "ztf:ZtfBroker", ("g", "r", "i"), "circle-open", hover=("catflags", "oid")),
+    Survey("GAIA_DR3", "Gaia DR3", "gaia_dr3:GaiaDR3Broker", ("G", "BP", "RP"), "diamond", name_field="Gaia DR3 id",
+           hover=("other_flags", "transit_id")),
+    Survey("CRTS", "CRTS", "crts:CrtsBroker", ("CL",), "cross", hover=("blend",)),
+    Survey("ASASSN", "ASAS-SN", "asassn:AsassnBroker", ("V", "g"), "hourglass", name_field="ASAS-SN URL",
+           name_is_url=True),
+    # B1pg ... Ipg: photographic plate systems
+    Survey("CPCS", "CPCS", "cpcs:CpcsBroker", ("U", "B", "V", "R", "I", "u", "g", "r", "i", "z", "G", "CL", "J", "H",
+                                               "K", "B1pg", "B2pg", "R1pg", "R2pg", "Ipg"),
+           "diamond-open", name_field="CPCS name"),
+    # ANTARES' own pages are per locus id; the ZTF name we record opens the object's page at ALeRCE
+    Survey("ANTARES", "ANTARES", "antares:AntaresBroker", ("g", "r", "i"), "x", name_field="ZTF name",
+           object_page="https://alerce.online/object/{id}"),
+    Survey("AAVSO", "AAVSO", "aavso:AavsoBroker", ("U", "B", "V", "R", "I", "Vis", "TG", "TB", "TR", "CV", "CR", "SU",
+                                                   "SG", "SR", "SI", "SZ", "J", "H", "K"),
+           "star-diamond", name_field="AAVSO name"),
+    # c/o; a few results hold other filters, kept as they are
+    Survey("ATLAS", "ATLAS", "atlas:AtlasBroker", ("c", "o", "g", "r", "i", "H"), "bowtie", name_field="ATLAS URL",
+           name_is_url=True),
+    Survey("SDSS", "SDSS", "sdss:SdssBroker", ("u", "g", "r", "i", "z"), "hexagon", name_field="SDSS objid"),
+    Survey("PS1", "PS1", "ps1:Ps1Broker", ("g", "r", "i", "z", "y"), "pentagon", name_field="PS1 objID"),
+    Survey("FIRST", "FIRST", "first:FirstBroker", ("Flux 1.4GHz",), "star"),
+    Survey("LINEAR", "LINEAR", "linear:LinearBroker", ("CL",), "triangle-up", name_field="LINEAR id"),
+)
+
+#: one public photometric archive
+DataSource = Enum("DataSource", {survey.key: survey.key for survey in SURVEYS}, type=str, module=__name__)
+#: each archive's record
+SURVEY = {DataSource(survey.key): survey for survey in SURVEYS}
 
 #: Display name of each archive; also the broker's ``name`` and the stored ``source_name``.
-PRETTY_SURVEY_NAME = {
-    DataSource.GAIA_ALERTS: "Gaia Alerts",
-    DataSource.GAIA_DR3: "Gaia DR3",
-    DataSource.NEOWISE: "NEOWISE",
-    DataSource.ALLWISE: "ALLWISE",
-    DataSource.CRTS: "CRTS",
-    DataSource.FIRST: "FIRST",
-    DataSource.ZTF: "ZTF",
-    DataSource.ANTARES: "ANTARES",
-    DataSource.SDSS: "SDSS",
-    DataSource.PS1: "PS1",
-    DataSource.LINEAR: "LINEAR",
-    DataSource.CPCS: "CPCS",
-    DataSource.ASASSN: "ASAS-SN",
-    DataSource.ATLAS: "ATLAS",
-    DataSource.AAVSO: "AAVSO",
-}
-
-#: Label of the target-name field (a ``TargetExtra`` key) that ties a target to the archive's object.
-#: Archives searched only by position have no entry. The "ZTF name" (ZTF18abcdefg) is the alert stream's, used
-#: by ANTARES; the ZTF data releases have per-field object ids instead and are searched by position.
-TARGET_NAME_KEYS = {
-    DataSource.GAIA_ALERTS: "Gaia Alerts name",
-    DataSource.GAIA_DR3: "Gaia DR3 id",
-    DataSource.ANTARES: "ZTF name",
-    DataSource.SDSS: "SDSS objid",
-    DataSource.PS1: "PS1 objID",
-    DataSource.LINEAR: "LINEAR id",
-    DataSource.CPCS: "CPCS name",
-    DataSource.ASASSN: "ASAS-SN URL",
-    DataSource.ATLAS: "ATLAS URL",
-    DataSource.AAVSO: "AAVSO name",
-}
-
-#: The filters each archive may deliver; a point in any other filter is dropped with a warning.
-FILTERS = {
-    DataSource.GAIA_ALERTS: ("G",),
-    DataSource.GAIA_DR3: ("G", "BP", "RP"),
-    DataSource.NEOWISE: ("W1", "W2"),
-    DataSource.ALLWISE: ("W1", "W2"),
-    DataSource.CRTS: ("CL",),
-    DataSource.FIRST: ("Flux 1.4GHz",),
-    DataSource.ZTF: ("g", "r", "i"),
-    DataSource.ANTARES: ("g", "r", "i"),
-    DataSource.SDSS: ("u", "g", "r", "i", "z"),
-    DataSource.PS1: ("g", "r", "i", "z", "y"),
-    DataSource.LINEAR: ("CL",),
-    DataSource.CPCS: ("U", "B", "V", "R", "I", "u", "g", "r", "i", "z", "G", "CL", "J", "H", "K",
-                      "B1pg", "B2pg", "R1pg", "R2pg", "Ipg"),  # the last: photographic plate systems
-    DataSource.ASASSN: ("V", "g"),
-    DataSource.ATLAS: ("c", "o", "g", "r", "i", "H"),  # c/o; a few results hold other filters, kept as they are
-    DataSource.AAVSO: ("U", "B", "V", "R", "I", "Vis", "TG", "TB", "TR", "CV", "CR", "SU", "SG", "SR", "SI", "SZ",
-                       "J", "H", "K"),
-}
+PRETTY_SURVEY_NAME = {source: survey.name for source, survey in SURVEY.items()}
+#: Label of the target-name field of each archive found by name.
+TARGET_NAME_KEYS = {source: survey.name_field for source, survey in SURVEY.items() if survey.name_field}
+#: The filters each archive may deliver.
+FILTERS = {source: survey.filters for source, survey in SURVEY.items()}
 
 #: Survey-name fields ready to add to a site's ``settings.EXTRA_FIELDS`` so TOM's own target
 #: forms show and edit them (one entry per distinct label).

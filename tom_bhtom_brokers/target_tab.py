@@ -16,18 +16,9 @@ from tom_targets.permissions import targets_for_user
 
 from tom_bhtom_brokers import updating
 from tom_bhtom_brokers.models import LightcurveUpdate, TargetUpdateRequest
-from tom_bhtom_brokers.sources import DataSource, TARGET_NAME_KEYS
+from tom_bhtom_brokers.sources import SURVEY
 from tom_bhtom_brokers.survey_names import RULES, check
 from tom_bhtom_brokers.target_info import TargetInfo
-
-#: the archive's own page for a matched object, where there is one ({id}: the matched identifier)
-OBJECT_PAGES = {
-    DataSource.GAIA_ALERTS: "https://gsaweb.ast.cam.ac.uk/alerts/alert/{id}/",
-    # ANTARES' own pages are per locus id; the ZTF name we record opens the object's page at ALeRCE
-    DataSource.ANTARES: "https://alerce.online/object/{id}",
-}
-#: labels whose value is itself the archive's page (a pasted URL)
-URL_LABELS = {TARGET_NAME_KEYS[DataSource.ASASSN], TARGET_NAME_KEYS[DataSource.ATLAS]}
 
 
 def allowed(user, target, action):
@@ -75,12 +66,13 @@ def status_rows(target, info):
         key = broker.name_key()
         identifier = (info.survey_names.get(key) if key else "") or (row.matched_identifier if row else "")
         link = ""
-        if key in URL_LABELS and identifier:
+        survey = SURVEY[broker.source]
+        if survey.name_is_url and identifier:
             # only a URL that passes the field's rule (https/http on the archive's host): TOM's own target form
             # does not validate extras, and a javascript: address must never become a link
             link = identifier if check(key, identifier) is None else ""
-        elif identifier and broker.source in OBJECT_PAGES:
-            link = OBJECT_PAGES[broker.source].format(id=quote(identifier, safe=""))
+        elif identifier and survey.object_page:
+            link = survey.object_page.format(id=quote(identifier, safe=""))
         cadence = broker.cadence_interval()
         if due:
             next_due = f"next update ({reason})"

@@ -52,10 +52,6 @@ class ZtfBroker(BHTOMBroker):
     citation = "Masci et al. 2019, PASP 131, 018003"
     probe = {"name": "Gaia20fnr", "ra": 90.26701, "dec": -18.96770}
 
-    @classmethod
-    def name_key(cls):
-        return None  # DR object ids are per field and filter; the "ZTF name" is the alert stream's (ANTARES)
-
     def query(self, located):
         target = located.target
         params = {"POS": f"CIRCLE {target.ra:.7f} {target.dec:.7f} {self.radius.to_value(u.deg):.8f}",
