@@ -1,5 +1,6 @@
 """Archival survey light curves for TOM Toolkit sites: one broker per public archive."""
 
 # the version salts every answer's fingerprint: a new version re-reads answers already stored, so parser fixes
-# (0.3.0: Gaia Alerts' and ASAS-SN's UTC date columns, ATLAS cuts, ANTARES total magnitudes) reach stored points
-__version__ = "0.3.0"
+# (0.3.0: Gaia Alerts' and ASAS-SN's UTC date columns, ATLAS cuts, ANTARES total magnitudes; 0.4.0: the
+# locate -> query -> parse contract, TAP through pyvo, astropy's light-travel time) reach stored points
+__version__ = "0.4.0"
