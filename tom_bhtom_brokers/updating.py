@@ -21,6 +21,7 @@ from tom_targets.models import Target
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker
 from tom_bhtom_brokers.exceptions import BrokerError
+from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.recording import DELETED, Outcome, record_failure, record_success  # noqa: F401 (API)
 from tom_bhtom_brokers.store import point_columns
@@ -103,20 +104,29 @@ def is_due(broker, info, row, force, now):
     return False, f"not due until {(row.last_attempt + cadence):%Y-%m-%d %H:%M} UTC"
 
 
+@dataclass
+class Fetched:
+    """What a worker hands the writing thread for one pair: the light curve, or the error that stopped it."""
+
+    item: PlanItem
+    lightcurve: Lightcurve | None = None
+    error: BrokerError | None = None
+
+
 def fetch_one(item):
     """Worker: fetch and parse one pair, and shape its points for the database (pure work, done here rather
-    than in the writing thread). Returns (item, lightcurve, error); never raises."""
+    than in the writing thread). Never raises."""
     try:
         lightcurve = item.broker.lightcurve_for(item.target)
         if len(lightcurve):
             lightcurve.db_columns = point_columns(item.broker.source, lightcurve)
-        return item, lightcurve, None
+        return Fetched(item, lightcurve)
     except BrokerError as exc:
-        return item, None, exc
+        return Fetched(item, error=exc)
     except Exception as exc:  # noqa: BLE001 - a bug in one broker must not stop every other update
         logger.exception("%s failed on target %s", item.broker.name, item.target.name)
-        return item, None, BrokerError(f"internal error in the {item.broker.name} broker: "
-                                       f"{type(exc).__name__}: {exc}")
+        return Fetched(item, error=BrokerError(f"internal error in the {item.broker.name} broker: "
+                                               f"{type(exc).__name__}: {exc}"))
 
 
 def run(items, workers=DEFAULT_WORKERS, on_outcome=None):
@@ -147,11 +157,11 @@ def record_many(results):
     """Record the results that arrived together in one transaction (one commit, instead of one per pair:
     on SQLite the commit is most of a small pair's cost), each pair still in its own savepoint. Pairs are
     locked in (target, source) order, so two runs writing at once cannot deadlock."""
-    results = sorted(results, key=lambda r: (r[0].target.id, r[0].broker.name))
+    results = sorted(results, key=lambda r: (r.item.target.id, r.item.broker.name))
     for attempt in range(1, LOCKED_RETRIES + 1):
         try:
             with transaction.atomic():
-                return [record(*result) for result in results]
+                return [record(result.item, result.lightcurve, result.error) for result in results]
         except OperationalError as exc:
             # SQLite, a TOM site's default database, lets one writer at a time: another run (cron, a button)
             # holding it past the busy timeout, or a lock upgrade SQLite refuses at once, is waited out
