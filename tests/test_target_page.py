@@ -1,5 +1,6 @@
 """The target page's "Survey light curves" tab, its data, download, names form and update button,
 through Django's test client (the browser check is tests/test_browser.py)."""
+import html
 import json
 
 import numpy as np
@@ -139,6 +140,10 @@ def test_download_csv_and_ecsv(archive, make_target, client, editor):
     ecsv = Table.read(client.get(f"/bhtom-brokers/targets/{target.pk}/lightcurves.ecsv").content.decode(),
                       format="ascii.ecsv")
     assert len(ecsv) == count and ecsv.meta["target"] == "Gaia18cbf"
+    assert ecsv.meta["citations"] == {"Gaia Alerts": GaiaAlertsBroker.citation}  # only the sources in the file
+    tab = client.get(f"/targets/{target.pk}/").content.decode()
+    cited = tab[tab.index('id="bhtom-citations"'):]
+    assert html.escape(GaiaAlertsBroker.citation) in cited and "Mainzer" not in cited  # NEOWISE has no points here
     assert client.get(f"/bhtom-brokers/targets/{target.pk}/lightcurves.xlsx").status_code == 404
 
 

@@ -85,8 +85,15 @@ def status_rows(target, info):
             "last_success": row.last_success if row else None, "next_due": next_due,
             "status": row.get_status_display() if row else "never updated",
             "status_code": row.status if row else "", "message": row.message if row else "",
+            "citation": broker.citation,
         })
     return out
+
+
+def citations(source_names):
+    """source name -> how to cite it, for the installed sources among ``source_names`` (the download's header)."""
+    return {broker.name: broker.citation for broker in updating.installed_brokers()
+            if broker.name in source_names and broker.citation}
 
 
 def page_target(context):

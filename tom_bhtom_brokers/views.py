@@ -19,7 +19,7 @@ from tom_targets.models import Target, TargetExtra
 from tom_bhtom_brokers.export import plot_payload, spreadsheet_safe, survey_points, table
 from tom_bhtom_brokers.models import TargetUpdateRequest
 from tom_bhtom_brokers.survey_names import SurveyNamesForm
-from tom_bhtom_brokers.target_tab import allowed
+from tom_bhtom_brokers.target_tab import allowed, citations
 
 TAB_ID = "survey-light-curves"  # TOM makes the tab's id from its label
 
@@ -55,6 +55,8 @@ def download(request, pk, fmt):
     if fmt == "csv":  # opened in spreadsheets: archive text must not run as a formula
         rows = spreadsheet_safe(rows)
     rows.meta["target"] = target.name
+    # how to cite each archive whose points are in the file (ECSV keeps it in its header)
+    rows.meta["citations"] = citations(set(rows["source"]))
     buffer = io.StringIO()
     rows.write(buffer, format="ascii.ecsv" if fmt == "ecsv" else "ascii.csv")
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
