@@ -50,18 +50,19 @@ def refresh(workers, force=False):
             "skipped": int(total[5]) + int(total[6])}  # no name / not configured: pairs that measured nothing
 
 
-def big_ipac(points):
+def big_votable(points):
     """A NEOWISE TAP answer with points/2 rows (each row gives a W1 and a W2 point), written by the same
-    IPAC writer as the sample archive's fixtures."""
+    IPAC writer as the sample archive's fixtures and served as the sample archive serves TAP: a VOTable."""
     import numpy as np
 
     from tests.data.make_fixtures import NEOWISE_COLUMNS, ipac_table
+    from tests.sample_archive.server import as_votable
 
     mjd = 56700 + np.arange(points // 2) * 0.01
     w1 = 10.8 + 0.05 * np.sin(mjd)
     rows = [["85.0000000", "85.0000000", f"{m:.8f}", f"{a:.3f}", "0.018", f"{a + 0.1:.3f}", "0.022",
              5, "1.0", 90, "00", "0000", "AA", 1, 0] for m, a in zip(mjd, w1)]
-    return ipac_table(rows, NEOWISE_COLUMNS, {}).encode()
+    return as_votable(ipac_table(rows, NEOWISE_COLUMNS, {}).encode())
 
 
 def ingest(points):
@@ -74,7 +75,7 @@ def ingest(points):
 
     import tracemalloc
 
-    payload = big_ipac(points)
+    payload = big_votable(points)
     target = Target.objects.create(name=f"ingest-{time.time()}", type="SIDEREAL", ra=85.0, dec=85.0)
     broker = NeowiseBroker()
     info = TargetInfo.from_target(target)
@@ -100,7 +101,7 @@ def tom_ingest(points):
     from tom_bhtom_brokers.lightcurve import utc_datetimes
     from tom_bhtom_brokers.target_info import TargetInfo
 
-    payload = big_ipac(points)
+    payload = big_votable(points)
     target = Target.objects.create(name=f"tom-ingest-{time.time()}", type="SIDEREAL", ra=85.0, dec=85.0)
     started = time.perf_counter()
     frame = NeowiseBroker().parse_response(Response("bench", 200, {}, payload), TargetInfo.from_target(target)).frame
@@ -125,8 +126,9 @@ def answers(_):
 
     from django.utils.module_loading import import_string
 
-    from tests.sample_archive.server import DATA_DIR
+    from tests.sample_archive.server import DATA_DIR, as_votable
     from tom_bhtom_brokers.brokers import BROKER_CLASSES
+    from tom_bhtom_brokers.brokers.irsa import IrsaTapBroker
     from tom_bhtom_brokers.exceptions import BrokerError
     from tom_bhtom_brokers.http import Response
     from tom_bhtom_brokers.target_info import TargetInfo
@@ -141,6 +143,8 @@ def answers(_):
             if file.suffix in (".md",) or file.name == "routes.json":
                 continue
             payload = file.read_bytes()
+            if file.suffix == ".tbl" and isinstance(broker, IrsaTapBroker):  # served to a TAP client as a VOTable
+                payload = as_votable(payload)
             tracemalloc.start()
             try:
                 lightcurve = broker.parse_response(Response(str(file), 200, {}, payload), target)

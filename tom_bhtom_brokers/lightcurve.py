@@ -21,14 +21,12 @@ import logging
 import astropy.units as u
 import numpy as np
 import pandas as pd
-from astropy.coordinates import EarthLocation, SkyCoord
+from astropy.constants import c
 from astropy.time import Time
 
 from tom_bhtom_brokers.sources import FILTERS, DataSource
 
 logger = logging.getLogger(__name__)
-#: the Earth's centre, where every stored time is (``geocentric_utc_mjd``)
-GEOCENTRE = EarthLocation.from_geocentric(0, 0, 0, unit=u.m)
 
 #: UTC MJDs of 0001-01-01 and 9999-12-31: the times a Python datetime (and so Django) can hold
 MIN_STORABLE_MJD, MAX_STORABLE_MJD = -678575.0, 2973483.0
@@ -188,20 +186,36 @@ def geocentric_utc_mjd(values, ra, dec, format="jd", scale="tcb", centre="baryce
     """Whole-column: times of arrival at the solar-system barycentre (or the Sun's centre) of light from
     (ra, dec) back to UTC MJD at the Earth's centre, i.e. the light-travel-time correction removed.
 
-    astropy's ``Time.light_travel_time`` (the built-in ephemeris, no download) gives the delay for a time at the
-    Earth; the time at the Earth is what is sought, so it is found by iterating ``t = t_centre - delay(t)``
-    twice (the delay changes by < 1e-4 s per second: the second step leaves microseconds).
+    ``t_earth = t_centre - (r_earth(t_earth) . n) / c``, with ``r_earth`` the Earth's position relative to
+    the centre (pyerfa's built-in ephemeris, no download). ``r_earth(t_earth)`` is taken as
+    ``r(t_centre) - v * delay``, from one ephemeris call: the remaining error is ~ (v/c)^2 * 500 s, well
+    under a millisecond. Plain Roemer delay: the Shapiro and Einstein terms (< 2 ms) are neglected, as
+    BJD/HJD producers commonly do.
+
+    Not astropy's ``Time.light_travel_time``: it turns its location through the Earth's rotation, which asks
+    the IERS tables for UT1 and polar motion — a download attempt from every worker of an offline site, and an
+    error for times past the bundled table (a recent ASAS-SN epoch) — though at the Earth's centre the rotation
+    changes nothing. The tests compare this with ``light_travel_time`` on past epochs.
     """
+    from astropy.coordinates import get_body_barycentric_posvel
+
     values = np.asarray(values, dtype=float)
     if len(values) == 0:
         return values
-    arrival = Time(values, format=format, scale=scale, location=GEOCENTRE)
-    direction = SkyCoord(ra * u.deg, dec * u.deg)
-    kind = "heliocentric" if centre == "heliocentric" else "barycentric"
-    at_earth = arrival
-    for _ in range(2):
-        at_earth = arrival - at_earth.light_travel_time(direction, kind=kind)
-    return at_earth.utc.mjd
+    arrival = Time(values, format=format, scale=scale)
+    if scale not in ("utc", "tdb"):
+        arrival = arrival.tdb  # TCB and TT: the ephemeris is evaluated in TDB
+    ra_rad, dec_rad = np.radians(ra), np.radians(dec)
+    direction = np.array([np.cos(dec_rad) * np.cos(ra_rad), np.cos(dec_rad) * np.sin(ra_rad), np.sin(dec_rad)])
+    position, velocity = get_body_barycentric_posvel("earth", arrival)
+    r, v = position.xyz.to_value(u.m), velocity.xyz.to_value(u.m / u.s)
+    if centre == "heliocentric":
+        sun_position, sun_velocity = get_body_barycentric_posvel("sun", arrival)
+        r, v = r - sun_position.xyz.to_value(u.m), v - sun_velocity.xyz.to_value(u.m / u.s)
+    speed_of_light = c.to_value(u.m / u.s)
+    first_guess = (direction @ r) / speed_of_light
+    delay = (direction @ (r - v * first_guess)) / speed_of_light
+    return (arrival - delay * u.s).utc.mjd
 
 
 def _leap_second_days():

@@ -9,6 +9,7 @@ from tests.brokers.contract import BrokerContract, stored, update
 from tests.data.make_fixtures import ASASSN_EMPTY_JOB, ASASSN_FU_ORI_JOB, ASASSN_PHOTOMETRY_ID
 from tests.sample_archive.server import DATA_DIR
 from tom_bhtom_brokers.brokers.asassn import AsassnBroker
+from tom_bhtom_brokers.lightcurve import geocentric_utc_mjd
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.target_info import TargetInfo
 
@@ -109,3 +110,12 @@ def test_a_cut_row_is_an_error():
     with pytest.raises(BrokerParseError, match="empty fields"):
         AsassnBroker().parse_response(Response("http://x", 200, {}, "\n".join(text).encode()),
                                       TargetInfo(1, "x", RA, DEC))
+
+
+def test_an_epoch_past_the_bundled_earth_rotation_tables_converts_offline(caplog, recwarn):
+    """A heliocentric time of 2050: no IERS table is asked for (astropy's light_travel_time would try to download
+    one and then refuse the date), and the shift is the light time to the Sun (< 500 s)."""
+    hjd = np.array([2470000.5])
+    mjd = geocentric_utc_mjd(hjd, 90.0, -18.0, format="jd", scale="utc", centre="heliocentric")
+    assert 0 < abs(mjd[0] - (hjd[0] - 2400000.5)) * 86400 < 500
+    assert "IERS" not in caplog.text and not [w for w in recwarn if "IERS" in str(w.message)]
