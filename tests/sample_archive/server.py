@@ -1,4 +1,5 @@
 """The sample archive server; see the package docstring. In-process (tests) or as a process (demo, bench)."""
+import functools
 import io
 import json
 import math
@@ -89,6 +90,7 @@ def cone_of(params):
     return None
 
 
+@functools.lru_cache(maxsize=64)
 def as_votable(content):
     """A recorded IPAC or CSV table written as the VOTable a TAP service answers with (nulls as nulls, the
     CSV's True/False as booleans)."""
@@ -110,6 +112,8 @@ def separation_deg(ra1, dec1, ra2, dec2):
 
 #: fixed-width placeholders of a template file, replaced by the cone centre (same width, so IPAC columns stay aligned)
 RA_TOKEN, DEC_TOKEN = "%%RA%%%%%%%%", "%%DEC%%%%%%%"
+#: numbers no recorded table holds, standing in for the cone centre in a template written as a VOTable
+STAND_IN_RA, STAND_IN_DEC = 111.1111111, -88.8888888
 
 
 @dataclass
@@ -291,13 +295,14 @@ class SampleArchive:
             self.in_flight -= 1
 
     def answer(self, path, params):
-        status, content_type, content = self.recorded_answer(path, params)
-        if status == 200 and path.endswith("/sync") and "QUERY" in params and "FORMAT" not in params:
-            # a TAP client asking for TAP's default format (pyvo): the recorded table as a VOTable
-            return status, "application/x-votable+xml", as_votable(content)
+        # a TAP client asking for TAP's default format (pyvo): the recorded table as a VOTable
+        votable = path.endswith("/sync") and "QUERY" in params and "FORMAT" not in params
+        status, content_type, content = self.recorded_answer(path, params, votable)
+        if status == 200 and votable:
+            return status, "application/x-votable+xml", content
         return status, content_type, content
 
-    def recorded_answer(self, path, params):
+    def recorded_answer(self, path, params, votable=False):
         cone = cone_of(params)
         fallback = None
         for route in self.routes:
@@ -306,11 +311,11 @@ class SampleArchive:
                 continue
             if route.cone is not None:
                 if cone and separation_deg(route.cone[0], route.cone[1], cone[0], cone[1]) <= max(cone[2], 1e-6):
-                    return self.file_answer(route, match)
+                    return self.file_answer(route, match, votable=votable)
                 continue
             if route.region is not None:
                 if route.in_region(cone):
-                    return self.file_answer(route, match, cone)
+                    return self.file_answer(route, match, cone, votable=votable)
                 continue
             if route.name_pattern and not re.match(route.name_pattern, match.groupdict().get("name", "")):
                 continue
@@ -324,10 +329,10 @@ class SampleArchive:
                 return answer
             fallback = fallback or (route, match)
         if fallback:
-            return self.file_answer(*fallback)
+            return self.file_answer(*fallback, votable=votable)
         return 404, "text/plain; charset=utf-8", f"Not Found: {path}\n".encode()
 
-    def file_answer(self, route, match, cone=None, jd_range=(-math.inf, math.inf)):
+    def file_answer(self, route, match, cone=None, jd_range=(-math.inf, math.inf), votable=False):
         name = match.groupdict().get("name", "")
         path = self.data_dir / route.survey / route.file.replace("{name}", name)
         if not path.is_file() or (name and not re.fullmatch(r"[\w.+-]+", name)):
@@ -337,9 +342,19 @@ class SampleArchive:
             content = rows_between(content, route.rows_delimiter, *jd_range)
         if route.template:
             content = content.replace(b"{name}", name.encode())
+            if cone and votable:
+                # the template is written as a VOTable once, with stand-in numbers for the cone centre, which
+                # are then replaced in the VOTable's text (a VOTable per target would cost the server ~70 ms)
+                stand_in = content.replace(RA_TOKEN.encode(), f"{STAND_IN_RA:12.7f}".encode()) \
+                    .replace(DEC_TOKEN.encode(), f"{STAND_IN_DEC:12.7f}".encode())
+                content = as_votable(stand_in).replace(repr(STAND_IN_RA).encode(), f"{cone[0]:.7f}".encode()) \
+                    .replace(repr(STAND_IN_DEC).encode(), f"{cone[1]:.7f}".encode())
+                return route.status, route.content_type, content
             if cone:
                 content = content.replace(RA_TOKEN.encode(), f"{cone[0]:12.7f}".encode())
                 content = content.replace(DEC_TOKEN.encode(), f"{cone[1]:12.7f}".encode())
+        if votable:
+            content = as_votable(content)
         return route.status, route.content_type, content
 
     def misbehave(self, handler, fault, path, params):
