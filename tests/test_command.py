@@ -80,11 +80,20 @@ def test_a_broken_archive_is_reported_with_target_source_url_and_reason(archive,
     assert code == 0 and row(out, "Gaia Alerts")["fetched"] == 1 and row(out, "Gaia Alerts")["not due"] == 2
 
 
+@pytest.mark.django_db
+def test_a_site_without_targets_is_told_so():
+    code, out, _ = run()
+    assert code == 0 and "this site has no targets" in out and "total" not in out
+
+
 def test_dry_run_fetches_nothing_and_says_why(archive, demo_targets):
     code, out, _ = run("--dry-run")
     assert code == 0 and archive.requests == []
     assert "fetch Gaia18cbf · Gaia Alerts: never fetched" in out
-    assert "45 of 45 pair(s) would be fetched" in out
+    # what the plan knows without a request: no AAVSO name (3), no CPCS name (3), ASAS-SN URL on FU Ori only (2)
+    assert "no name Gaia18cbf · AAVSO: no AAVSO name (a VSX name or AUID)" in out
+    assert "no name Gaia20fnr · ASAS-SN: no ASAS-SN URL" in out
+    assert "37 of 45 pair(s) would be fetched; 8 no name" in out
     assert not LightcurveUpdate.objects.exists()
 
 

@@ -1,6 +1,8 @@
 """The target page's "Survey light curves" tab, its data, download, names form and update button,
 through Django's test client (the browser check is tests/test_browser.py)."""
+import csv as csv_module
 import html
+import io
 import json
 
 import numpy as np
@@ -131,6 +133,8 @@ def test_download_csv_and_ecsv(archive, make_target, client, editor):
     assert csv.status_code == 200 and "attachment" in csv["Content-Disposition"]
     rows = Table.read(csv.content.decode(), format="ascii.csv")
     assert len(rows) == count
+    cells = list(csv_module.DictReader(io.StringIO(csv.content.decode())))
+    assert cells[0]["limit"] == "" and "nan" not in csv.content.decode()  # no limit: an empty cell
     assert rows.colnames == ["source", "bandpass", "time_utc", "mjd", "time_original", "time_system", "value",
                              "error", "limit", "unit", "telescope", "extras"]
     first = rows[0]

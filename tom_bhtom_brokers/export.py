@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 import pandas as pd
-from astropy.table import Table
+from astropy.table import MaskedColumn, Table
 
 from tom_dataproducts.models import PhotometryReducedDatum
 
@@ -134,12 +134,18 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_safe(rows: Table) -> Table:
-    """A copy of the download table whose text cells cannot run as spreadsheet formulas: a cell starting with
-    ``= + - @``, tab or CR gets a leading apostrophe (OWASP's rule). Numeric columns stay numbers; the ECSV
-    download does not use this, so its data stay exact."""
+    """A copy of the download table for spreadsheets: no value (a missing limit, error or original time) is an
+    empty cell, not the text ``nan``; and text cells cannot run as formulas: a cell starting with ``= + - @``,
+    tab or CR gets a leading apostrophe (OWASP's rule). Numeric columns stay numbers; the ECSV download does not
+    use this, so its data stay exact."""
     safe = rows.copy()
     for name in safe.colnames:
         column = safe[name]
+        if column.dtype.kind == "f":
+            missing = np.isnan(np.asarray(column, dtype=float))
+            if missing.any():  # a masked cell is written empty
+                safe[name] = MaskedColumn(column, mask=missing)
+            continue
         if column.dtype.kind not in "USO":  # text (object columns hold the archive's strings too)
             continue
         values = np.asarray(column, dtype=str)

@@ -20,11 +20,12 @@ from tom_dataservices.dataservices import get_data_service_classes
 from tom_targets.models import Target
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker
-from tom_bhtom_brokers.exceptions import BrokerError
+from tom_bhtom_brokers.exceptions import BrokerError, BrokerNotApplicable, BrokerNotConfigured
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.recording import DELETED, Outcome, record_failure, record_success  # noqa: F401 (API)
 from tom_bhtom_brokers.store import point_columns
+from tom_bhtom_brokers.survey_names import check
 from tom_bhtom_brokers.target_info import TargetInfo
 
 logger = logging.getLogger(__name__)
@@ -102,6 +103,25 @@ def is_due(broker, info, row, force, now):
     if since >= cadence:
         return True, f"last read {since.total_seconds() / 3600:.1f} h ago"
     return False, f"not due until {(row.last_attempt + cadence):%Y-%m-%d %H:%M} UTC"
+
+
+def dry_run_verdict(item):
+    """What a run would do with one pair, without a request: ("skip", why), ("fetch", why), or the status it
+    would end with before any request ("no name", "not configured", "invalid name") and why."""
+    if not item.due:
+        return "skip", item.reason
+    broker = item.broker
+    try:
+        broker.check_configured()
+        if broker.locating_by(item.target) == "name":
+            reason = check(broker.name_key(), broker.survey_name(item.target))
+            if reason:
+                return "invalid name", reason
+    except BrokerNotConfigured as exc:
+        return "not configured", str(exc)
+    except BrokerNotApplicable as exc:
+        return "no name", str(exc)
+    return "fetch", item.reason
 
 
 @dataclass

@@ -66,10 +66,10 @@ class AsassnBroker(BHTOMBroker):
     located_by = ("name",)
     name_hint = "paste the target's Sky Patrol page into it"
 
-    def locate(self, target):
-        located = super().locate(target)
+    def locating_by(self, target):
+        how = super().locating_by(target)
         self.require_position(target)  # an export without UT Date needs the direction for its HJD
-        return located
+        return how
 
     def locate_by_name(self, target, name):
         return Located(target, self.valid_name(name, "; nothing was requested"))

@@ -174,13 +174,19 @@ class BHTOMBroker(DataService):
         """Where the archive keeps this target's data: by the target's survey name when ``located_by`` allows it
         and one is set, else by a cone (``locate_by_cone``). Raises BrokerNotApplicable when neither is
         possible and NoData (with the reason) when the archive has no object there."""
-        name = self.survey_name(target) if "name" in self.located_by else None
-        if name:
-            return self.locate_by_name(target, name)
+        if self.locating_by(target) == "name":
+            return self.locate_by_name(target, self.survey_name(target))
+        return self.locate_by_cone(target)
+
+    def locating_by(self, target: TargetInfo) -> str:
+        """How ``locate`` will find this target, "name" or "cone", without asking the archive anything (the dry
+        run asks it too); BrokerNotApplicable when neither is possible."""
+        if "name" in self.located_by and self.survey_name(target):
+            return "name"
         if "cone" not in self.located_by:
             raise BrokerNotApplicable(f"no {self.name_key()} ({self.name_hint})")
         self.require_position(target)
-        return self.locate_by_cone(target)
+        return "cone"
 
     def locate_by_name(self, target: TargetInfo, name) -> Located:
         """The object named in the target's survey-name field, once it passes the field's rule."""

@@ -167,9 +167,9 @@ class GaiaDR3Broker(BHTOMBroker):
 
     located_by = ("name", "cone")
 
-    def locate(self, target):
+    def locating_by(self, target):
         self.require_position(target)  # the barycentric correction needs the direction, whichever way it is found
-        return super().locate(target)
+        return super().locating_by(target)
 
     def locate_by_name(self, target, name):
         self.valid_name(name)

@@ -57,7 +57,7 @@ class WsdbRoute:
         self.broker = broker
 
     def locate(self, target):
-        self.broker.require_position(target)
+        self.broker.locating_by(target)
         return Located(target)
 
     def query(self, located):
@@ -100,6 +100,12 @@ class HasWsdbRoute:
 
     def via(self):
         return WsdbRoute(self) if self.route() == "wsdb" else self
+
+    def locating_by(self, target):
+        if self.route() == "wsdb":  # WSDB is searched by position only
+            self.require_position(target)
+            return "cone"
+        return super().locating_by(target)
 
     def queried_with(self, target):
         if self.route() == "wsdb" and target.has_position:

@@ -37,12 +37,20 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc), returncode=2) from None
         targets = self.targets(options["target"])
+        if not targets:
+            self.stdout.write("this site has no targets: nothing to update (add targets, e.g. with TOM's target form, "
+                              "then run this again)")
+            return
         items = updating.plan(targets, brokers, force=options["force"], accept_shrink=options["accept_shrink"])
         if options["dry_run"]:
+            verdicts = Counter()
             for item in items:
-                verdict = "fetch" if item.due else "skip "
-                self.stdout.write(f"{verdict} {item.target.name} · {item.broker.name}: {item.reason}")
-            self.stdout.write(f"{sum(i.due for i in items)} of {len(items)} pair(s) would be fetched")
+                verdict, reason = updating.dry_run_verdict(item)
+                verdicts[verdict] += 1
+                self.stdout.write(f"{verdict} {item.target.name} · {item.broker.name}: {reason}")
+            self.stdout.write(f"{verdicts['fetch']} of {len(items)} pair(s) would be fetched"
+                              + "".join(f"; {n} {verdict}" for verdict, n in sorted(verdicts.items())
+                                        if verdict != "fetch"))
             return
         if options["enqueue"]:
             from tom_bhtom_brokers.tasks import enqueue_updates, update_target_lightcurves
@@ -53,6 +61,7 @@ class Command(BaseCommand):
             return
         outcomes = self.run_with_progress(items, options)
         self.stdout.write(summary_table(outcomes, [b.name for b in brokers]))
+        self.stdout.write(SUMMARY_LEGEND)
         gone = sorted({o.target_name for o in outcomes if o.status == updating.DELETED})
         if gone:
             self.stdout.write(f"deleted while their update ran (nothing stored for them): {', '.join(gone)}")
@@ -92,6 +101,12 @@ class Command(BaseCommand):
 
 COLUMNS = ("source", "checked", "fetched", "no data", "not due", "no name", "not conf.", "deleted", "added", "removed",
            "errors")
+
+
+SUMMARY_LEGEND = ("no data: the archive has nothing at the target, normal for a survey that does not cover it; "
+                  "not due: read within its cadence (a data release: read once); no name: the archive is searched by "
+                  "a name the target does not have; not conf.: the site has not configured the archive "
+                  "(settings.DATA_SERVICES)")
 
 
 def request_note(outcome):
