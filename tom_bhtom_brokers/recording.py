@@ -163,16 +163,20 @@ def _note_query(row, target, broker, info, identifier):
     return note
 
 
+def failure_status(error):
+    """The pair's status for an error: a name to correct, nothing to look for, a site to configure, or an error."""
+    if isinstance(error, BrokerInputError):
+        return Status.INVALID_NAME
+    if isinstance(error, BrokerNotApplicable):
+        return Status.NOT_APPLICABLE
+    if isinstance(error, BrokerNotConfigured):
+        return Status.NOT_CONFIGURED
+    return Status.ERROR
+
+
 def record_failure(target, broker, info, error):
     """Write the pair's status for a failed or impossible fetch; stored points are untouched."""
-    if isinstance(error, BrokerInputError):
-        status = Status.INVALID_NAME
-    elif isinstance(error, BrokerNotApplicable):
-        status = Status.NOT_APPLICABLE
-    elif isinstance(error, BrokerNotConfigured):
-        status = Status.NOT_CONFIGURED
-    else:
-        status = Status.ERROR
+    status = failure_status(error)
     message = str(getattr(error, "reason", None) or error)
     url = getattr(error, "url", None) or ""
     with transaction.atomic():

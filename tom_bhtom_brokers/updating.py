@@ -20,12 +20,12 @@ from tom_dataservices.dataservices import get_data_service_classes
 from tom_targets.models import Target
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker
-from tom_bhtom_brokers.exceptions import BrokerError, BrokerNotApplicable, BrokerNotConfigured
+from tom_bhtom_brokers.exceptions import BrokerError, BrokerInputError, BrokerNotApplicable, BrokerNotConfigured
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.models import LightcurveUpdate
-from tom_bhtom_brokers.recording import DELETED, Outcome, record_failure, record_success  # noqa: F401 (API)
+from tom_bhtom_brokers.recording import (DELETED, Outcome, failure_status, record_failure,  # noqa: F401 (API)
+                                         record_success)
 from tom_bhtom_brokers.store import point_columns
-from tom_bhtom_brokers.survey_names import check
 from tom_bhtom_brokers.target_info import TargetInfo
 
 logger = logging.getLogger(__name__)
@@ -114,13 +114,10 @@ def dry_run_verdict(item):
     try:
         broker.check_configured()
         if broker.locating_by(item.target) == "name":
-            reason = check(broker.name_key(), broker.survey_name(item.target))
-            if reason:
-                return "invalid name", reason
-    except BrokerNotConfigured as exc:
-        return "not configured", str(exc)
-    except BrokerNotApplicable as exc:
-        return "no name", str(exc)
+            broker.valid_name(broker.survey_name(item.target))
+    except (BrokerInputError, BrokerNotApplicable, BrokerNotConfigured) as exc:
+        status = failure_status(exc)
+        return ("no name" if status == Status.NOT_APPLICABLE else status.label), str(exc)
     return "fetch", item.reason
 
 

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, no_data, read_csv, require_complete
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, no_data, read_csv, require_complete
 from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve, calendar_mjd, geocentric_utc_mjd
 from tom_bhtom_brokers.sources import DataSource
@@ -70,9 +70,6 @@ class AsassnBroker(BHTOMBroker):
         how = super().locating_by(target)
         self.require_position(target)  # an export without UT Date needs the direction for its HJD
         return how
-
-    def locate_by_name(self, target, name):
-        return Located(target, self.valid_name(name, "; nothing was requested"))
 
     def query(self, located):
         return [Request(asassn_export_path(urlsplit(located.identifier).path))]

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from astropy.time import Time
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, frame_of_rows, no_data, read_json
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, frame_of_rows, no_data, read_json
 from tom_bhtom_brokers.exceptions import BrokerNotConfigured, BrokerParseError, BrokerServiceError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import DataSource
@@ -91,9 +91,6 @@ class AtlasBroker(BHTOMBroker):
     def located_by(self):
         """With a token, a job at the target's position; without one, the result the user pasted."""
         return ("cone",) if self.token else ("name",)
-
-    def locate_by_name(self, target, name):
-        return Located(target, self.valid_name(name, "; nothing was requested"))
 
     def check(self):
         """The queue with the site's token, without queuing a job: the list of this account's jobs."""

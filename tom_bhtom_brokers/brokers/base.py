@@ -35,7 +35,7 @@ from tom_bhtom_brokers.brokers import tap
 from tom_bhtom_brokers.brokers.steps import Located, Request  # noqa: F401 (the brokers' API)
 from tom_bhtom_brokers.http import HttpClient
 from tom_bhtom_brokers.lightcurve import Lightcurve
-from tom_bhtom_brokers.sources import PRETTY_SURVEY_NAME, TARGET_NAME_KEYS, DataSource
+from tom_bhtom_brokers.sources import PRETTY_SURVEY_NAME, SURVEY, TARGET_NAME_KEYS, DataSource
 from tom_bhtom_brokers.survey_names import check
 from tom_bhtom_brokers.target_info import TargetInfo
 
@@ -337,12 +337,13 @@ class BHTOMBroker(DataService):
         """The answer of a cone that found nothing: an empty light curve whose note says so."""
         return no_data(self.radius_note(what))
 
-    def valid_name(self, value, addendum=""):
+    def valid_name(self, value):
         """``value`` when it passes its field's rule (``survey_names``); else BrokerInputError with the reason,
         before any request."""
         reason = check(self.name_key(), value)
         if reason:
-            raise BrokerInputError(reason + addendum)
+            # a pasted address that is refused was not opened either: said, since a user may think it was tried
+            raise BrokerInputError(reason + ("; nothing was requested" if SURVEY[self.source].name_is_url else ""))
         return value
 
     def require_position(self, target: TargetInfo):

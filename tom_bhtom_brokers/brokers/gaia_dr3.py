@@ -206,10 +206,7 @@ class GaiaDR3Broker(BHTOMBroker):
     def nearest(self, payload, target):
         """(source_id, separation arcsec, has epoch photometry) of the source nearest to the target at the
         target's epoch, or None when none lies within the radius."""
-        frame = read_votable(payload).to_pandas()
-        missing = [c for c in CONE_COLUMNS if c not in frame.columns]
-        if missing:
-            raise BrokerParseError(f"the Gaia DR3 cone answer has no column(s) {missing}")
+        frame = read_votable(payload, CONE_COLUMNS, "Gaia DR3 cone answer").to_pandas()
         if frame.empty:
             return None
         # each candidate moved from Gaia's epoch to the target's with its own proper motion (mu_alpha* is

@@ -29,11 +29,7 @@ class IrsaTapBroker(BHTOMBroker):
         return [Request("/TAP", adql=adql)]
 
     def read_table(self, payload):
-        table = read_votable(payload)
-        missing = [c for c in self.columns if c not in table.colnames]
-        if missing:
-            raise BrokerParseError(f"the {self.name} table has no column(s) {missing}")
-        return table
+        return read_votable(payload, self.columns, f"{self.name} table")
 
 
 def read_ipac(payload: bytes) -> Table:

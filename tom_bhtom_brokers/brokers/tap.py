@@ -34,10 +34,9 @@ class BrokerSession(requests.Session):
     """A ``requests.Session`` for pyvo that sends every request through ``broker.request``, only to the broker's
     own host, and keeps the answers (``answers``)."""
 
-    def __init__(self, broker, idempotent=True):
+    def __init__(self, broker):
         super().__init__()
         self.broker = broker
-        self.idempotent = idempotent
         self.answers = []
 
     def request(self, method, url, params=None, data=None, headers=None, files=None, **ignored):
@@ -48,7 +47,7 @@ class BrokerSession(requests.Session):
             raise BrokerServiceError("TAP uploads are not sent", url=url)
         answer = self.broker.request(Request(url[len(base):], params=dict(params or {}), method=method.upper(),
                                              data=dict(data) if data else None, headers=headers,
-                                             idempotent=self.idempotent))
+                                             idempotent=True))  # a TAP query is a read, though sent as a POST
         self.answers.append(answer)
         if not answer.content.strip():
             raise BrokerParseError("the archive sent an empty response", url=answer.url)
@@ -89,10 +88,16 @@ def last_url(session):
 _read = threading.local()
 
 
-def read_votable(payload: bytes):
-    """The first table of a VOTable answer as an astropy Table (nulls masked)."""
+def read_votable(payload: bytes, required=(), what="TAP answer"):
+    """The first table of a VOTable answer as an astropy Table (nulls masked), refusing one without the
+    ``required`` columns."""
     last = getattr(_read, "last", None)
     _read.last = None
     if last is not None and last[0] == payload:
-        return last[1]
-    return parse_single_table(io.BytesIO(payload), verify="ignore").to_table()
+        table = last[1]
+    else:
+        table = parse_single_table(io.BytesIO(payload), verify="ignore").to_table()
+    missing = [c for c in required if c not in table.colnames]
+    if missing:
+        raise BrokerParseError(f"the {what} has no column(s) {missing}")
+    return table
