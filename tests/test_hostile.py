@@ -26,6 +26,7 @@ from tom_targets.models import Target
 
 from tests.data.make_fixtures import CPCS_TEST_KEY
 from tests.fleet import create_fleet, expected_points
+from tests.sample_archive.server import as_votable
 from tom_bhtom_brokers import http, updating
 from tom_bhtom_brokers.brokers.cpcs import CpcsBroker
 from tom_bhtom_brokers.brokers.neowise import NeowiseBroker
@@ -318,3 +319,26 @@ def summary_line():
     counts = {"cases": len(CASES), "survived": len(CASES), "points lost": sum(c["lost"] for c in CASES),
               "runs aborted": sum(c["aborted"] for c in CASES)}
     return "[hostile] " + " ".join(f"{key}={value}" for key, value in counts.items())
+
+
+def test_a_tap_service_refusing_the_query_inside_a_votable_is_an_error_with_its_words(archive, make_target):
+    """A TAP service reports a refused query as a VOTable whose QUERY_STATUS is ERROR, with HTTP 200 (as IRSA's
+    usage faults read): pyvo sees it, the pair's status is an error carrying the service's text, and the points
+    stored before stay. A VOTable of another table (no quality columns) is refused by name, not read."""
+    target = make_target("Gaia20fnr", *GAIA20FNR)
+    assert updating.run(updating.plan([target], [NeowiseBroker()]))[0].status == "ok"
+    stored = PhotometryReducedDatum.objects.filter(target=target, source_name="NEOWISE").count()
+    refusal = (archive.data_dir / "ztf" / "usage_fault_400.xml").read_bytes()
+    archive.add_fault(path="/TAP/sync", kind="replace", body=refusal)
+    refused = updating.run(updating.plan([target], [NeowiseBroker()], force=True))[0]
+    assert refused.status == "error" and "refused the query" in refused.message
+    assert "UsageFault: Internal error (invalid TAP query)" in refused.message
+    assert refused.url.endswith("/TAP/sync")
+
+    archive.reset()
+    other_table = as_votable((archive.data_dir / "allwise" / "cone_Gaia20fnr.tbl").read_bytes())
+    archive.add_fault(path="/TAP/sync", kind="replace", body=other_table)
+    wrong = updating.run(updating.plan([target], [NeowiseBroker()], force=True))[0]
+    assert wrong.status == "error" and "has no column(s)" in wrong.message and "ph_qual" in wrong.message
+    assert PhotometryReducedDatum.objects.filter(target=target, source_name="NEOWISE").count() == stored
+    survived("TAP refusal inside a VOTable with HTTP 200; a VOTable of the wrong table")
