@@ -10,6 +10,9 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -e '.[test]'
+	# Bootstrap's CSS and JavaScript for the demo site offline (TOM's pages load them from a CDN, which this
+	# machine cannot reach): only the package's static files are used, so not Flask (--no-deps)
+	$(BIN)/python -m pip install --no-deps 'Bootstrap-Flask==2.6.0'
 	touch $(STAMP)
 
 # Migrate the demo site (SQLite), load its targets, start the offline sample archive, update light curves.

@@ -15,6 +15,7 @@ from astropy.table import MaskedColumn, Table
 from tom_dataproducts.models import PhotometryReducedDatum
 
 from tom_bhtom_brokers.lightcurve import UNIX_EPOCH_MJD
+from tom_bhtom_brokers.plot_style import LIMIT_SYMBOL, SURVEY_SYMBOLS, colours
 from tom_bhtom_brokers.sources import SURVEYS
 
 SURVEY_NAMES = [survey.name for survey in SURVEYS]
@@ -22,25 +23,6 @@ FIELDS = ("source_name", "bandpass", "timestamp", "brightness", "brightness_erro
           "value")
 #: per-point extras worth showing on hover, per survey (its record's ``hover``)
 HOVER_KEYS = {survey.name: survey.hover for survey in SURVEYS}
-#: colour of each filter family: the same colour for a filter whichever survey measured it
-FAMILY_COLOURS = {
-    "u": "#6a3d9a", "U": "#6a3d9a", "B": "#1f78b4", "BP": "#1f78b4", "g": "#1a9850", "SG": "#1a9850",
-    "V": "#7a8b1d", "Vis": "#7a8b1d", "CV": "#7a8b1d", "TG": "#7a8b1d", "G": "#333333", "CL": "#737373",
-    "c": "#17becf", "o": "#ff7f0e", "r": "#d62728", "R": "#d62728", "SR": "#d62728", "CR": "#d62728",
-    "RP": "#a50f15", "i": "#8c2d04", "I": "#8c2d04", "SI": "#8c2d04", "z": "#6b3e26", "y": "#4a2c17",
-    "J": "#525252", "H": "#3f3f3f", "K": "#252525", "W1": "#c51b7d", "W2": "#7b3294",
-    "Flux 1.4GHz": "#9467bd",
-}
-#: marker of each survey (its record's ``marker``); limits are always open downward triangles
-SURVEY_SYMBOLS = {survey.name: survey.marker for survey in SURVEYS}
-LIMIT_SYMBOL = "triangle-down-open"
-
-
-def filter_of(bandpass):
-    """'W1(NEOWISE)' -> 'W1'."""
-    return bandpass.rsplit("(", 1)[0] if bandpass.endswith(")") else bandpass
-
-
 def survey_points(target) -> pd.DataFrame:
     """Every stored survey point of the target (one query), sorted by time, with the UTC MJD."""
     rows = list(PhotometryReducedDatum.objects.filter(target=target, source_name__in=SURVEY_NAMES)
@@ -77,12 +59,12 @@ def plot_payload(frame: pd.DataFrame) -> dict:
     trace_keys = keys.drop_duplicates().sort_values(["source", "bandpass", "limit"]).reset_index(drop=True)
     trace_index = keys.merge(trace_keys.reset_index(), on=["source", "bandpass", "limit", "unit"],
                              how="left")["index"].to_numpy()
+    colour = colours(zip(trace_keys["source"], trace_keys["bandpass"]))
     traces = []
     for row in trace_keys.itertuples():
-        band = filter_of(row.bandpass)
         traces.append({
             "source": row.source, "bandpass": row.bandpass, "unit": row.unit, "limit": bool(row.limit),
-            "flux": row.unit != "mag", "colour": FAMILY_COLOURS.get(band, "#7f7f7f"),
+            "flux": row.unit != "mag", "colour": colour[row.source, row.bandpass],
             "symbol": LIMIT_SYMBOL if row.limit else SURVEY_SYMBOLS.get(row.source, "circle"),
         })
     notes, note_index = {"": 0}, []

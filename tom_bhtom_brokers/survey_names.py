@@ -90,6 +90,40 @@ RULES = {
 }
 
 
+#: label -> the same rule as a browser pattern (HTML ``pattern``: anchored, JavaScript's ``v`` flag, so ``/``, ``(``
+#: and ``)`` are escaped inside classes), for TOM's own target form (``navbar_context``), which has no validation of
+#: its own; ``tests/test_survey_names.py`` holds each against its rule on valid and invalid values
+BROWSER_PATTERNS = {
+    TARGET_NAME_KEYS[DataSource.GAIA_ALERTS]: r"Gaia\d{2}[a-z]{1,4}",
+    TARGET_NAME_KEYS[DataSource.GAIA_DR3]: r"(Gaia DR3\s+)?\d{1,19}",
+    TARGET_NAME_KEYS[DataSource.ANTARES]: r"ZTF\d{2}[a-z]{7}",
+    TARGET_NAME_KEYS[DataSource.SDSS]: r"\d{1,20}",
+    TARGET_NAME_KEYS[DataSource.PS1]: r"\d{1,20}",
+    TARGET_NAME_KEYS[DataSource.LINEAR]: r"\d{1,20}",
+    TARGET_NAME_KEYS[DataSource.CPCS]: r"ivo:\/\/[\w.+\-\/]+",
+    TARGET_NAME_KEYS[DataSource.ASASSN]: (
+        r"https?:\/\/asas-sn\.osu\.edu\/(sky-patrol\/coordinate\/[0-9a-f\-]{36}(\/export\.csv)?\/?"
+        r"|photometry\/[0-9a-f\-]{36}(\.csv)?\/?|variables\/[\w\-]+(\.csv)?\/?)"),
+    TARGET_NAME_KEYS[DataSource.ATLAS]: r"https?:\/\/fallingstar-data\.com\/forcedphot\/static\/results\/job\d+\.txt",
+    TARGET_NAME_KEYS[DataSource.AAVSO]: r"[\w .+\-*:\/\(\)\[\]']{1,60}",
+}
+
+
+def form_fields():
+    """What TOM's target form needs to edit each name as the tab's form does: label, help, rule (browser pattern)
+    and what to say when the rule refuses a value."""
+    out = []
+    for label, (rule, help_text) in RULES.items():
+        try:
+            rule("")
+        except ValueError as exc:
+            refusal = f"{label} {exc}"
+        else:  # pragma: no cover - every rule refuses an empty value
+            refusal = f"not a valid {label}"
+        out.append({"label": label, "help": help_text, "pattern": BROWSER_PATTERNS[label], "refusal": refusal})
+    return out
+
+
 def check(label, value):
     """The reason ``value`` is not a valid ``label``, or None when it is."""
     try:

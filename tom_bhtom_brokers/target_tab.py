@@ -4,8 +4,10 @@ TOM Toolkit calls :func:`survey_tab_context` for every target page it renders (`
 it reads the statuses, point counts and names with a handful of queries whatever the number of points:
 the points themselves reach the page in one request to the data view, after the page has loaded.
 """
+import re
 from urllib.parse import quote
 
+from django.conf import settings
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +19,7 @@ from tom_targets.permissions import targets_for_user
 from tom_bhtom_brokers import updating
 from tom_bhtom_brokers.models import LightcurveUpdate, TargetUpdateRequest
 from tom_bhtom_brokers.sources import SURVEY
-from tom_bhtom_brokers.survey_names import RULES, check
+from tom_bhtom_brokers.survey_names import RULES, check, form_fields
 from tom_bhtom_brokers.target_info import TargetInfo
 
 
@@ -51,6 +53,20 @@ def update_state(target):
     return {"NEW": "queued", "RUNNING": "running"}.get(status.name, ""), request
 
 
+#: an identifier longer than this that lists several objects is summarised in the table ("4 ZTF objects")
+LONG_IDENTIFIER = 24
+
+
+def identifier_summary(source, identifier):
+    """'4 ZTF objects' for a matched identifier that lists several objects (the ZTF data releases' per-field
+    oids, FIRST's components) and is too long for its column, else ''. The table shows the whole list on
+    hover and on expanding the summary."""
+    listed = [part for part in re.split(r"[,;]\s*", identifier) if part.strip()]
+    if len(listed) < 2 or len(identifier) <= LONG_IDENTIFIER:
+        return ""
+    return f"{len(listed)} {source} objects"
+
+
 def status_rows(target, info):
     """One row per installed source: identifier (with the archive's page), points, last success, next due,
     status and message. ``info``: the target's TargetInfo (its survey names)."""
@@ -81,7 +97,8 @@ def status_rows(target, info):
         else:
             next_due = timezone.localtime(row.last_attempt + cadence).strftime("%Y-%m-%d %H:%M")
         out.append({
-            "source": broker.name, "identifier": identifier, "link": link, "points": counts.get(broker.name, 0),
+            "source": broker.name, "identifier": identifier, "link": link,
+            "identifier_summary": identifier_summary(broker.name, identifier), "points": counts.get(broker.name, 0),
             "last_success": row.last_success if row else None, "next_due": next_due,
             "status": row.get_status_display() if row else "never updated",
             "status_code": row.status if row else "", "message": row.message if row else "",
@@ -123,6 +140,13 @@ def survey_tab_context(context):
         "update_url": reverse("bhtom_brokers:update", args=[target.pk]),
         "names_url": reverse("bhtom_brokers:names", args=[target.pk]),
     }}
+
+
+def tom_pages_context(context):
+    """The navbar partial's context (TOM passes an empty dict): the survey-name fields' rules for TOM's target
+    form, unless the site turned the script off (``BHTOM_BROKERS = {"tom_pages_script": False}``)."""
+    enabled = bool(getattr(settings, "BHTOM_BROKERS", {}).get("tom_pages_script", True))
+    return {"bhtom_tom_pages": {"enabled": enabled, "name_fields": form_fields() if enabled else []}}
 
 
 def update_button_context(context):

@@ -3,6 +3,7 @@
 The demo points every broker at the offline sample archive (``SAMPLE_ARCHIVE_URL``); a real site
 simply leaves ``DATA_SERVICES`` out, or sets only what it wants to change.
 """
+import importlib.util
 import os
 import tempfile
 
@@ -48,6 +49,13 @@ USE_TZ = True
 FORMAT_MODULE_PATH = ["tom_base.formats"]
 STATIC_URL = "/static/"
 STATIC_ROOT = os.path.join(BASE_DIR, "_static")
+# TOM's pages load Bootstrap from a CDN; the demo serves the copy in Bootstrap-Flask's package (installed by the
+# Makefile without Flask) when it is there, so the demo offline looks and behaves (menus) as a site online does
+OFFLINE_BOOTSTRAP = importlib.util.find_spec("flask_bootstrap")
+if OFFLINE_BOOTSTRAP is not None:
+    STATICFILES_DIRS = [("offline", os.path.join(OFFLINE_BOOTSTRAP.submodule_search_locations[0], "static"))]
+    BOOTSTRAP5 = {"css_url": {"url": STATIC_URL + "offline/bootstrap5/css/bootstrap.min.css"},
+                  "javascript_url": {"url": "/offline/bootstrap.bundle.js"}}
 MEDIA_ROOT = os.path.join(BASE_DIR, "data")
 MEDIA_URL = "/data/"
 LOGIN_URL = "/accounts/login/"

@@ -1,6 +1,7 @@
 // The "Survey light curves" figure: one request for every stored point (columns, see export.plot_payload),
 // one WebGL trace per survey, bandpass and kind (detection / limit); magnitudes on an inverted axis above,
-// fluxes (radio, mJy) in their own panel below; x in UTC dates, MJD on hover.
+// fluxes (radio, mJy) in their own panel below, each panel with its own UTC date axis (zoomed together);
+// colours and markers from plot_style.py (payload.traces); the legend below, grouped by survey.
 (function () {
   "use strict";
   var container = document.getElementById("bhtom-lightcurve-plot");
@@ -59,16 +60,55 @@
                              payload.notes[points.note[k]]]);
     }
     var hasFlux = payload.traces.some(function (t) { return t.flux; });
+    traces.forEach(function (trace, k) {
+      if (payload.traces[k].flux) {
+        trace.xaxis = "x2";
+      }
+    });
+    // the legend lies below the figure, one block per survey (its title, then its bands), across the full width,
+    // shown even for one trace; fitLegend then sizes the figure to it so the panels keep their height
     var layout = {
-      margin: {l: 60, r: 10, t: 10, b: 50}, height: hasFlux ? 620 : 480, hovermode: "closest",
-      legend: {groupclick: "toggleitem"},
-      xaxis: {type: "date", title: {text: "UTC"}},
-      yaxis: {title: {text: "magnitude"}, autorange: "reversed", domain: hasFlux ? [0.34, 1] : [0, 1]}
+      margin: {l: 60, r: 10, t: 10, b: 10}, height: PANELS[hasFlux] + 300, hovermode: "closest", showlegend: true,
+      legend: {orientation: "h", x: 0, xanchor: "left", yanchor: "top", yref: "container",
+               groupclick: "toggleitem", tracegroupgap: 12},
+      xaxis: {type: "date", title: {text: hasFlux ? "" : "UTC"}, anchor: "y", showticklabels: true},
+      yaxis: {title: {text: "magnitude"}, autorange: "reversed", domain: hasFlux ? [0.42, 1] : [0, 1], anchor: "x"}
     };
     if (hasFlux) {
-      layout.yaxis2 = {title: {text: "flux (mJy)"}, domain: [0, 0.24], anchor: "x"};
+      // the flux panel has its own date axis, bound to the magnitudes' one so zooming either zooms both
+      layout.xaxis2 = {type: "date", title: {text: "UTC"}, matches: "x", anchor: "y2", showticklabels: true};
+      layout.yaxis2 = {title: {text: "flux (mJy)"}, domain: [0, 0.28], anchor: "x2"};
     }
+    placeLegend(layout, hasFlux, 300);
     return {data: traces, layout: layout};
+  }
+
+  // pixels from the top: the panels end at PANELS, their date labels and the "UTC" title take AXIS_LABELS, then
+  // the legend
+  var PANELS = {true: 560, false: 420}, AXIS_LABELS = 55;
+
+  function placeLegend(layout, hasFlux, legendHeight) {
+    var panels = PANELS[hasFlux];
+    layout.height = panels + AXIS_LABELS + legendHeight + 10;
+    layout.margin.b = layout.height - panels;
+    layout.legend.y = (layout.height - panels - AXIS_LABELS) / layout.height;
+  }
+
+  // the legend's height is known once drawn (it depends on the width): make the figure exactly that much taller
+  function fitLegend() {
+    var legend = container.querySelector(".legend");
+    if (!legend) {
+      return null;
+    }
+    var layout = container.layout, height = Math.ceil(legend.getBBox().height);
+    var hasFlux = Boolean(layout.yaxis2);
+    if (Math.abs(layout.height - (PANELS[hasFlux] + AXIS_LABELS + height + 10)) < 4) {
+      return null;
+    }
+    var update = {margin: Object.assign({}, layout.margin), legend: Object.assign({}, layout.legend)};
+    placeLegend(update, hasFlux, height);
+    return window.Plotly.relayout(container, {"height": update.height, "margin.b": update.margin.b,
+                                              "legend.y": update.legend.y});
   }
 
   function draw() {
@@ -84,7 +124,7 @@
           var fig = figure(payload);
           container.innerHTML = "";
           return window.Plotly.newPlot(container, fig.data, fig.layout, {responsive: true, displaylogo: false});
-        });
+        }).then(fitLegend);
       })
       .then(function () {
         container.setAttribute("data-rendered-traces", String(container.data.length));
@@ -102,7 +142,7 @@
     tabLink.addEventListener("shown.bs.tab", function () {
       drawn.then(function () {
         if (window.Plotly && container.data) {
-          window.Plotly.Plots.resize(container);
+          window.Plotly.Plots.resize(container).then(fitLegend);
         }
       });
     });

@@ -1,0 +1,71 @@
+// Two things on TOM's own pages, which TOM 3.1 offers no setting for (its navbar template and its target form are
+// fixed; an app may only add navbar items, which is how this script reaches every page):
+// 1. The Data Services menu lists every data service, ours fifteen more: with over twelve entries it is laid out
+//    in two compact columns, so the menu fits an 800 px screen and TOM's "Saved Queries" stays reachable.
+// 2. TOM's target form renders each EXTRA_FIELDS "string" as a tall textarea labelled by Django's re-casing
+//    ("Ztf name"): the survey-name fields become one-line inputs labelled as written, with their example, and the
+//    browser refuses a value that breaks the field's rule (survey_names.BROWSER_PATTERNS, the tab's form's rules).
+(function () {
+  "use strict";
+  var LONG_MENU = 12;
+
+  function compactDataServicesMenu() {
+    var style = document.createElement("style");
+    style.textContent =
+      ".navbar .dropdown-menu.bhtom-long-menu { columns: 2; column-gap: 0; min-width: 26rem; }" +
+      ".navbar .dropdown-menu.bhtom-long-menu > * { break-inside: avoid; }" +
+      ".navbar .dropdown-menu.bhtom-long-menu .nav-link { padding-top: .2rem; padding-bottom: .2rem; }";
+    document.head.appendChild(style);
+    document.querySelectorAll(".navbar .dropdown-menu").forEach(function (menu) {
+      var services = menu.querySelectorAll("a[href*='data_service=']").length;
+      if (services > LONG_MENU) {
+        menu.classList.add("bhtom-long-menu");
+        menu.setAttribute("data-bhtom-services", String(services));
+      }
+    });
+  }
+
+  function surveyNameFields() {
+    var source = document.getElementById("bhtom-name-fields");
+    if (!source) {
+      return;
+    }
+    JSON.parse(source.textContent).forEach(function (field) {
+      var area = document.querySelector("textarea[name='" + CSS.escape(field.label) + "']");
+      if (!area) {
+        return;
+      }
+      var input = document.createElement("input");
+      input.type = "text";
+      input.name = area.name;
+      input.id = area.id;
+      input.value = area.value.trim();
+      input.className = "form-control bhtom-survey-name";
+      input.pattern = field.pattern;
+      input.title = field.refusal;
+      input.maxLength = 500;
+      input.addEventListener("input", function () { input.setCustomValidity(""); });
+      input.addEventListener("invalid", function () { input.setCustomValidity(field.refusal); });
+      area.replaceWith(input);
+      var label = document.querySelector("label[for='" + CSS.escape(input.id) + "']");
+      if (label) {
+        label.textContent = field.label;
+      }
+      var help = document.createElement("div");
+      help.className = "form-text";
+      help.textContent = field.help;
+      input.insertAdjacentElement("afterend", help);
+    });
+  }
+
+  function run() {
+    compactDataServicesMenu();
+    surveyNameFields();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", run);
+  } else {
+    run();
+  }
+}());
