@@ -134,6 +134,7 @@ def survey_tab_context(context):
         "can_change": can_change,
         "update_state": state, "update_request": asked,
         "data_url": reverse("bhtom_brokers:data", args=[target.pk]),
+        "periods_url": reverse("bhtom_brokers:periods", args=[target.pk]),
         "plotly_url": reverse("bhtom_brokers:plotly"),
         "csv_url": reverse("bhtom_brokers:download", args=[target.pk, "csv"]),
         "ecsv_url": reverse("bhtom_brokers:download", args=[target.pk, "ecsv"]),

@@ -6,6 +6,7 @@ app_name = "bhtom_brokers"
 
 urlpatterns = [
     path("targets/<int:pk>/lightcurves.json", views.lightcurve_data, name="data"),
+    path("targets/<int:pk>/periods.json", views.period_search, name="periods"),
     path("targets/<int:pk>/lightcurves.<str:fmt>", views.download, name="download"),
     path("targets/<int:pk>/update/", views.update, name="update"),
     path("targets/<int:pk>/survey-names/", views.survey_names, name="names"),

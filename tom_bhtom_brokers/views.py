@@ -4,6 +4,7 @@ Every view applies TOM's own target permissions (``target_tab.allowed``): readin
 changing names or starting an update ``change_target``; forms are CSRF-protected by Django's middleware.
 """
 import io
+import math
 from functools import lru_cache
 
 from django.contrib import messages
@@ -16,8 +17,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tom_targets.models import Target, TargetExtra
 
+from tom_bhtom_brokers import periods
 from tom_bhtom_brokers.export import plot_payload, spreadsheet_safe, survey_points, table
 from tom_bhtom_brokers.models import TargetUpdateRequest
+from tom_bhtom_brokers.periods import MIN_PERIOD_DAYS, PeriodSearchError
 from tom_bhtom_brokers.survey_names import SurveyNamesForm
 from tom_bhtom_brokers.target_tab import allowed, citations
 
@@ -43,6 +46,25 @@ def lightcurve_data(request, pk):
     response = JsonResponse(plot_payload(survey_points(target)), json_dumps_params={"allow_nan": False})
     response["Cache-Control"] = "private, no-cache"
     return response
+
+
+@require_GET
+def period_search(request, pk):
+    """The Lomb–Scargle search of the target's stored magnitudes (``periods.search``): ``band`` (repeated; the
+    stored bandpasses, all when absent), ``min_period`` and ``max_period`` in days. A search that cannot run
+    (too few points, a wrong range) is a 400 with the reason."""
+    target = target_for(request, pk, "view_target")
+    bands = request.GET.getlist("band") or None
+    try:
+        minimum = float(request.GET.get("min_period", 0.1))
+        maximum = float(request.GET.get("max_period", 100))
+        if not (math.isfinite(minimum) and math.isfinite(maximum)) or minimum < MIN_PERIOD_DAYS:
+            raise PeriodSearchError(f"periods are numbers of days, the shortest at least {MIN_PERIOD_DAYS} d")
+        result = periods.search(survey_points(target), bands, minimum, maximum)
+    except ValueError as exc:  # PeriodSearchError, or a period that is not a number
+        message = str(exc) if isinstance(exc, PeriodSearchError) else "periods are numbers of days"
+        return JsonResponse({"error": message}, status=400)
+    return JsonResponse(result, json_dumps_params={"allow_nan": False})
 
 
 @require_GET

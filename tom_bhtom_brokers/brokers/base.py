@@ -48,11 +48,27 @@ PARSE_FAILURES = (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeErro
 
 
 class ConeQueryForm(BaseQueryForm):
-    """The Data Services query form of a cone-search broker: a position and a radius."""
+    """The Data Services query form of a cone-search broker: a position and a radius, which shows the broker's
+    own radius (its ``match_radius`` or the site's ``radius_arcsec``) until the user changes it."""
 
     ra = forms.FloatField(label="RA (deg)", min_value=0, max_value=360)
     dec = forms.FloatField(label="Dec (deg)", min_value=-90, max_value=90)
     radius_arcsec = forms.FloatField(label="Radius (arcsec)", required=False, min_value=0.01, max_value=600)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # TOM's view puts the service's name in the initial data (a new query) or the posted data
+        from tom_dataservices.dataservices import get_data_service_class
+
+        name = self.initial.get("data_service") or self.data.get("data_service")
+        try:
+            broker = get_data_service_class(name)
+        except Exception:  # noqa: BLE001 - an unknown name is TOM's view's to refuse, not the form's
+            return
+        if issubclass(broker, BHTOMBroker):
+            radius = broker().radius.to_value(u.arcsec)
+            self.initial.setdefault("radius_arcsec", radius)
+            self.fields["radius_arcsec"].help_text = f"default {radius:g} arcsec"
 
 
 class BHTOMBroker(DataService):
@@ -374,6 +390,15 @@ class BHTOMBroker(DataService):
     @classmethod
     def get_form_class(cls):
         return ConeQueryForm
+
+    #: the results table of the Data Services form: (key of a ``query_targets`` result, column header)
+    result_columns = (("name", "Name"), ("ra", "RA (deg)"), ("dec", "Dec (deg)"), ("identifier", "Matched object"),
+                      ("points", "Points"))
+    #: TOM's default table heads each column with its key re-cased and adds the row counter as an "Id" column
+    query_results_table = "tom_bhtom_brokers/partials/query_results_table.html"
+
+    def get_additional_context_data(self):
+        return {"result_columns": self.result_columns}
 
     def build_query_parameters(self, parameters, **kwargs):
         radius = parameters.get("radius_arcsec") or self.radius.to_value(u.arcsec)

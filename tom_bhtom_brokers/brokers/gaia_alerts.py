@@ -183,6 +183,9 @@ class GaiaAlertsBroker(BHTOMBroker):
         params["alert_name"] = (parameters.get("alert_name") or "").strip()
         return params
 
+    result_columns = (("name", "Alert"), ("ra", "RA (deg)"), ("dec", "Dec (deg)"), ("alert_mag", "Alert mag (G)"),
+                      ("class", "Class"), ("comment", "Comment"))
+
     def query_targets(self, query_parameters, **kwargs):
         index = self.alert_index()
         name = query_parameters.get("alert_name")

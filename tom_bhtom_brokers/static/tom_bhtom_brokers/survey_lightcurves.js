@@ -23,6 +23,11 @@
   }
 
   var UNIX_EPOCH_MJD = 40587;
+  var lastPayload = null;
+
+  function toDate(mjd) {
+    return new Date((mjd - UNIX_EPOCH_MJD) * 86400000).toISOString();
+  }
 
   function escapeHtml(text) {
     return String(text).replace(/[&<>"']/g, function (c) {
@@ -53,7 +58,7 @@
     var traces = payload.traces.map(traceFor);
     for (var k = 0; k < points.mjd.length; k++) {
       var trace = traces[points.trace[k]];
-      trace.x.push(new Date((points.mjd[k] - UNIX_EPOCH_MJD) * 86400000).toISOString());
+      trace.x.push(toDate(points.mjd[k]));
       trace.y.push(points.y[k]);
       trace.error_y.array.push(points.error[k]);
       trace.customdata.push([points.mjd[k], points.error[k] === null ? "" : points.error[k],
@@ -120,6 +125,7 @@
         return response.json();
       })
       .then(function (payload) {
+        lastPayload = payload;
         return loadPlotly().then(function () {
           var fig = figure(payload);
           container.innerHTML = "";
@@ -128,6 +134,9 @@
       })
       .then(function () {
         container.setAttribute("data-rendered-traces", String(container.data.length));
+        // the period panel (period_search.js) folds the same points with the same trace styles
+        window.bhtomSurveyFigure = {payload: lastPayload, traceFor: traceFor, toDate: toDate};
+        document.dispatchEvent(new CustomEvent("bhtom:figure"));
       })
       .catch(function (error) {
         container.textContent = "Could not draw the survey light curves: " + error.message;
