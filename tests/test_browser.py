@@ -18,14 +18,19 @@ REPO = Path(__file__).resolve().parent.parent
 SCREENSHOTS = Path(os.environ.get("BHTOM_SCREENSHOTS", REPO / "test-screenshots"))
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 TAB = "survey-light-curves"
+#: the issue's screen: what an operator's laptop shows
+WIDTH, HEIGHT = 1280, 800
+RR_LYRAE = REPO / "tests" / "data" / "sdss" / "stripe82_rrlyrae_sesar2010_1013184_light-curve-test-data.csv"
+RR_LYRAE_PERIOD = 0.614318300907  # Sesar et al. 2010, Table 2 (see tests/test_period_search.py)
 
-# a small target with magnitudes, a limit and a radio flux, to see the two panels apart (written directly, as the
-# brokers write them)
+# a small target with magnitudes, a limit and a radio flux, to see the two panels apart, and a real RR Lyrae star's
+# SDSS light curve for the period search (written directly, as the brokers write them)
 ADD_RADIO_TARGET = """
 from tom_targets.models import Target
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import DataSource
 from tom_bhtom_brokers.store import sync
+RR_LYRAE = {rr_lyrae!r}
 target, _ = Target.objects.get_or_create(name="radio check", defaults=dict(type="SIDEREAL", ra=10.0, dec=10.0))
 sync(target, DataSource.GAIA_DR3, "Gaia DR3", Lightcurve.from_columns(
     mjd=[57000.0, 57050.0, 57100.0, 57150.0], brightness=[15.0, 15.2, 15.1, 14.9], brightness_error=0.01, filter="G"))
@@ -33,6 +38,11 @@ sync(target, DataSource.ZTF, "ZTF", Lightcurve.from_columns(
     mjd=[58500.0, 58600.0], limit=[20.5, 20.7], filter="r"))
 sync(target, DataSource.FIRST, "FIRST", Lightcurve.from_columns(
     mjd=[50500.0, 51500.0], brightness=[3.2, 2.9], brightness_error=0.15, filter="Flux 1.4GHz", unit="mJy"))
+import pandas as pd
+rows = pd.read_csv(RR_LYRAE)
+star, _ = Target.objects.get_or_create(name="RR Lyrae 1013184", defaults=dict(type="SIDEREAL", ra=1.0, dec=0.5))
+sync(star, DataSource.SDSS, "SDSS", Lightcurve.from_columns(mjd=rows["time"], brightness=rows["mag"],
+     brightness_error=rows["magerr"], filter=rows["band"].to_numpy()))
 print(target.pk)
 """
 
@@ -53,7 +63,8 @@ def site(tmp_path_factory):
     demo = subprocess.run([sys.executable, "example_site/run_demo.py"], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=300)
     assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
-    radio = subprocess.run([sys.executable, "manage.py", "shell", "-c", ADD_RADIO_TARGET], cwd=REPO / "example_site",
+    radio = subprocess.run([sys.executable, "manage.py", "shell", "-c",
+                            ADD_RADIO_TARGET.replace("{rr_lyrae!r}", repr(str(RR_LYRAE)))], cwd=REPO / "example_site",
                            env={**env, "PYTHONPATH": str(REPO), "DJANGO_SETTINGS_MODULE": "example_site.settings"},
                            capture_output=True, text=True, timeout=120)
     assert radio.returncode == 0, radio.stderr[-2000:]
@@ -82,11 +93,15 @@ def browser(site):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1500,1300",
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={WIDTH},{HEIGHT}",
                      "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.implicitly_wait(0)
+    # the page itself (the viewport) 1280x800, as on an operator's laptop: the window adds its own frame
+    frame = driver.execute_script(
+        "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]")
+    driver.set_window_size(WIDTH + frame[0], HEIGHT + frame[1])
     url, _ = site
     driver.get(f"{url}/accounts/login/")
     driver.find_element("name", "login").send_keys("admin")
@@ -102,6 +117,13 @@ def wait(driver, condition, seconds=30):
     from selenium.webdriver.support.ui import WebDriverWait
 
     return WebDriverWait(driver, seconds).until(condition)
+
+
+def click(browser, element):
+    """Click ``element`` once scrolled to the middle of the window (TOM's fixed navbar covers the top)."""
+    # instant: Bootstrap makes scrolling smooth, and a click during the animation lands elsewhere
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element)
+    element.click()
 
 
 def target_id(db, name):
@@ -190,17 +212,17 @@ def test_survey_names_form_and_update_button(site, browser):
     url, db = site
     pk = target_id(db, "FU Ori")
     browser.get(f"{url}/targets/{pk}/?tab={TAB}")
-    wait(browser, lambda d: d.find_element("id", "bhtom-edit-names")).click()
+    click(browser, wait(browser, lambda d: d.find_element("id", "bhtom-edit-names")))
     field = wait(browser, lambda d: d.find_element("name", "ztf_name"))
     field.send_keys("ZTF1")
-    browser.find_element("id", "bhtom-names-save").click()
+    click(browser, browser.find_element("id", "bhtom-names-save"))
     error = wait(browser, lambda d: d.find_element("css selector", ".bhtom-field-error"))
     assert "two digits and seven lower-case letters" in error.text
     browser.save_screenshot(str(SCREENSHOTS / "survey_names_refused.png"))
     field = browser.find_element("name", "ztf_name")
     field.clear()
     field.send_keys("ZTF18abcdefg")
-    browser.find_element("id", "bhtom-names-save").click()
+    click(browser, browser.find_element("id", "bhtom-names-save"))
     wait(browser, lambda d: TAB in d.current_url)
     assert "Saved: ZTF name" in browser.page_source
     names = browser.find_element("id", "bhtom-survey-names").text
@@ -208,10 +230,134 @@ def test_survey_names_form_and_update_button(site, browser):
 
     browser.find_element("css selector", f"a[href='#{TAB}']").click()
     wait(browser, lambda d: d.find_element("id", "bhtom-update-button").is_displayed())
-    browser.find_element("id", "bhtom-update-button").click()
+    click(browser, browser.find_element("id", "bhtom-update-button"))
     wait(browser, lambda d: "Survey light curves updated" in d.page_source, seconds=60)
     browser.find_element("css selector", f"a[href='#{TAB}']").click()
     statuses = browser.find_element("id", "bhtom-status-table").text
     assert "NEOWISE" in statuses and "never updated" not in statuses
     browser.save_screenshot(str(SCREENSHOTS / "FU_Ori_after_update.png"))
     print(f"\n[browser] screenshots in {SCREENSHOTS}: {sorted(p.name for p in SCREENSHOTS.glob('*.png'))}")
+
+
+def shot(browser, name, element=None, script=None):
+    """A 1280x800 screenshot with ``element`` scrolled to the top of the window (below TOM's fixed navbar)."""
+    if element is not None:
+        browser.execute_script("window.scrollTo({top: arguments[0].getBoundingClientRect().top + window.scrollY - 70,"
+                               " behavior: 'instant'})", element)
+    if script:
+        browser.execute_script(script)
+    time.sleep(0.3)
+    browser.save_screenshot(str(SCREENSHOTS / name))
+
+
+def no_horizontal_scroll(browser):
+    return browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+
+
+@pytest.mark.slow
+def test_status_table_fits_and_legend_lies_below_the_figure_for_fourteen_sources(site, browser):
+    url, db = site
+    open_tab(browser, url, target_id(db, "Gaia20fnr"))
+    table = browser.find_element("id", "bhtom-status-table")
+    assert no_horizontal_scroll(browser)
+    assert browser.execute_script("const t = arguments[0]; return t.scrollWidth <= t.parentElement.clientWidth", table)
+    ztf = browser.find_element("css selector", "#bhtom-status-table tr[data-source='ZTF'] details")
+    assert ztf.text == "4 ZTF objects" and "1352111200004321" in ztf.get_attribute("title")
+    click(browser, ztf.find_element("tag name", "summary"))  # the list, on expanding
+    assert "316211400005678" in ztf.text and no_horizontal_scroll(browser)
+    row = browser.find_element("css selector", "#bhtom-status-table tr[data-source='ZTF']")
+    shot(browser, "status_table_multi_id_ztf.png", row, "window.scrollBy({top: -260, behavior: 'instant'})")
+    visible = browser.execute_script(
+        "const r = arguments[0].getBoundingClientRect(); return r.top >= 56 && r.bottom <= window.innerHeight", row)
+    assert visible
+
+    # the legend: below the panels (and their date labels), every survey's group, nothing scrolled inside it
+    legend = browser.execute_script(
+        "const p = document.getElementById('bhtom-lightcurve-plot'), l = p._fullLayout;"
+        "const box = p.querySelector('.legend').getBoundingClientRect(), top = p.getBoundingClientRect().top;"
+        "return {groups: new Set(p.data.map(t => t.legendgroup)).size, top: box.top, bottom: box.bottom,"
+        " plotBottom: top + l.height - l._size.b,"
+        " figureBottom: p.getBoundingClientRect().bottom, scroll: !!p.querySelector('.legend .scrollbar[width]'),"
+        " shown: l.showlegend, x2labels: l.xaxis2 ? l.xaxis2.showticklabels : null, x1labels: l.xaxis.showticklabels,"
+        " matches: l.xaxis2 ? l.xaxis2.matches : null}")
+    assert legend["shown"] and legend["groups"] == 12
+    assert browser.execute_script("return [window.innerWidth, window.innerHeight]") == [WIDTH, HEIGHT]
+    assert legend["top"] > legend["plotBottom"] and legend["bottom"] <= legend["figureBottom"] + 1
+    assert legend["x1labels"] and legend["x2labels"] and legend["matches"] == "x"  # each panel has its dates
+    shot(browser, "legend_14_sources.png", browser.find_element("css selector", "#bhtom-lightcurve-plot .legend"),
+         "window.scrollBy({top: -200, behavior: 'instant'})")
+
+
+@pytest.mark.slow
+def test_a_single_source_plot_keeps_its_legend_and_the_period_panel_folds_it(site, browser):
+    url, db = site
+    open_tab(browser, url, target_id(db, "RR Lyrae 1013184"))
+    names = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#bhtom-lightcurve-plot .legend .traces'))"
+        ".map(e => e.textContent)")
+    assert set(names) == {"SDSS", "u(SDSS)", "g(SDSS)", "r(SDSS)", "i(SDSS)", "z(SDSS)"}  # its title, its bands
+    shot(browser, "single_source_with_legend.png", browser.find_element("id", "bhtom-lightcurve-plot"))
+
+    panel = browser.find_element("id", "bhtom-period-panel")
+    click(browser, panel.find_element("tag name", "summary"))
+    wait(browser, lambda d: d.find_elements("css selector", ".bhtom-period-band"))
+    click(browser, browser.find_element("id", "bhtom-period-run"))
+    wait(browser, lambda d: panel.get_attribute("data-searched") or panel.get_attribute("data-error"), seconds=60)
+    assert not panel.get_attribute("data-error"), browser.find_element("id", "bhtom-period-status").text
+    folded = wait(browser, lambda d: d.find_element("id", "bhtom-folded").get_attribute("data-folded-period"))
+    assert abs(float(folded) - RR_LYRAE_PERIOD) / RR_LYRAE_PERIOD < 1e-3
+    assert "LombScargleMultiband over 291 points in 5 band(s)" in browser.find_element("id", "bhtom-period-status").text
+    shot(browser, "period_panel_folded.png", browser.find_element("id", "bhtom-period-best"),
+         "window.scrollBy({top: -330, behavior: 'instant'})")
+
+
+@pytest.mark.slow
+def test_toms_data_services_menu_keeps_saved_queries_on_screen(site, browser):
+    url, _ = site
+    browser.get(f"{url}/")
+    toggle = next(a for a in browser.find_elements("css selector", ".navbar .dropdown-toggle")
+                  if "Data Services" in a.text)
+    toggle.click()
+    menu = wait(browser, lambda d: toggle.find_element("xpath", "following-sibling::ul"))
+    wait(browser, lambda d: menu.is_displayed())
+    assert int(menu.get_attribute("data-bhtom-services")) >= 20  # TOM's five and our fifteen
+    saved = menu.find_element("link text", "Saved Queries")
+    bottom = browser.execute_script("return arguments[0].getBoundingClientRect().bottom", saved)
+    assert bottom < HEIGHT - 100
+    shot(browser, "data_services_menu.png")
+    saved.click()
+    wait(browser, lambda d: "/query/list" in d.current_url)
+
+
+SUBMIT = "form input[type=submit], form button[type=submit].btn-primary"
+
+
+@pytest.mark.slow
+def test_toms_target_form_has_one_line_survey_name_fields_with_their_rules(site, browser):
+    url, db = site
+    browser.get(f"{url}/targets/create/")
+    field = wait(browser, lambda d: d.find_element("css selector", "input.bhtom-survey-name[name='ZTF name']"))
+    assert not browser.find_elements("css selector", "textarea[name='ZTF name']")
+    label = browser.find_element("css selector", f"label[for='{field.get_attribute('id')}']")
+    assert label.text == "ZTF name"
+    labels = {e.text for e in browser.find_elements("css selector", "label")}
+    assert {"Gaia DR3 id", "ASAS-SN URL", "PS1 objID"} <= labels and "Ztf name" not in labels
+    browser.find_element("name", "name").send_keys("Form check")
+    browser.find_element("name", "ra").send_keys("83.8221")
+    browser.find_element("name", "dec").send_keys("-5.3911")
+    field.send_keys("ZTF1")
+    click(browser, browser.find_element("css selector", SUBMIT))
+    error = wait(browser, lambda d: d.find_element("css selector", "input[name='ZTF name'] ~ .bhtom-field-error"))
+    assert error.is_displayed() and "two digits and seven lower-case letters" in error.text
+    assert "/targets/create/" in browser.current_url  # the browser refused to send the form
+    shot(browser, "target_form_survey_names.png",
+         browser.find_element("css selector", "input.bhtom-survey-name[name='Gaia Alerts name']"))
+    field.clear()
+    field.send_keys("ZTF18abcdefg")
+    assert browser.execute_script("return arguments[0].checkValidity()", field) and not error.is_displayed()
+    click(browser, browser.find_element("css selector", SUBMIT))
+    wait(browser, lambda d: "/targets/create/" not in d.current_url)
+    pk = target_id(db, "Form check")
+    with sqlite3.connect(db) as connection:
+        extras = dict(connection.execute("SELECT key, value FROM tom_targets_targetextra WHERE target_id = ?", (pk,)))
+    assert extras["ZTF name"] == "ZTF18abcdefg"  # TOM saved what the one-line field held

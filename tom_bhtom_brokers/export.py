@@ -23,6 +23,8 @@ FIELDS = ("source_name", "bandpass", "timestamp", "brightness", "brightness_erro
           "value")
 #: per-point extras worth showing on hover, per survey (its record's ``hover``)
 HOVER_KEYS = {survey.name: survey.hover for survey in SURVEYS}
+
+
 def survey_points(target) -> pd.DataFrame:
     """Every stored survey point of the target (one query), sorted by time, with the UTC MJD."""
     rows = list(PhotometryReducedDatum.objects.filter(target=target, source_name__in=SURVEY_NAMES)

@@ -57,11 +57,16 @@ def update_state(target):
 LONG_IDENTIFIER = 24
 
 
+def listed_objects(identifier):
+    """The objects a matched identifier lists ('ZTF DR oid 1,2' -> ['ZTF DR oid 1', '2'])."""
+    return [part.strip() for part in re.split(r"[,;]", identifier) if part.strip()]
+
+
 def identifier_summary(source, identifier):
     """'4 ZTF objects' for a matched identifier that lists several objects (the ZTF data releases' per-field
     oids, FIRST's components) and is too long for its column, else ''. The table shows the whole list on
-    hover and on expanding the summary."""
-    listed = [part for part in re.split(r"[,;]\s*", identifier) if part.strip()]
+    hover and on expanding the summary, one object per line."""
+    listed = listed_objects(identifier)
     if len(listed) < 2 or len(identifier) <= LONG_IDENTIFIER:
         return ""
     return f"{len(listed)} {source} objects"
@@ -98,7 +103,8 @@ def status_rows(target, info):
             next_due = timezone.localtime(row.last_attempt + cadence).strftime("%Y-%m-%d %H:%M")
         out.append({
             "source": broker.name, "identifier": identifier, "link": link,
-            "identifier_summary": identifier_summary(broker.name, identifier), "points": counts.get(broker.name, 0),
+            "identifier_summary": identifier_summary(broker.name, identifier),
+            "identifier_list": listed_objects(identifier), "points": counts.get(broker.name, 0),
             "last_success": row.last_success if row else None, "next_due": next_due,
             "status": row.get_status_display() if row else "never updated",
             "status_code": row.status if row else "", "message": row.message if row else "",

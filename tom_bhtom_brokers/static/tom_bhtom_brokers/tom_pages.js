@@ -44,8 +44,20 @@
       input.pattern = field.pattern;
       input.title = field.refusal;
       input.maxLength = 500;
-      input.addEventListener("input", function () { input.setCustomValidity(""); });
-      input.addEventListener("invalid", function () { input.setCustomValidity(field.refusal); });
+      // the refusal is said under the field, as the tab's own form says it (the browser's bubble fades)
+      var feedback = document.createElement("div");
+      feedback.className = "invalid-feedback bhtom-field-error";
+      feedback.textContent = field.refusal;
+      input.addEventListener("input", function () {
+        input.setCustomValidity("");
+        if (input.checkValidity()) {
+          input.classList.remove("is-invalid");
+        }
+      });
+      input.addEventListener("invalid", function () {
+        input.setCustomValidity(field.refusal);
+        input.classList.add("is-invalid");
+      });
       area.replaceWith(input);
       var label = document.querySelector("label[for='" + CSS.escape(input.id) + "']");
       if (label) {
@@ -55,6 +67,7 @@
       help.className = "form-text";
       help.textContent = field.help;
       input.insertAdjacentElement("afterend", help);
+      input.insertAdjacentElement("afterend", feedback);
     });
   }
 

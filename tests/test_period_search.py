@@ -1,0 +1,126 @@
+"""The tab's period search (``periods.py`` through its view): the stored magnitudes of a target, astropy's
+Lomb–Scargle, the best period recovered within 0.1% of the truth — on a light curve with an injected period and on
+a real RR Lyrae star's light curve whose period is published — and a clear refusal of what cannot be searched."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.contrib.auth.models import User
+from django.core.cache import cache
+
+from tom_bhtom_brokers import periods
+from tom_bhtom_brokers.lightcurve import Lightcurve
+from tom_bhtom_brokers.sources import DataSource
+from tom_bhtom_brokers.store import sync
+
+pytestmark = pytest.mark.django_db
+
+#: the real SDSS Stripe 82 light curve of RR Lyrae star 1013184 (tests/data/sdss/PROVENANCE.md)
+RR_LYRAE = Path(__file__).parent / "data" / "sdss" / "stripe82_rrlyrae_sesar2010_1013184_light-curve-test-data.csv"
+#: its period, from Sesar et al. 2010, ApJ 708, 717, Table 2 (apj326724t2, row 1013184, type ab): not computed here
+RR_LYRAE_PERIOD = 0.614318300907
+
+
+@pytest.fixture
+def viewer(client):
+    client.force_login(User.objects.create_superuser("astronomer", password="pw"))
+    return client
+
+
+def search(client, target, **params):
+    response = client.get(f"/bhtom-brokers/targets/{target.pk}/periods.json", params)
+    return response.status_code, response.json()
+
+
+def injected(period, days=400.0, count=300, seed=7):
+    """Two surveys' points of one star varying with ``period`` (non-sinusoidal, different amplitudes and zero points
+    per band), at irregular night-time epochs, with noise, plus limits and a radio flux that must be left out."""
+    rng = np.random.default_rng(seed)
+    t = np.sort(58000 + rng.uniform(0, days, count).round() + rng.uniform(0.1, 0.4, count))
+    phase = 2 * np.pi * t / period
+    shape = np.sin(phase) + 0.3 * np.sin(2 * phase + 0.5)
+    return t, shape, rng
+
+
+def test_an_injected_period_is_recovered_within_a_thousandth_across_two_surveys(make_target, viewer):
+    period = 0.4321
+    t, shape, rng = injected(period)
+    target = make_target("injected", 10.0, 20.0)
+    half = len(t) // 2
+    sync(target, DataSource.ZTF, "ZTF", Lightcurve.from_columns(
+        mjd=t[:half], brightness=15.0 + 0.3 * shape[:half] + rng.normal(0, 0.02, half), brightness_error=0.02,
+        filter="g"))
+    sync(target, DataSource.PS1, "PS1", Lightcurve.from_columns(
+        mjd=t[half:], brightness=14.2 + 0.2 * shape[half:] + rng.normal(0, 0.02, len(t) - half),
+        brightness_error=0.02, filter="r"))
+    # what the search must ignore: limits at a wrong period and FIRST's fluxes
+    sync(target, DataSource.ATLAS, "ATLAS", Lightcurve.from_columns(
+        mjd=t[:40], limit=18 + np.sin(2 * np.pi * t[:40] / 3.3), filter="o"))
+    status, result = search(viewer, target, min_period=0.1, max_period=50)
+    assert status == 200, result
+    assert result["method"] == "LombScargleMultiband" and sorted(result["bands"]) == ["g(ZTF)", "r(PS1)"]
+    assert result["points"] == len(t)  # the limits are not in it
+    assert abs(result["best"][0]["period"] - period) / period < 1e-3
+    assert result["false_alarm_level"] is None  # astropy has none for several bands: none is invented
+
+    # one band: astropy's LombScargle, with its 1% false-alarm level, which the true peak clears
+    status, single = search(viewer, target, band="g(ZTF)", min_period=0.1, max_period=50)
+    assert status == 200 and single["method"] == "LombScargle" and single["points"] == half
+    assert abs(single["best"][0]["period"] - period) / period < 1e-3
+    assert single["best"][0]["power"] > single["false_alarm_level"] > 0
+
+
+def test_a_real_rr_lyrae_light_curve_gives_its_published_period(make_target, viewer):
+    rows = pd.read_csv(RR_LYRAE)
+    target = make_target("RR Lyrae 1013184", 1.0, 0.5)
+    sync(target, DataSource.SDSS, "SDSS", Lightcurve.from_columns(
+        mjd=rows["time"], brightness=rows["mag"], brightness_error=rows["magerr"], filter=rows["band"].to_numpy()))
+    for params in ({}, {"band": "r(SDSS)"}):  # the five bands together, and r alone
+        status, result = search(viewer, target, min_period=0.1, max_period=100, **params)
+        assert status == 200, result
+        assert abs(result["best"][0]["period"] - RR_LYRAE_PERIOD) / RR_LYRAE_PERIOD < 1e-3, result["best"][:2]
+    assert len(result["periodogram"]["frequency"]) <= periods.PLOT_POINTS
+
+
+def test_the_same_points_are_searched_once(make_target, viewer, monkeypatch):
+    t, shape, rng = injected(1.7, count=60)
+    target = make_target("cached", 1.0, 1.0)
+    sync(target, DataSource.ZTF, "ZTF", Lightcurve.from_columns(mjd=t, brightness=15 + shape, brightness_error=0.05,
+                                                              filter="r"))
+    cache.clear()
+    calls = []
+    real = periods._search
+    monkeypatch.setattr(periods, "_search", lambda *a: calls.append(1) or real(*a))
+    first = search(viewer, target, max_period=20)
+    assert search(viewer, target, max_period=20) == first and len(calls) == 1
+    # a new point changes the fingerprint: searched again
+    sync(target, DataSource.ZTF, "ZTF", Lightcurve.from_columns(
+        mjd=np.append(t, t[-1] + 3), brightness=np.append(15 + shape, 15.2), brightness_error=0.05, filter="r"))
+    search(viewer, target, max_period=20)
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize("params, reason", [
+    ({"min_period": "5", "max_period": "1"}, "below the longest"),
+    ({"min_period": "abc"}, "numbers of days"),
+    ({"min_period": "nan"}, "numbers of days"),
+    ({"min_period": "0.0001"}, "at least 0.01"),
+    ({"band": "V(AAVSO)"}, "needs at least 10"),
+])
+def test_what_cannot_be_searched_is_refused_with_the_reason(make_target, viewer, params, reason):
+    t, shape, _ = injected(1.0, count=50)
+    target = make_target("refusals", 1.0, 1.0)
+    sync(target, DataSource.ZTF, "ZTF", Lightcurve.from_columns(mjd=t, brightness=15 + shape, brightness_error=0.05,
+                                                              filter="r"))
+    status, body = search(viewer, target, **params)
+    assert status == 400 and reason in body["error"]
+
+
+def test_a_private_targets_points_are_not_searched_for_strangers(make_target, client):
+    target = make_target("private", 1.0, 1.0)
+    target.permissions = "PRIVATE"
+    target.save()
+    client.force_login(User.objects.create_user("stranger", password="pw"))
+    response = client.get(f"/bhtom-brokers/targets/{target.pk}/periods.json")
+    assert response.status_code in (302, 403, 404)
