@@ -6,6 +6,8 @@
     python bench/measure.py tom_ingest POINTS  TOM Toolkit's per-point get_or_create path, same points
     python bench/measure.py answers 0        per broker: the largest recorded answer it reads, and the peak
                                              memory (tracemalloc) of reading it into a light curve
+    python bench/measure.py periods POINTS   the tab's period search on POINTS stored magnitudes (ten years, a
+                                             known period): one band, and five bands at once
 """
 import json
 import os
@@ -162,9 +164,46 @@ def answers(_):
     return {"answers": result}
 
 
+PERIOD_DAYS = 0.5432
+
+
+def periods(points):
+    """The period search as the tab's view runs it (read the target's points, then search; nothing cached), on
+    ``points`` magnitudes over ten years: all in one band, then the same count spread over five bands."""
+    import numpy as np
+    from django.core.cache import cache
+    from tom_targets.models import Target
+
+    from tom_bhtom_brokers import periods as period_search
+    from tom_bhtom_brokers.export import survey_points
+    from tom_bhtom_brokers.lightcurve import Lightcurve
+    from tom_bhtom_brokers.sources import PRETTY_SURVEY_NAME, DataSource
+    from tom_bhtom_brokers.store import sync
+
+    call_command("migrate", "--no-input", "-v", "0")
+    rng = np.random.default_rng(3)
+    mjd = np.sort(55000 + rng.uniform(0, 3650, points))
+    signal = 0.3 * np.sin(2 * np.pi * mjd / PERIOD_DAYS)
+    result = {"points": points, "true_period": PERIOD_DAYS}
+    for name, filters in (("one_band", np.full(points, "g")), ("five_bands", rng.choice(list("ugriz"), points))):
+        target = Target.objects.create(name=f"periods {name}", type=Target.SIDEREAL, ra=1.0, dec=1.0)
+        offsets = {"u": 1.2, "g": 0.3, "r": 0.0, "i": -0.1, "z": -0.15}
+        magnitude = 15 + signal + np.array([offsets[f] for f in filters]) + rng.normal(0, 0.03, points)
+        source = DataSource.ZTF if name == "one_band" else DataSource.SDSS
+        sync(target, source, PRETTY_SURVEY_NAME[source], Lightcurve.from_columns(
+            mjd=mjd, brightness=magnitude, brightness_error=0.03, filter=filters))
+        cache.clear()
+        started = time.perf_counter()
+        found = period_search.search(survey_points(target), None, 0.1, 100.0)
+        result[name] = {"seconds": time.perf_counter() - started, "method": found["method"],
+                        "frequencies": found["frequencies"], "period": found["best"][0]["period"],
+                        "relative_error": abs(found["best"][0]["period"] - PERIOD_DAYS) / PERIOD_DAYS}
+    return result
+
+
 if __name__ == "__main__":
     step, value = sys.argv[1], int(sys.argv[2])
     result = {"setup": setup, "refresh": lambda n: refresh(n, "--force" in sys.argv), "ingest": ingest,
-              "tom_ingest": tom_ingest, "answers": answers}[step](value)
+              "tom_ingest": tom_ingest, "answers": answers, "periods": periods}[step](value)
     result["peak_mb"] = peak_mb()
     print(json.dumps(result))

@@ -1,4 +1,4 @@
-"""`make bench`: refresh and ingest figures, all measured in this one run, printed as one table.
+"""`make bench`: refresh, ingest and period-search figures, all measured in this one run, printed as one table.
 
 One sample-archive process per real archive host (sources sharing a host in reality, such as IRSA's
 NEOWISE, ALLWISE and ZTF, share one here), on 127.0.0.1, 127.0.0.2, ..., so the per-host limit applies as
@@ -111,6 +111,7 @@ def main():
         ingest = measure(env("ingest"), "ingest", args.ingest_points)
         tom = measure(env("ingest"), "tom_ingest", args.tom_points)
         answers = measure(env("ingest"), "answers", 0)
+        periods = measure(env("periods"), "periods", args.ingest_points)
     finally:
         for process in processes:
             process.terminate()
@@ -141,6 +142,11 @@ def main():
          f"{unchanged['seconds'] / default['seconds']:.0%} of the first; {forced_requests} requests, "
          f"{unchanged['added']} added", f"{unchanged['peak_mb']:.0f} MB"),
     ]
+    for name, label in (("one_band", "one band"), ("five_bands", "five bands")):
+        search = periods[name]
+        rows.append((f"period search, {periods['points']:,} points, {label}", f"{search['seconds']:.1f} s",
+                     f"{search['method']}, {search['frequencies']:,} frequencies, read included; period found "
+                     f"within {search['relative_error']:.0e} of the injected one", f"{periods['peak_mb']:.0f} MB"))
     for source, answer in answers["answers"].items():
         if answer is None:
             rows.append((f"  largest answer read: {source}", "-", "read from its download cache, not parsed whole",

@@ -6,8 +6,9 @@ searched together with ``LombScargleMultiband``: each band keeps its own mean, s
 star's colour do not blur the period; astropy gives no false-alarm level for it. Limits and fluxes are left out.
 
 The frequency grid runs from 1/longest to 1/shortest period at five samples per peak, thinned to at most
-``MAX_FREQUENCIES`` (the sampling actually used is returned); the best peaks are then refined on a fine grid around
-each, so a period is found to a small fraction of its peak's width. Results are cached by the points' and the
+``MAX_FREQUENCIES`` (the sampling actually used is returned), and searched with astropy's fast methods; the best
+peaks are then refined on a fine grid around each, so a period is found to a small fraction of its peak's width,
+and ranked by their exact power. Results are cached by the points' and the
 parameters' fingerprint: the same light curve is never searched twice.
 """
 import hashlib
@@ -103,6 +104,13 @@ def search(frame, bands=None, minimum_period=0.1, maximum_period=100.0):
     return result
 
 
+def fast_power(model, method, frequency):
+    """The periodogram by astropy's O(N log N) methods (Press & Rybicki; per band for the multiband one)."""
+    if method == "LombScargle":
+        return model.power(frequency, method="fast")
+    return model.power(frequency, method="fast", sb_method="fast")
+
+
 def _search(t, y, dy, band, minimum_period, maximum_period):
     baseline = float(t.max() - t.min())
     if baseline <= 0:
@@ -110,25 +118,24 @@ def _search(t, y, dy, band, minimum_period, maximum_period):
     bands = sorted(set(band))
     frequency, samples = frequency_grid(baseline, minimum_period, maximum_period)
     if len(bands) == 1:
-        model = LombScargle(t, y, dy)
-        power = model.power(frequency, method="fast")
+        model, method = LombScargle(t, y, dy), "LombScargle"
         level = float(model.false_alarm_level(FALSE_ALARM_PROBABILITY, minimum_frequency=frequency[0],
                                               maximum_frequency=frequency[-1]))
-        method = "LombScargle"
     else:
-        model = LombScargleMultiband(t, y, band, dy)
-        power = model.power(frequency, method="fast", sb_method="fast")
-        level, method = None, "LombScargleMultiband"
-    power = np.nan_to_num(np.asarray(power, dtype=float))
+        model, method = LombScargleMultiband(t, y, band, dy), "LombScargleMultiband"
+        level = None
+    power = np.nan_to_num(np.asarray(fast_power(model, method, frequency), dtype=float))
     step = frequency[1] - frequency[0]
     best = []
     for index in distinct_peaks(frequency, power, BEST, width=4 / baseline):
-        # refine with the exact (slower) method: 200 frequencies across the two grid steps around the peak
+        # refine with the fast method on 200 frequencies across the two grid steps around the peak, then rank the
+        # peaks by the exact power at each refined frequency (the fast method's approximation can swap a period
+        # and its one-day alias when their peaks are nearly equal)
         fine = np.linspace(max(frequency[index] - step, frequency[0] / 2), frequency[index] + step, 201)
-        fine_power = np.nan_to_num(np.asarray(model.power(fine, method="cython") if method == "LombScargle"
-                                              else model.power(fine, method="flexible"), dtype=float))
-        top = int(np.argmax(fine_power))
-        best.append({"period": float(1 / fine[top]), "power": float(fine_power[top])})
+        fine_power = np.nan_to_num(np.asarray(fast_power(model, method, fine), dtype=float))
+        peak = fine[int(np.argmax(fine_power))]
+        exact = model.power(np.array([peak]), method="cython" if method == "LombScargle" else "flexible")
+        best.append({"period": float(1 / peak), "power": float(np.nan_to_num(exact[0]))})
     best.sort(key=lambda peak: -peak["power"])
     shown_frequency, shown_power = thinned(frequency, power)
     return {
