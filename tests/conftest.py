@@ -43,6 +43,31 @@ def sample_archive_server():
 
 
 @pytest.fixture(scope="session")
+def demo_first_run(tmp_path_factory):
+    """``make demo``'s first run, once per session (it takes half a minute): its finished database, which a
+    test copies before changing it (``copy_demo``), and what the run printed."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    db = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    repo = Path(__file__).resolve().parent.parent
+    run = subprocess.run([sys.executable, "example_site/run_demo.py"], cwd=repo,
+                         env={**os.environ, "DEMO_DB": str(db)}, capture_output=True, text=True, timeout=300)
+    return db, run
+
+
+def copy_demo(demo_first_run, folder):
+    """A copy of the demo's database in ``folder``, for a test to change."""
+    import shutil
+
+    db, run = demo_first_run
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    return shutil.copy(db, folder / "demo.sqlite3")
+
+
+@pytest.fixture(scope="session")
 def linear_cache(tmp_path_factory):
     """LINEAR's download cache for the session (the sample archive's files, never the user's cache)."""
     return tmp_path_factory.mktemp("linear_cache")

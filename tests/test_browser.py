@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests import debian
+from tests.conftest import copy_demo
 from tests.postgres import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,17 +53,15 @@ def chromium_available():
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """The demo site after ``make demo``, served with its sample archive; yields (base URL, demo database)."""
+def site(tmp_path_factory, demo_first_run):
+    """The demo site after ``make demo`` (a copy of the session's first demo run), served with its sample
+    archive; yields (base URL, demo database)."""
     try:
         debian.ensure(["chromium", "chromium-driver"], chromium_available)
     except debian.Unavailable as exc:
         pytest.skip(f"headless Chromium unavailable: {exc}")
-    db = tmp_path_factory.mktemp("browser") / "demo.sqlite3"
+    db = copy_demo(demo_first_run, tmp_path_factory.mktemp("browser"))
     env = {**os.environ, "DEMO_DB": str(db), "SAMPLE_ARCHIVE_PORT": str(free_port()), "SERVE_PORT": str(free_port())}
-    demo = subprocess.run([sys.executable, "example_site/run_demo.py"], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=300)
-    assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
     radio = subprocess.run([sys.executable, "manage.py", "shell", "-c",
                             ADD_RADIO_TARGET.replace("{rr_lyrae!r}", repr(str(RR_LYRAE)))], cwd=REPO / "example_site",
                            env={**env, "PYTHONPATH": str(REPO), "DJANGO_SETTINGS_MODULE": "example_site.settings"},

@@ -86,8 +86,8 @@ def test_a_real_rr_lyrae_light_curve_gives_its_published_period(make_target, vie
 def test_the_same_points_are_searched_once(make_target, viewer, monkeypatch):
     t, shape, rng = injected(1.7, count=60)
     target = make_target("cached", 1.0, 1.0)
-    sync(target, DataSource.ZTF, "ZTF", Lightcurve.from_columns(mjd=t, brightness=15 + shape, brightness_error=0.05,
-                                                              filter="r"))
+    sync(target, DataSource.ZTF, "ZTF",
+         Lightcurve.from_columns(mjd=t, brightness=15 + shape, brightness_error=0.05, filter="r"))
     cache.clear()
     calls = []
     real = periods._search
@@ -111,8 +111,8 @@ def test_the_same_points_are_searched_once(make_target, viewer, monkeypatch):
 def test_what_cannot_be_searched_is_refused_with_the_reason(make_target, viewer, params, reason):
     t, shape, _ = injected(1.0, count=50)
     target = make_target("refusals", 1.0, 1.0)
-    sync(target, DataSource.ZTF, "ZTF", Lightcurve.from_columns(mjd=t, brightness=15 + shape, brightness_error=0.05,
-                                                              filter="r"))
+    sync(target, DataSource.ZTF, "ZTF",
+         Lightcurve.from_columns(mjd=t, brightness=15 + shape, brightness_error=0.05, filter="r"))
     status, body = search(viewer, target, **params)
     assert status == 400 and reason in body["error"]
 
@@ -124,3 +124,33 @@ def test_a_private_targets_points_are_not_searched_for_strangers(make_target, cl
     client.force_login(User.objects.create_user("stranger", password="pw"))
     response = client.get(f"/bhtom-brokers/targets/{target.pk}/periods.json")
     assert response.status_code in (302, 403, 404)
+
+
+def test_anonymous_viewers_of_an_open_target_see_no_period_search(make_target, client):
+    target = make_target("open", 1.0, 1.0)
+    target.permissions = "OPEN"
+    target.save()
+    sync(target, DataSource.ZTF, "ZTF",
+         Lightcurve.from_columns(mjd=[58000.0, 58001.0], brightness=[15.0, 15.1], brightness_error=0.05, filter="r"))
+    page = client.get(f"/targets/{target.pk}/").content.decode()
+    assert "bhtom-lightcurve-plot" in page and "bhtom-period-panel" not in page  # the figure, not the search
+    response = client.get(f"/bhtom-brokers/targets/{target.pk}/periods.json")
+    # a 403, which TOM's Raise403Middleware turns into its login page
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_searches_beyond_the_processs_slots_are_asked_to_come_back(make_target, viewer, monkeypatch):
+    import threading
+
+    t, shape, _ = injected(1.3, count=40)
+    target = make_target("busy", 1.0, 1.0)
+    sync(target, DataSource.ZTF, "ZTF",
+         Lightcurve.from_columns(mjd=t, brightness=15 + shape, brightness_error=0.05, filter="r"))
+    cache.clear()
+    monkeypatch.setattr(periods, "_running", threading.BoundedSemaphore(1))
+    monkeypatch.setattr(periods, "BUSY_WAIT_SECONDS", 0.1)
+    periods._running.acquire()  # another search holds the only slot
+    response = viewer.get(f"/bhtom-brokers/targets/{target.pk}/periods.json", {"max_period": 10})
+    assert response.status_code == 429 and response["Retry-After"] == "5"
+    periods._running.release()
+    assert viewer.get(f"/bhtom-brokers/targets/{target.pk}/periods.json", {"max_period": 10}).status_code == 200

@@ -1,6 +1,7 @@
 """Who may do what, URL by URL, as the README says: viewing follows TOM's rule (open targets: everyone; public:
-logged-in users; private: the object permission); changing survey names and starting an update (which can
-spend the site's ATLAS token) needs ``change_target`` on the target, whatever its permissions setting."""
+logged-in users; private: the object permission; the period search also needs a login); changing survey names
+and starting an update (which can spend the site's ATLAS token) needs ``change_target`` on the target, whatever
+its permissions setting."""
 import pytest
 from django.contrib.auth.models import User
 from guardian.shortcuts import assign_perm
@@ -50,6 +51,11 @@ def test_each_url_for_each_user_and_target_kind(as_user, make_target, kind, who)
         response = client.get(url)
         assert (response.status_code == 200) == may_view(who, kind), (url, response.status_code)
         assert refused(response) != may_view(who, kind), url
+    # the period search: viewers who are logged in (it costs seconds of CPU); this target has no points to search
+    periods = client.get(f"{base}/periods.json")
+    may_search = may_view(who, kind) and who != "anonymous"
+    assert refused(periods) != may_search, periods.status_code
+    assert (periods.status_code == 400 and "needs at least 10" in periods.json()["error"]) == may_search
     may_change = who == "change"
     names = client.get(f"{base}/survey-names/")
     assert (names.status_code == 200) == may_change and refused(names) != may_change

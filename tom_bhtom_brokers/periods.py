@@ -12,6 +12,7 @@ and ranked by their exact power. Results are cached by the points' and the
 parameters' fingerprint: the same light curve is never searched twice.
 """
 import hashlib
+import threading
 
 import numpy as np
 from astropy.timeseries import LombScargle, LombScargleMultiband
@@ -27,10 +28,18 @@ MINIMUM_POINTS = 10
 #: the shortest period one may ask for (about 15 minutes): shorter would ask for millions of frequencies
 MIN_PERIOD_DAYS = 0.01
 CACHE_SECONDS = 24 * 3600
+#: searches one process runs at once; more wait their turn for BUSY_WAIT_SECONDS, then are refused
+CONCURRENT_SEARCHES = 2
+BUSY_WAIT_SECONDS = 10
+_running = threading.BoundedSemaphore(CONCURRENT_SEARCHES)
 
 
 class PeriodSearchError(ValueError):
     """The search cannot run on what was asked (too few points, a wrong range): said to the user as it is."""
+
+
+class PeriodSearchBusy(RuntimeError):
+    """Every search slot of this process stayed taken: try again in a moment."""
 
 
 def magnitudes(frame, bands=None):
@@ -99,7 +108,13 @@ def search(frame, bands=None, minimum_period=0.1, maximum_period=100.0):
     key = fingerprint(t, y, dy, band, minimum_period, maximum_period)
     result = cache.get(key)
     if result is None:
-        result = _search(t, y, dy, band, minimum_period, maximum_period)
+        # a few seconds of CPU each on 100,000 points: a handful at once, so page views keep being served
+        if not _running.acquire(timeout=BUSY_WAIT_SECONDS):
+            raise PeriodSearchBusy("the server is running other period searches; try again in a moment")
+        try:
+            result = _search(t, y, dy, band, minimum_period, maximum_period)
+        finally:
+            _running.release()
         cache.set(key, result, CACHE_SECONDS)
     return result
 

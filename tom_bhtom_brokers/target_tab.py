@@ -138,6 +138,8 @@ def survey_tab_context(context):
         "points": sum(r["points"] for r in rows),
         "names": [(label, info.survey_names.get(label, "")) for label in RULES],
         "can_change": can_change,
+        # the period search costs the server seconds: for logged-in viewers (views.period_search)
+        "can_search_periods": bool(getattr(getattr(context.get("request"), "user", None), "is_authenticated", False)),
         "update_state": state, "update_request": asked,
         "data_url": reverse("bhtom_brokers:data", args=[target.pk]),
         "periods_url": reverse("bhtom_brokers:periods", args=[target.pk]),

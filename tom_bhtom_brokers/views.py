@@ -20,7 +20,7 @@ from tom_targets.models import Target, TargetExtra
 from tom_bhtom_brokers import periods
 from tom_bhtom_brokers.export import plot_payload, spreadsheet_safe, survey_points, table
 from tom_bhtom_brokers.models import TargetUpdateRequest
-from tom_bhtom_brokers.periods import MIN_PERIOD_DAYS, PeriodSearchError
+from tom_bhtom_brokers.periods import MIN_PERIOD_DAYS, PeriodSearchBusy, PeriodSearchError
 from tom_bhtom_brokers.survey_names import SurveyNamesForm
 from tom_bhtom_brokers.target_tab import allowed, citations
 
@@ -52,18 +52,27 @@ def lightcurve_data(request, pk):
 def period_search(request, pk):
     """The Lomb–Scargle search of the target's stored magnitudes (``periods.search``): ``band`` (repeated; the
     stored bandpasses, all when absent), ``min_period`` and ``max_period`` in days. A search that cannot run
-    (too few points, a wrong range) is a 400 with the reason."""
+    (too few points, a wrong range) is a 400 with the reason. It costs the server seconds of CPU on a large
+    light curve, so it needs a logged-in viewer, and a process runs ``periods.CONCURRENT_SEARCHES`` at a time
+    (a 429 asks to try again)."""
     target = target_for(request, pk, "view_target")
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "log in to search for periods"}, status=403)
     bands = request.GET.getlist("band") or None
     try:
         minimum = float(request.GET.get("min_period", 0.1))
         maximum = float(request.GET.get("max_period", 100))
-        if not (math.isfinite(minimum) and math.isfinite(maximum)) or minimum < MIN_PERIOD_DAYS:
-            raise PeriodSearchError(f"periods are numbers of days, the shortest at least {MIN_PERIOD_DAYS} d")
+    except ValueError:
+        return JsonResponse({"error": "periods are numbers of days"}, status=400)
+    if not (math.isfinite(minimum) and math.isfinite(maximum)) or minimum < MIN_PERIOD_DAYS:
+        return JsonResponse({"error": f"periods are numbers of days, the shortest at least {MIN_PERIOD_DAYS} d"},
+                            status=400)
+    try:
         result = periods.search(survey_points(target), bands, minimum, maximum)
-    except ValueError as exc:  # PeriodSearchError, or a period that is not a number
-        message = str(exc) if isinstance(exc, PeriodSearchError) else "periods are numbers of days"
-        return JsonResponse({"error": message}, status=400)
+    except PeriodSearchBusy as exc:
+        return JsonResponse({"error": str(exc)}, status=429, headers={"Retry-After": "5"})
+    except PeriodSearchError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse(result, json_dumps_params={"allow_nan": False})
 
 
