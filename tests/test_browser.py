@@ -360,3 +360,26 @@ def test_toms_target_form_has_one_line_survey_name_fields_with_their_rules(site,
     with sqlite3.connect(db) as connection:
         extras = dict(connection.execute("SELECT key, value FROM tom_targets_targetextra WHERE target_id = ?", (pk,)))
     assert extras["ZTF name"] == "ZTF18abcdefg"  # TOM saved what the one-line field held
+
+
+@pytest.mark.slow
+def test_gaia_alerts_query_form_shows_its_radius_and_readable_results(site, browser):
+    url, db = site
+    browser.get(f"{url}/tom_dataservices/query/create/?data_service=Gaia%20Alerts")
+    radius = wait(browser, lambda d: d.find_element("name", "radius_arcsec"))
+    assert float(radius.get_attribute("value")) == 2.0 and "default 2 arcsec" in browser.page_source
+    browser.find_element("name", "alert_name").send_keys("Gaia14aaa")
+    click(browser, radius.find_element("xpath", "ancestor::form").find_element("css selector", "[type=submit]"))
+    table = wait(browser, lambda d: d.find_element("id", "bhtom-query-results"))
+    heads = [th.text for th in table.find_elements("css selector", "thead th")][1:]
+    assert heads == ["Alert", "RA (deg)", "Dec (deg)", "Alert mag (G)", "Class", "Comment"]
+    assert "Gaia14aaa" in table.text
+    shot(browser, "gaia_alerts_query_results.png")
+    # TOM's "Create Targets" takes the ticked row (its id is the checkbox's value): a target with its alert name
+    click(browser, table.find_element("css selector", "input[name=selected_results]"))
+    click(browser, browser.find_element("css selector", "input[type=submit][value='Create Targets']"))
+    wait(browser, lambda d: "/query/" not in d.current_url)
+    pk = target_id(db, "Gaia14aaa")
+    with sqlite3.connect(db) as connection:
+        extras = dict(connection.execute("SELECT key, value FROM tom_targets_targetextra WHERE target_id = ?", (pk,)))
+    assert extras["Gaia Alerts name"] == "Gaia14aaa"
