@@ -43,6 +43,15 @@ def injected(period, days=400.0, count=300, seed=7):
     return t, shape, rng
 
 
+def periodic_target(make_target, name, period, count):
+    """A target whose ZTF r points vary with ``period``."""
+    t, shape, _ = injected(period, count=count)
+    target = make_target(name, 1.0, 1.0)
+    sync(target, DataSource.ZTF, "ZTF",
+         Lightcurve.from_columns(mjd=t, brightness=15 + shape, brightness_error=0.05, filter="r"))
+    return target, t, shape
+
+
 def test_an_injected_period_is_recovered_within_a_thousandth_across_two_surveys(make_target, viewer):
     period = 0.4321
     t, shape, rng = injected(period)
@@ -84,10 +93,7 @@ def test_a_real_rr_lyrae_light_curve_gives_its_published_period(make_target, vie
 
 
 def test_the_same_points_are_searched_once(make_target, viewer, monkeypatch):
-    t, shape, rng = injected(1.7, count=60)
-    target = make_target("cached", 1.0, 1.0)
-    sync(target, DataSource.ZTF, "ZTF",
-         Lightcurve.from_columns(mjd=t, brightness=15 + shape, brightness_error=0.05, filter="r"))
+    target, t, shape = periodic_target(make_target, "cached", 1.7, 60)
     cache.clear()
     calls = []
     real = periods._search
@@ -109,10 +115,7 @@ def test_the_same_points_are_searched_once(make_target, viewer, monkeypatch):
     ({"band": "V(AAVSO)"}, "needs at least 10"),
 ])
 def test_what_cannot_be_searched_is_refused_with_the_reason(make_target, viewer, params, reason):
-    t, shape, _ = injected(1.0, count=50)
-    target = make_target("refusals", 1.0, 1.0)
-    sync(target, DataSource.ZTF, "ZTF",
-         Lightcurve.from_columns(mjd=t, brightness=15 + shape, brightness_error=0.05, filter="r"))
+    target, _, _ = periodic_target(make_target, "refusals", 1.0, 50)
     status, body = search(viewer, target, **params)
     assert status == 400 and reason in body["error"]
 
@@ -142,10 +145,7 @@ def test_anonymous_viewers_of_an_open_target_see_no_period_search(make_target, c
 def test_searches_beyond_the_processs_slots_are_asked_to_come_back(make_target, viewer, monkeypatch):
     import threading
 
-    t, shape, _ = injected(1.3, count=40)
-    target = make_target("busy", 1.0, 1.0)
-    sync(target, DataSource.ZTF, "ZTF",
-         Lightcurve.from_columns(mjd=t, brightness=15 + shape, brightness_error=0.05, filter="r"))
+    target, _, _ = periodic_target(make_target, "busy", 1.3, 40)
     cache.clear()
     monkeypatch.setattr(periods, "_running", threading.BoundedSemaphore(1))
     monkeypatch.setattr(periods, "BUSY_WAIT_SECONDS", 0.1)
