@@ -254,7 +254,7 @@ def no_horizontal_scroll(browser):
 
 
 @pytest.mark.slow
-def test_status_table_fits_and_legend_lies_below_the_figure_for_fourteen_sources(site, browser):
+def test_status_table_fits_and_legend_lies_below_the_figure_for_twelve_sources(site, browser):
     url, db = site
     open_tab(browser, url, target_id(db, "Gaia20fnr"))
     table = browser.find_element("id", "bhtom-status-table")
@@ -283,7 +283,7 @@ def test_status_table_fits_and_legend_lies_below_the_figure_for_fourteen_sources
     assert browser.execute_script("return [window.innerWidth, window.innerHeight]") == [WIDTH, HEIGHT]
     assert legend["top"] > legend["plotBottom"] and legend["bottom"] <= legend["figureBottom"] + 1
     assert legend["x1labels"] and legend["x2labels"] and legend["matches"] == "x"  # each panel has its dates
-    shot(browser, "legend_14_sources.png", browser.find_element("css selector", "#bhtom-lightcurve-plot .legend"),
+    shot(browser, "legend_12_sources.png", browser.find_element("css selector", "#bhtom-lightcurve-plot .legend"),
          "window.scrollBy({top: -200, behavior: 'instant'})")
 
 
