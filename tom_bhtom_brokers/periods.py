@@ -50,7 +50,7 @@ def magnitudes(frame, bands=None):
         keep &= frame["bandpass"].isin(list(bands))
     chosen = frame[keep]
     error = chosen["brightness_error"].to_numpy(dtype=float)
-    # a point without an error gets the median error of its band's points (astropy needs one for every point)
+    # a point without an error gets the median error of the chosen points (astropy weighs every point by one)
     median = np.nanmedian(error) if np.isfinite(error).any() else 0.05
     error = np.where(np.isfinite(error) & (error > 0), error, median)
     return (chosen["mjd"].to_numpy(dtype=float), chosen["brightness"].to_numpy(dtype=float), error,

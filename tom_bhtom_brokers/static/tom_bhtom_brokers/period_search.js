@@ -97,7 +97,8 @@
       return null;
     }
     var fig = figure(), payload = fig.payload, chosen = chosenBands();
-    var t0 = lastResult ? lastResult.t0 : Math.min.apply(null, payload.points.mjd);
+    // the search's first time, or the figure's (a loop: Math.min.apply fails on very long arrays)
+    var t0 = lastResult ? lastResult.t0 : payload.points.mjd.reduce(function (a, b) { return Math.min(a, b); });
     var traces = payload.traces.map(function (spec) {
       var trace = fig.traceFor(spec);
       trace.visible = !spec.flux && !spec.limit && chosen.indexOf(spec.bandpass) >= 0;

@@ -11,9 +11,11 @@
 
   function compactDataServicesMenu() {
     var style = document.createElement("style");
+    // two columns where the navbar is expanded (Bootstrap's md and up); a collapsed navbar on a phone scrolls
     style.textContent =
+      "@media (min-width: 768px) {" +
       ".navbar .dropdown-menu.bhtom-long-menu { columns: 2; column-gap: 0; min-width: 26rem; }" +
-      ".navbar .dropdown-menu.bhtom-long-menu > * { break-inside: avoid; }" +
+      ".navbar .dropdown-menu.bhtom-long-menu > * { break-inside: avoid; } }" +
       ".navbar .dropdown-menu.bhtom-long-menu .nav-link { padding-top: .2rem; padding-bottom: .2rem; }";
     document.head.appendChild(style);
     document.querySelectorAll(".navbar .dropdown-menu").forEach(function (menu) {
