@@ -46,10 +46,13 @@ def refresh(workers, force=False):
     started = time.perf_counter()
     call_command("update_lightcurves", *args, stdout=out)
     seconds = time.perf_counter() - started
-    # total  checked fetched "no data" "not due" "no name" "not conf." deleted added removed errors
-    total = next(line for line in out.getvalue().splitlines() if line.startswith("total")).split()
-    return {"seconds": seconds, "fetched": int(total[2]) + int(total[3]), "added": int(total[8]),
-            "skipped": int(total[5]) + int(total[6])}  # no name / not configured: pairs that measured nothing
+    from tom_bhtom_brokers.management.commands.update_lightcurves import COLUMNS
+
+    numbers = next(line for line in out.getvalue().splitlines() if line.startswith("total")).split()[1:]
+    total = dict(zip(COLUMNS[1:], map(int, numbers)))
+    return {"seconds": seconds, "fetched": total["fetched"] + total["no data"], "added": total["added"],
+            # no name / not configured / host down: pairs that measured nothing
+            "skipped": total["no name"] + total["not conf."] + total["unavail."]}
 
 
 def big_votable(points):

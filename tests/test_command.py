@@ -5,6 +5,7 @@ from django.core.management import CommandError, call_command
 
 from tom_dataproducts.models import PhotometryReducedDatum
 
+from tom_bhtom_brokers.management.commands.update_lightcurves import COLUMNS
 from tom_bhtom_brokers.models import LightcurveUpdate
 
 
@@ -23,8 +24,7 @@ def run(*args):
 def row(table, source):
     line = next(line for line in table.splitlines() if line.startswith(source))
     cells = line[len(source):].split()
-    return dict(zip(("checked", "fetched", "no data", "not due", "no name", "not conf.", "deleted", "added",
-                     "removed", "errors"), map(int, cells)))
+    return dict(zip(COLUMNS[1:], map(int, cells)))
 
 
 @pytest.fixture

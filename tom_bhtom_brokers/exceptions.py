@@ -28,6 +28,16 @@ class BrokerServiceError(BrokerError):
         super().__init__(" | ".join(parts))
 
 
+class ArchiveUnreachable(BrokerServiceError):
+    """The archive's host did not answer at all: the connection was refused or failed, or no answer came within
+    the timeout. Several in a row on one host in a run mean the host is down (``updating.HostHealth``)."""
+
+
+class ArchiveUnavailable(BrokerServiceError):
+    """Not asked: the archive's host was found down earlier in this run, so its remaining pairs make no request.
+    Not the pair's own error; the next run asks again."""
+
+
 class BrokerParseError(BrokerError):
     """The archive answered, but the payload is not in the format the broker reads."""
 

@@ -11,6 +11,8 @@ import random
 import re
 import threading
 import time
+from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -19,7 +21,7 @@ import requests
 import urllib3
 
 from tom_bhtom_brokers import __version__
-from tom_bhtom_brokers.exceptions import BrokerServiceError, masked
+from tom_bhtom_brokers.exceptions import ArchiveUnavailable, ArchiveUnreachable, BrokerServiceError, masked
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +94,64 @@ def reset_host_limiter(per_host=None):
     global _limiter
     with _limiter_lock:
         _limiter = HostLimiter(per_host=per_host) if per_host else None
+
+
+class HostHealth:
+    """Which archive hosts stopped answering during one run. After ``threshold`` requests in a row to a host that
+    got no answer at all (connection refused or not made, or no answer within the timeout: ArchiveUnreachable),
+    the host is down for the rest of the run: requests to it are refused before they are sent
+    (ArchiveUnavailable). Any answer from the host (data, a 404, a 503, a reset) resets its count. Shared by a
+    run's worker threads; a thread's requests report to it inside ``watching_hosts``."""
+
+    def __init__(self, threshold=None):
+        if threshold is None:
+            from django.conf import settings
+
+            threshold = getattr(settings, "BHTOM_BROKERS", {}).get("host_down_after", 3)
+        self.threshold = max(1, int(threshold))
+        self._lock = threading.Lock()
+        self._in_a_row = Counter()
+        #: host -> why it was found down
+        self.down = {}
+        #: host -> pairs not asked because of it (counted by the updater)
+        self.skipped = Counter()
+
+    def refusal(self, host):
+        """The error for a request to ``host`` if the host is down, else None."""
+        with self._lock:
+            reason = self.down.get(host)
+        if reason is None:
+            return None
+        error = ArchiveUnavailable(f"not asked: {host} did not answer {self.threshold} requests in a row earlier "
+                                   f"in this run (last: {reason}); the next run asks again")
+        error.host = host
+        return error
+
+    def observe(self, host, error):
+        """One request's result on ``host``: ``error`` None when it answered."""
+        with self._lock:
+            if not isinstance(error, ArchiveUnreachable):
+                self._in_a_row[host] = 0
+                return
+            self._in_a_row[host] += 1
+            if self._in_a_row[host] >= self.threshold and host not in self.down:
+                self.down[host] = error.reason
+                logger.warning("%s did not answer %d requests in a row: its other requests in this run are not sent",
+                               host, self.threshold)
+
+
+_watched = threading.local()
+
+
+@contextmanager
+def watching_hosts(health):
+    """Inside the block, this thread's requests report to ``health`` (a HostHealth, or None for none)."""
+    previous = getattr(_watched, "health", None)
+    _watched.health = health
+    try:
+        yield
+    finally:
+        _watched.health = previous
 
 
 def redacted_url(url, params=None):
@@ -207,15 +267,25 @@ class HttpClient:
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
         shown_url = redacted_url(url, params)
-        semaphore = host_limiter().for_host(urlsplit(url).netloc)
+        host = urlsplit(url).netloc
+        semaphore = host_limiter().for_host(host)
+        health = getattr(_watched, "health", None)
         attempt = 0
         while True:
             attempt += 1
             with semaphore:
+                # asked once the slot is ours: a host found down while this request waited is not asked
+                refusal = health.refusal(host) if health is not None else None
+                if refusal is not None:
+                    raise refusal
                 try:
                     outcome = self._attempt(method, url, params, data, headers, shown_url)
                 except BrokerServiceError as exc:
+                    if health is not None:
+                        health.observe(host, exc)
                     raise masked(exc, self.secrets) from None
+            if health is not None:
+                health.observe(host, None if isinstance(outcome, Response) else outcome[0])
             if isinstance(outcome, Response):
                 return outcome
             error, retry_after, reached = outcome
@@ -264,15 +334,18 @@ class HttpClient:
             raise BrokerServiceError(f"more than {self.max_redirects} redirects", url=shown_url)
         except (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError):
             # A stalled archive is not retried: the wait would multiply, and the next run asks again.
-            raise BrokerServiceError(f"no answer within the {self.timeout:g} s timeout", url=shown_url) from None
+            raise ArchiveUnreachable(f"no answer within the {self.timeout:g} s timeout", url=shown_url) from None
         except (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError):
             # the body ended before its declared length or chunk (urllib3 reads it here, requests does not wrap)
             return BrokerServiceError("the archive closed the connection before the whole response arrived "
                                       "(truncated body)", url=shown_url), None, True
         except requests.exceptions.ConnectionError as exc:
-            # refused or unresolvable: the request never reached the server, so even a POST may be sent again
-            return BrokerServiceError(f"connection failed ({_short(exc)})", url=shown_url), None, \
-                not isinstance(exc, requests.exceptions.ConnectTimeout) and not _never_connected(exc)
+            # refused, unresolvable or timed out before connecting: the request never reached the server, so
+            # even a POST may be sent again, and the host is not answering at all (ArchiveUnreachable); a
+            # connection the server reset may have carried the request
+            never = isinstance(exc, requests.exceptions.ConnectTimeout) or _never_connected(exc)
+            kind = ArchiveUnreachable if never else BrokerServiceError
+            return kind(f"connection failed ({_short(exc)})", url=shown_url), None, not never
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise BrokerServiceError(f"request failed ({_short(exc)})", url=shown_url) from None
 

@@ -17,6 +17,9 @@ class LightcurveUpdate(models.Model):
         #: the answer would have removed more stored points than a sudden shrink may (a cut-short answer?):
         #: nothing was changed; the same answer on a later run, or ``--accept-shrink``, applies it
         SHRANK = "shrank", "answer shrank"
+        #: not asked: the archive's host did not answer several requests in a row earlier in the same run; not
+        #: the pair's own error, and due again next run
+        UNAVAILABLE = "unavailable", "archive unavailable"
         QUEUED = "queued", "queued"
         RUNNING = "running", "running"
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import TargetExtra
 
-from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerNotApplicable, BrokerNotConfigured
+from tom_bhtom_brokers.exceptions import ArchiveUnavailable, BrokerInputError, BrokerNotApplicable, BrokerNotConfigured
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.store import sync
 from tom_bhtom_brokers.survey_names import check
@@ -164,7 +164,10 @@ def _note_query(row, target, broker, info, identifier):
 
 
 def failure_status(error):
-    """The pair's status for an error: a name to correct, nothing to look for, a site to configure, or an error."""
+    """The pair's status for an error: a name to correct, nothing to look for, a site to configure, an archive
+    found down earlier in the run, or an error."""
+    if isinstance(error, ArchiveUnavailable):
+        return Status.UNAVAILABLE
     if isinstance(error, BrokerInputError):
         return Status.INVALID_NAME
     if isinstance(error, BrokerNotApplicable):

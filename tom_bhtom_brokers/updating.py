@@ -20,7 +20,9 @@ from tom_dataservices.dataservices import get_data_service_classes
 from tom_targets.models import Target
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker
-from tom_bhtom_brokers.exceptions import BrokerError, BrokerInputError, BrokerNotApplicable, BrokerNotConfigured
+from tom_bhtom_brokers.exceptions import (ArchiveUnavailable, BrokerError, BrokerInputError, BrokerNotApplicable,
+                                          BrokerNotConfigured)
+from tom_bhtom_brokers.http import HostHealth, watching_hosts
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.recording import (DELETED, Outcome, failure_status, record_failure,  # noqa: F401 (API)
@@ -130,14 +132,20 @@ class Fetched:
     error: BrokerError | None = None
 
 
-def fetch_one(item):
+def fetch_one(item, health=None):
     """Worker: fetch and parse one pair, and shape its points for the database (pure work, done here rather
-    than in the writing thread). Never raises."""
+    than in the writing thread). Its requests report to ``health`` (http.HostHealth), which refuses those to a
+    host found down. Never raises."""
     try:
-        lightcurve = item.broker.lightcurve_for(item.target)
+        with watching_hosts(health):
+            lightcurve = item.broker.lightcurve_for(item.target)
         if len(lightcurve):
             lightcurve.db_columns = point_columns(item.broker.source, lightcurve)
         return Fetched(item, lightcurve)
+    except ArchiveUnavailable as exc:
+        if health is not None:
+            health.skipped[exc.host] += 1
+        return Fetched(item, error=exc)
     except BrokerError as exc:
         return Fetched(item, error=exc)
     except Exception as exc:  # noqa: BLE001 - a bug in one broker must not stop every other update
@@ -146,8 +154,10 @@ def fetch_one(item):
                                                f"{type(exc).__name__}: {exc}"))
 
 
-def run(items, workers=DEFAULT_WORKERS, on_outcome=None):
-    """Fetch the due items concurrently and record each result as it arrives; returns the outcomes."""
+def run(items, workers=DEFAULT_WORKERS, on_outcome=None, health=None):
+    """Fetch the due items concurrently and record each result as it arrives; returns the outcomes. ``health``
+    (a new HostHealth by default) tells afterwards which archive hosts were down."""
+    health = health if health is not None else HostHealth()
     outcomes = []
 
     def done(outcome):
@@ -162,7 +172,7 @@ def run(items, workers=DEFAULT_WORKERS, on_outcome=None):
         else:
             done(Outcome(item.target.id, item.target.name, item.broker.name, "skipped", item.reason))
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lightcurve") as pool:
-        pending = {pool.submit(fetch_one, item) for item in due}
+        pending = {pool.submit(fetch_one, item, health) for item in due}
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for outcome in record_many([future.result() for future in finished]):

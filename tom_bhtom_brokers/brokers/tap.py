@@ -72,6 +72,8 @@ def run(broker, req: Request):
         raise BrokerServiceError(f"the TAP service refused the query: {exc.reason}", url=last_url(session)) \
             from None
     except DALServiceError as exc:
+        if isinstance(getattr(exc, "cause", None), BrokerError):
+            raise exc.cause from None  # ours, from the transport (an unreachable archive, a refusal): as it is
         raise BrokerServiceError(f"the TAP service failed: {exc.reason}", url=last_url(session),
                                  status=exc.code) from None
     answer = session.answers[-1]

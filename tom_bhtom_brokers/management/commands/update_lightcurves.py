@@ -59,9 +59,13 @@ class Command(BaseCommand):
             self.stdout.write(f"enqueued {len(results)} target update(s) on the "
                               f"'{update_target_lightcurves.get_backend().alias}' task backend")
             return
-        outcomes = self.run_with_progress(items, options)
+        health = updating.HostHealth()
+        outcomes = self.run_with_progress(items, options, health)
         self.stdout.write(summary_table(outcomes, [b.name for b in brokers]))
         self.stdout.write(SUMMARY_LEGEND)
+        for host, reason in sorted(health.down.items()):
+            self.stdout.write(f"archive down in this run: {host} ({reason}); {health.skipped[host]} pair(s) not "
+                              "asked, status 'archive unavailable', asked again next run")
         gone = sorted({o.target_name for o in outcomes if o.status == updating.DELETED})
         if gone:
             self.stdout.write(f"deleted while their update ran (nothing stored for them): {', '.join(gone)}")
@@ -86,27 +90,28 @@ class Command(BaseCommand):
             found.extend(m for m in matches if m not in found)
         return found
 
-    def run_with_progress(self, items, options):
+    def run_with_progress(self, items, options, health):
         due = sum(item.due for item in items)
         if options["no_progress"] or not sys.stderr.isatty() or not due:
-            return updating.run(items, workers=options["workers"])
+            return updating.run(items, workers=options["workers"], health=health)
         from tqdm import tqdm
 
         with tqdm(total=due, unit="pair", desc="light curves", file=sys.stderr) as bar:
             def tick(outcome):
                 if outcome.status != "skipped":
                     bar.update(1)
-            return updating.run(items, workers=options["workers"], on_outcome=tick)
+            return updating.run(items, workers=options["workers"], on_outcome=tick, health=health)
 
 
-COLUMNS = ("source", "checked", "fetched", "no data", "not due", "no name", "not conf.", "deleted", "added", "removed",
-           "errors")
+COLUMNS = ("source", "checked", "fetched", "no data", "not due", "no name", "not conf.", "unavail.", "deleted", "added",
+           "removed", "errors")
 
 
 SUMMARY_LEGEND = ("no data: the archive has nothing at the target, normal for a survey that does not cover it; "
                   "not due: read within its cadence (a data release: read once); no name: the archive is searched by "
                   "a name the target does not have; not conf.: the site has not configured the archive "
-                  "(settings.DATA_SERVICES)")
+                  "(settings.DATA_SERVICES); unavail.: not asked, the archive's host stopped answering earlier in "
+                  "this run")
 
 
 def request_note(outcome):
@@ -123,8 +128,8 @@ def summary_table(outcomes, source_names):
         row["added"] += o.added
         row["removed"] += o.removed
         row[{"ok": "fetched", "no_data": "no data", "skipped": "not due", "not_applicable": "no name",
-             "not_configured": "not conf.", "error": "errors", "invalid_name": "errors", "shrank": "errors",
-             updating.DELETED: "deleted"}.get(o.status, o.status)] += 1
+             "not_configured": "not conf.", "unavailable": "unavail.", "error": "errors", "invalid_name": "errors",
+             "shrank": "errors", updating.DELETED: "deleted"}.get(o.status, o.status)] += 1
     lines = [list(COLUMNS)]
     for name in source_names:
         lines.append([name] + [str(rows[name][c]) for c in COLUMNS[1:]])
