@@ -1,4 +1,10 @@
 """Shared fixtures: the sample archive on 127.0.0.1, brokers pointed at it, and target factories."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from tests.data.make_fixtures import ATLAS_TEST_TOKEN, CPCS_TEST_KEY
@@ -46,11 +52,6 @@ def sample_archive_server():
 def demo_first_run(tmp_path_factory):
     """``make demo``'s first run, once per session (it takes half a minute): its finished database, which a
     test copies before changing it (``copy_demo``), and what the run printed."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
     db = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
     repo = Path(__file__).resolve().parent.parent
     run = subprocess.run([sys.executable, "example_site/run_demo.py"], cwd=repo,
@@ -60,8 +61,6 @@ def demo_first_run(tmp_path_factory):
 
 def copy_demo(demo_first_run, folder):
     """A copy of the demo's database in ``folder``, for a test to change."""
-    import shutil
-
     db, run = demo_first_run
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     return shutil.copy(db, folder / "demo.sqlite3")

@@ -24,7 +24,12 @@ client = Client(HTTP_HOST='127.0.0.1')
 client.force_login(admin)
 page = client.get(f'/targets/{target.pk}/').content.decode()
 assert 'id="bhtom-survey-tab"' in page and 'id="bhtom-status-table"' in page, page[:500]
-assert finders.find('tom_bhtom_brokers/survey_lightcurves.js')
+for script in ('survey_lightcurves.js', 'period_search.js', 'tom_pages.js'):
+    assert finders.find(f'tom_bhtom_brokers/{script}'), script
+# the navbar item on every TOM page, with the name rules for TOM's target form, and our query results table
+assert 'id="bhtom-name-fields"' in page and 'tom_bhtom_brokers/tom_pages.js' in page
+from django.template.loader import get_template
+get_template('tom_bhtom_brokers/partials/query_results_table.html')
 tags = engines['django'].from_string('{% load bhtom_brokers %}{% survey_status object %}').render({'object': target})
 assert tags.count('bhtom-status-row') == 15
 print('site ok')
@@ -49,7 +54,7 @@ def test_a_wheel_installed_elsewhere_serves_the_site_without_build_warnings(tmp_
     migrated = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=site, env=env,
                               capture_output=True, text=True, timeout=300)
     assert migrated.returncode == 0, migrated.stderr[-3000:]
-    assert "tom_bhtom_brokers" in migrated.stdout  # its migrations ran from the wheel
+    assert "tom_bhtom_brokers.0005_unavailable_status" in migrated.stdout  # its migrations ran from the wheel
     checked = subprocess.run([sys.executable, "manage.py", "shell", "-c", SITE_CHECK], cwd=site, env=env,
                              capture_output=True, text=True, timeout=300)
     assert "site ok" in checked.stdout, checked.stdout[-3000:] + checked.stderr[-3000:]

@@ -21,6 +21,7 @@ import requests
 import urllib3
 
 from tom_bhtom_brokers import __version__
+from tom_bhtom_brokers.app_settings import app_setting
 from tom_bhtom_brokers.exceptions import ArchiveUnavailable, ArchiveUnreachable, BrokerServiceError, masked
 
 logger = logging.getLogger(__name__)
@@ -71,9 +72,7 @@ class HostLimiter:
 
 
 def _default_per_host():
-    from django.conf import settings
-
-    return int(getattr(settings, "BHTOM_BROKERS", {}).get("max_requests_per_host", 4))
+    return int(app_setting("max_requests_per_host", 4))
 
 
 _limiter = None
@@ -105,9 +104,7 @@ class HostHealth:
 
     def __init__(self, threshold=None):
         if threshold is None:
-            from django.conf import settings
-
-            threshold = getattr(settings, "BHTOM_BROKERS", {}).get("host_down_after", 3)
+            threshold = app_setting("host_down_after", 3)
         self.threshold = max(1, int(threshold))
         self._lock = threading.Lock()
         self._in_a_row = Counter()

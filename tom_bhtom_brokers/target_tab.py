@@ -7,7 +7,6 @@ the points themselves reach the page in one request to the data view, after the 
 import re
 from urllib.parse import quote
 
-from django.conf import settings
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +16,7 @@ from tom_targets.models import Target
 from tom_targets.permissions import targets_for_user
 
 from tom_bhtom_brokers import updating
+from tom_bhtom_brokers.app_settings import app_setting
 from tom_bhtom_brokers.models import LightcurveUpdate, TargetUpdateRequest
 from tom_bhtom_brokers.sources import SURVEY
 from tom_bhtom_brokers.survey_names import RULES, check, form_fields
@@ -154,7 +154,7 @@ def survey_tab_context(context):
 def tom_pages_context(context):
     """The navbar partial's context (TOM passes an empty dict): the survey-name fields' rules for TOM's target
     form, unless the site turned the script off (``BHTOM_BROKERS = {"tom_pages_script": False}``)."""
-    enabled = bool(getattr(settings, "BHTOM_BROKERS", {}).get("tom_pages_script", True))
+    enabled = bool(app_setting("tom_pages_script", True))
     return {"bhtom_tom_pages": {"enabled": enabled, "name_fields": form_fields() if enabled else []}}
 
 

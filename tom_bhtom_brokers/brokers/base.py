@@ -24,7 +24,7 @@ import pandas as pd
 from django import forms
 from django.conf import settings
 
-from tom_dataservices.dataservices import DataService
+from tom_dataservices.dataservices import DataService, get_data_service_class
 from tom_dataservices.forms import BaseQueryForm
 
 from tom_bhtom_brokers import __version__
@@ -58,8 +58,6 @@ class ConeQueryForm(BaseQueryForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # TOM's view puts the service's name in the initial data (a new query) or the posted data
-        from tom_dataservices.dataservices import get_data_service_class
-
         name = self.initial.get("data_service") or self.data.get("data_service")
         try:
             broker = get_data_service_class(name)

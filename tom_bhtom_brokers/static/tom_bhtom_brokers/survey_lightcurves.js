@@ -73,7 +73,7 @@
     // the legend lies below the figure, one block per survey (its title, then its bands), across the full width,
     // shown even for one trace; fitLegend then sizes the figure to it so the panels keep their height
     var layout = {
-      margin: {l: 60, r: 10, t: 10, b: 10}, height: PANELS[hasFlux] + 300, hovermode: "closest", showlegend: true,
+      margin: {l: 60, r: 10, t: 10}, hovermode: "closest", showlegend: true,
       legend: {orientation: "h", x: 0, xanchor: "left", yanchor: "top", yref: "container",
                groupclick: "toggleitem", tracegroupgap: 12},
       xaxis: {type: "date", title: {text: hasFlux ? "" : "UTC"}, anchor: "y", showticklabels: true},
@@ -84,7 +84,7 @@
       layout.xaxis2 = {type: "date", title: {text: "UTC"}, matches: "x", anchor: "y2", showticklabels: true};
       layout.yaxis2 = {title: {text: "flux (mJy)"}, domain: [0, 0.28], anchor: "x2"};
     }
-    placeLegend(layout, hasFlux, 300);
+    placeLegend(layout, hasFlux, 300);  // a first guess at the legend's height: fitLegend corrects it
     return {data: traces, layout: layout};
   }
 
