@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import time
 from io import StringIO
 from pathlib import Path
 
@@ -141,7 +142,12 @@ def test_enqueue_with_the_immediate_backend_runs_at_once(archive, django_capture
     with django_capture_on_commit_callbacks(execute=True):
         call_command("update_lightcurves", "--enqueue", stdout=out)
     assert "enqueued 3 target update(s) on the 'default' task backend" in out.getvalue()
-    assert PhotometryReducedDatum.objects.count() == 3 * sum(expected_points().values())
+    # a task waits for no ATLAS job, and this backend cannot defer one to collect it: the next update does
+    expected = expected_points()
+    assert PhotometryReducedDatum.objects.count() == 3 * (sum(expected.values()) - expected["ATLAS"])
+    assert set(LightcurveUpdate.objects.filter(source="ATLAS").values_list("status", flat=True)) == {"queued"}
+    call_command("update_lightcurves", "--source", "ATLAS", stdout=StringIO())
+    assert PhotometryReducedDatum.objects.count() == 3 * sum(expected.values())
 
 
 @pytest.mark.django_db(transaction=True)  # the worker closes and reopens connections, as in production
@@ -151,6 +157,17 @@ def test_enqueue_with_the_database_backend_then_a_worker(archive, settings):
     call_command("update_lightcurves", "--enqueue", stdout=StringIO())
     assert not PhotometryReducedDatum.objects.exists()  # queued, not run in the caller
     call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0.1", stdout=StringIO())
+    # the tasks submitted ATLAS's jobs and deferred one task per target to collect them (poll_seconds later)
+    from django_tasks.backends.database.models import DBTaskResult
+
+    # (a deferred task that finds its job still queued defers itself again; the batch runs those that are due)
+    deferred = DBTaskResult.objects.filter(run_after__isnull=False)
+    assert deferred.count() >= 3 and all(r.args_kwargs["kwargs"]["sources"] == ["ATLAS"] for r in deferred)
+    for _ in range(5):
+        if not LightcurveUpdate.objects.filter(source="ATLAS", status="queued").exists():
+            break
+        time.sleep(0.1)
+        call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0.1", stdout=StringIO())
     assert PhotometryReducedDatum.objects.count() == 3 * sum(expected_points().values())
     assert LightcurveUpdate.objects.filter(status="ok").count() == 3 * len(expected_points())
 

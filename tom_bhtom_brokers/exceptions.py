@@ -38,6 +38,25 @@ class ArchiveUnavailable(BrokerServiceError):
     Not the pair's own error; the next run asks again."""
 
 
+class JobQueued(BrokerError):
+    """Not a failure: the pair's job is waiting in the archive's queue (``job``, a ``steps.QueuedJob``); a later
+    pass of the run, or a later run, asks for it again. No worker waits for it."""
+
+    def __init__(self, job, reason, url=None):
+        super().__init__(reason)
+        self.job, self.reason, self.url = job, reason, url
+
+
+class JobPostponed(BrokerServiceError):
+    """The archive's queue refused a submission for now (throttling) and said for how long (``wait`` seconds):
+    the pair is asked again after that, in this run or the next, without a worker waiting. Left over at the end
+    of a run, it is "archive unavailable": not the pair's own error."""
+
+    def __init__(self, reason, wait, url=None):
+        super().__init__(reason, url=url, status=429)
+        self.wait = float(wait)
+
+
 class BrokerParseError(BrokerError):
     """The archive answered, but the payload is not in the format the broker reads."""
 

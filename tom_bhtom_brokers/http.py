@@ -258,9 +258,10 @@ class HttpClient:
     def post(self, url, data=None, params=None, headers=None):
         return self.request("POST", url, params=params, data=data, headers=headers)
 
-    def request(self, method, url, params=None, data=None, headers=None, idempotent=None):
+    def request(self, method, url, params=None, data=None, headers=None, idempotent=None, wait_when_throttled=True):
         """One answer to ``method url``, after the retries the failure allows. ``idempotent``: whether the
-        request may be sent again after a failure that may have reached the server (default: by method)."""
+        request may be sent again after a failure that may have reached the server (default: by method).
+        ``wait_when_throttled`` False: a 429 is raised at once, the wait it asked for in its ``retry_after``."""
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
         shown_url = redacted_url(url, params)
@@ -287,6 +288,9 @@ class HttpClient:
                 return outcome
             error, retry_after, reached = outcome
             error = masked(error, self.secrets)
+            if error.status == 429 and not wait_when_throttled:
+                error.retry_after = retry_after
+                raise error
             if attempt > self.retries or (reached and not idempotent):
                 # a POST that may have reached the server is not sent again: it could queue a second job
                 raise error

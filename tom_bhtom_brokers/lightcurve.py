@@ -54,6 +54,13 @@ class Lightcurve:
         #: digest of the archive's answer; ``unchanged`` when it equals the one already stored
         self.fingerprint = ""
         self.unchanged = False
+        #: the MJD from which the archive was asked (an incremental refresh); None: the whole history. The sync
+        #: compares only the stored points of the range asked, so older ones are not taken as vanished
+        self.asked_from_mjd = None
+        #: counts of what the broker left out of the answer (rows failing its filters), summed over the answers of
+        #: one light curve and said in the status message; never stored with the points, since an answer asked
+        #: for another range has other counts and the same point must stay the same point
+        self.tallies = {}
         #: ``store.point_columns`` of this light curve, when the updater built them ahead of writing
         self.db_columns = None
 
@@ -152,6 +159,7 @@ class Lightcurve:
         """The same light curve (identifier, extras, URL, note, fingerprint) with other rows."""
         copy = Lightcurve(frame, self.matched_identifier, self.extras)
         copy.url, copy.note, copy.fingerprint, copy.unchanged = self.url, self.note, self.fingerprint, self.unchanged
+        copy.asked_from_mjd, copy.tallies = self.asked_from_mjd, dict(self.tallies)
         return copy
 
 

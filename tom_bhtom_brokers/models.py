@@ -20,6 +20,7 @@ class LightcurveUpdate(models.Model):
         #: not asked: the archive's host did not answer several requests in a row earlier in the same run; not
         #: the pair's own error, and due again next run
         UNAVAILABLE = "unavailable", "archive unavailable"
+        #: a job was submitted to an archive's queue (ATLAS) and is waiting there; collected by a later pass
         QUEUED = "queued", "queued"
         RUNNING = "running", "running"
 
@@ -41,6 +42,14 @@ class LightcurveUpdate(models.Model):
     points_total = models.PositiveIntegerField(default=0)
     last_attempt = models.DateTimeField(default=timezone.now)
     last_success = models.DateTimeField(null=True, blank=True)
+    #: when the archive's whole history was last read: between full reads, an archive that takes a time range is
+    #: asked only from the last stored point on (``updating.refresh_from``)
+    last_full_read = models.DateTimeField(null=True, blank=True)
+    #: a job waiting in the archive's queue (ATLAS): its path on the archive, when it was submitted, and how many
+    #: times a job was submitted for this pair since the last result (a job lost by the archive is resubmitted)
+    job_path = models.CharField(max_length=500, blank=True, default="")
+    job_submitted_at = models.DateTimeField(null=True, blank=True)
+    job_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -12,7 +12,10 @@ from django.utils import timezone
 from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import TargetExtra
 
-from tom_bhtom_brokers.exceptions import ArchiveUnavailable, BrokerInputError, BrokerNotApplicable, BrokerNotConfigured
+from tom_bhtom_brokers.brokers.steps import QueuedJob
+from tom_bhtom_brokers.exceptions import (ArchiveUnavailable, BrokerInputError, BrokerNotApplicable,
+                                          BrokerNotConfigured, JobPostponed, JobQueued)
+from tom_bhtom_brokers.lightcurve import utc_datetimes
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.store import sync
 from tom_bhtom_brokers.survey_names import check
@@ -62,8 +65,12 @@ def record_success(target, broker, info, lightcurve, accept_shrink=False):
             return _record_shrink(row, broker, info, lightcurve, result, now)
         if result.added:
             share_new_points(target, broker.name, result.previous_max_pk)
+        incremental = lightcurve.asked_from_mjd is not None
         if len(lightcurve):
             status, message = Status.OK, lightcurve.note  # what the broker left out, if anything
+        elif incremental:  # nothing in the recent range asked: the stored history stands
+            status = Status.OK if result.total else Status.NO_DATA
+            message = f"nothing new since {asked_from(lightcurve):%Y-%m-%d} (recent part asked)"
         else:
             status = Status.NO_DATA
             message = lightcurve.note or "the archive has no points for this target"
@@ -72,6 +79,7 @@ def record_success(target, broker, info, lightcurve, accept_shrink=False):
         row.status, row.url = status, lightcurve.url[:2000]
         row.points_added, row.points_removed, row.points_total = result.added, result.removed, result.total
         row.last_attempt = row.last_success = now
+        _note_read(row, lightcurve, now)
         row.fingerprint = lightcurve.fingerprint
         row.matched_identifier = lightcurve.matched_identifier[:200]
         message = _join(message, _note_query(row, target, broker, info, lightcurve.matched_identifier))
@@ -138,11 +146,30 @@ def _record_unchanged(target, broker, info, lightcurve, now):
         row.points_added = row.points_removed = 0
         row.last_attempt = row.last_success = now
         row.url = lightcurve.url[:2000]
+        if row.status not in (Status.OK, Status.NO_DATA):
+            # the answer came through a job recorded as queued in this run: the stored points stand, as read
+            row.status = Status.OK if row.points_total else Status.NO_DATA
+            row.message = "the archive's answer is the one stored"
+        _note_read(row, lightcurve, now)
         note = _note_query(row, target, broker, info, lightcurve.matched_identifier)
         row.save(update_fields=["points_added", "points_removed", "last_attempt", "last_success", "url",
-                                "queried_with", "matched_identifier"])
+                                "queried_with", "matched_identifier", "last_full_read", "job_path",
+                                "job_submitted_at", "job_attempts", "status", "message"])
     return Outcome(info.id, info.name, broker.name, row.status, _join("unchanged since the last update", note),
                    lightcurve.url, total=row.points_total)
+
+
+def asked_from(lightcurve):
+    """The UTC datetime an incremental refresh asked the archive from."""
+    return utc_datetimes([lightcurve.asked_from_mjd])[0]
+
+
+def _note_read(row, lightcurve, now):
+    """After an answer: a whole history read is noted (the next full read is counted from it), and the job that
+    brought the answer, if any, is done."""
+    if lightcurve.asked_from_mjd is None:
+        row.last_full_read = now
+    row.job_path, row.job_submitted_at, row.job_attempts = "", None, 0
 
 
 def _join(*parts):
@@ -163,10 +190,26 @@ def _note_query(row, target, broker, info, identifier):
     return note
 
 
+def queued_job(row, broker, info):
+    """The job waiting in the archive's queue for the pair of status ``row`` (a ``QueuedJob``), unless there is
+    none or the target's position or name changed since it was queued (then it is for another object)."""
+    if row is None or not row.job_path or row.queried_with != broker.queried_with(info):
+        return None
+    return QueuedJob(row.job_path, row.job_submitted_at, row.job_attempts)
+
+
+def with_queued_job(target, broker, info):
+    """``info`` carrying the pair's queued job, if any, so the fetch collects it instead of queuing another."""
+    job = queued_job(LightcurveUpdate.objects.filter(target=target, source=broker.name).first(), broker, info)
+    return info if job is None else replace(info, jobs={**info.jobs, broker.name: job})
+
+
 def failure_status(error):
-    """The pair's status for an error: a name to correct, nothing to look for, a site to configure, an archive
-    found down earlier in the run, or an error."""
-    if isinstance(error, ArchiveUnavailable):
+    """The pair's status for an error: a job waiting in the archive's queue, a name to correct, nothing to look
+    for, a site to configure, an archive found down earlier in the run or throttling submissions, or an error."""
+    if isinstance(error, JobQueued):
+        return Status.QUEUED
+    if isinstance(error, (ArchiveUnavailable, JobPostponed)):
         return Status.UNAVAILABLE
     if isinstance(error, BrokerInputError):
         return Status.INVALID_NAME
@@ -193,6 +236,9 @@ def record_failure(target, broker, info, error):
             row.points_added = row.points_removed = 0
             row.points_total = total
             row.last_attempt = timezone.now()
+            if isinstance(error, JobQueued):  # remembered, so a later pass or run collects it
+                row.job_path, row.job_submitted_at = error.job.path[:500], error.job.submitted_at
+                row.job_attempts = error.job.attempts
             row.save()
     return Outcome(info.id, info.name, broker.name, status, message, url, total=total)
 

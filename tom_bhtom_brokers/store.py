@@ -126,15 +126,23 @@ def sync(target, source: DataSource, source_name, lightcurve: Lightcurve, column
     stored points giving by how many points this answer may be smaller than what is stored; an answer
     smaller by more changes nothing (``SyncResult.held``): a cut-short answer looks complete to any client,
     so a sudden shrink is not taken on trust. The caller records the answer.
+
+    A light curve asked from a time on (``asked_from_mjd``, an incremental refresh) is a sync over that range:
+    only the stored points from that time (or from its own first point, if earlier) are compared, so the older
+    ones are not taken as vanished.
     """
     existing = PhotometryReducedDatum.objects.filter(target=target, source_name=source_name)
     if not len(lightcurve):
         return SyncResult(total=existing.count())
     columns = columns or point_columns(source, lightcurve)
     new_keys = list(zip(*(columns[f] for f in KEY_FIELDS)))
+    compared = existing
+    if lightcurve.asked_from_mjd is not None:
+        first = min(utc_datetimes([lightcurve.asked_from_mjd])[0], min(columns["timestamp"]))
+        compared = existing.filter(timestamp__gte=first)
     with transaction.atomic():
         stored, repeats = {}, []
-        for pk, *row in existing.values_list("pk", *KEY_FIELDS).iterator(chunk_size=BATCH_SIZE):
+        for pk, *row in compared.values_list("pk", *KEY_FIELDS).iterator(chunk_size=BATCH_SIZE):
             row[-1] = canonical_json(row[-1])
             key = tuple(row)
             if key in stored:

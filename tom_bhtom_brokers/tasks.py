@@ -7,21 +7,41 @@ number of machines sharing the database, drain the queue.
 One task per target (not per target and source): a target's sources are fetched concurrently inside
 the task by the same thread pool and per-host limit as the command, its writes come from one worker,
 and the queue holds one row per target instead of one per source, 15 times fewer at full size.
+
+A task never waits for a job in an archive's queue (ATLAS): it submits the job, records it, and, where the
+backend can defer a task (django-tasks' DatabaseBackend), enqueues a task for that source to run
+``poll_seconds`` later, which collects the result or defers itself again. With a backend that cannot defer
+(TOM's default ImmediateBackend, which runs the task inside the web request), the next update collects it.
 """
+from contextlib import nullcontext
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
 from django_tasks import task
+from django_tasks.backends.immediate import ImmediateBackend
 
 from tom_targets.models import Target
 
 from tom_bhtom_brokers import updating
 
 
-@task()
+# enqueued in the caller's transaction (a stored task is seen by workers once it commits), so enqueue_updates'
+# thousands of tasks are one commit rather than one each after it
+@task(enqueue_on_commit=False)
 def update_target_lightcurves(target_id, sources=None, force=False, workers=updating.DEFAULT_WORKERS):
     """Update one target from the given sources (default all); returns counts by status."""
     targets = list(Target.objects.filter(pk=target_id))
     if not targets:
         return {"skipped": "target deleted before its update ran"}
-    outcomes = updating.run(updating.plan(targets, updating.installed_brokers(sources), force=force), workers)
+    brokers = updating.installed_brokers(sources)
+    outcomes = updating.run(updating.plan(targets, brokers, force=force), workers, collect_jobs=False)
+    queued = [o.source for o in outcomes if o.status == updating.Status.QUEUED]
+    if queued and update_target_lightcurves.get_backend().supports_defer:
+        wait = max(float(b.setting("poll_seconds", 10)) for b in brokers if b.name in queued)
+        # an aware datetime: django-tasks 0.6 documents a timedelta too, but its check of one fails
+        run_after = timezone.now() + timedelta(seconds=wait)
+        update_target_lightcurves.using(run_after=run_after).enqueue(target_id, sources=queued, workers=workers)
     counts = {}
     for outcome in outcomes:
         counts[str(outcome.status)] = counts.get(str(outcome.status), 0) + 1
@@ -31,7 +51,11 @@ def update_target_lightcurves(target_id, sources=None, force=False, workers=upda
 
 
 def enqueue_updates(items, sources=None, force=False):
-    """One task per target that has a due (target, source) pair; returns the enqueued task results."""
+    """One task per target that has a due (target, source) pair; returns the enqueued task results. A backend
+    that stores tasks gets them in one transaction (thousands of tasks, one commit); one that runs them at once
+    (ImmediateBackend) runs each in its own, as a worker would."""
     due_targets = list(dict.fromkeys(item.target.id for item in items if item.due))
-    return [update_target_lightcurves.enqueue(target_id, sources=sources or None, force=force)
-            for target_id in due_targets]
+    stores = not isinstance(update_target_lightcurves.get_backend(), ImmediateBackend)
+    with transaction.atomic() if stores else nullcontext():
+        return [update_target_lightcurves.enqueue(target_id, sources=sources or None, force=force)
+                for target_id in due_targets]

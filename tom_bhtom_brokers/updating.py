@@ -4,15 +4,23 @@ Fetching, parsing and shaping rows run in a thread pool (network-bound work); ev
 happens in the calling thread, so SQLite stays safe. Results that arrive together share one commit,
 each pair in its own savepoint, so a failure of one pair never touches another. A ``BrokerError``
 becomes that pair's status; nothing stored is lost.
+
+A job an archive queues (ATLAS) holds no worker: its pair is recorded as queued and comes back to the pool
+``poll_seconds`` later, one request per pass, while the other pairs go on (``run``'s later passes).
 """
+import heapq
+import itertools
 import logging
 import random
 import time
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
+from datetime import timedelta
+from datetime import timezone as dt_timezone
 
 from django.db import DatabaseError, OperationalError, transaction
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from tom_dataproducts.models import PhotometryReducedDatum
@@ -21,12 +29,13 @@ from tom_targets.models import Target
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker
 from tom_bhtom_brokers.exceptions import (ArchiveUnavailable, BrokerError, BrokerInputError, BrokerNotApplicable,
-                                          BrokerNotConfigured)
+                                          BrokerNotConfigured, JobPostponed, JobQueued)
 from tom_bhtom_brokers.http import HostHealth, watching_hosts
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.models import LightcurveUpdate
-from tom_bhtom_brokers.recording import (DELETED, Outcome, failure_status, record_failure,  # noqa: F401 (API)
-                                         record_success)
+from tom_bhtom_brokers.recording import (DELETED, Outcome, failure_status, queued_job,  # noqa: F401 (API)
+                                         record_failure, record_success)
+from tom_bhtom_brokers.lightcurve import MJD_ZERO
 from tom_bhtom_brokers.store import point_columns
 from tom_bhtom_brokers.target_info import TargetInfo
 
@@ -37,6 +46,15 @@ Status = LightcurveUpdate.Status
 DEFAULT_WORKERS = 16
 #: how often a batch of results is written again when another writer holds SQLite's lock
 LOCKED_RETRIES = 8
+#: targets planned together: the plan reads statuses, point counts and names for this many targets per query,
+#: so its queries and the memory they take stay bounded however long the target list
+PLAN_CHUNK = 500
+#: an incremental refresh asks from the last stored point minus this many days (``overlap_days`` in the
+#: archive's DATA_SERVICES entry), and the whole history every ``full_read_days``
+DEFAULT_OVERLAP_DAYS = 30.0
+DEFAULT_FULL_READ_DAYS = 7.0
+#: how many times one run puts off a throttled submission before leaving the pair to the next run
+MAX_POSTPONEMENTS = 10
 
 
 @dataclass
@@ -65,28 +83,86 @@ def installed_brokers(names=None):
 
 
 def plan(targets, brokers, force=False, now=None, accept_shrink=False):
-    """Every (target, broker) pair with the decision to fetch it or not, and why."""
+    """Every (target, broker) pair with the decision to fetch it or not, and why. ``targets``: a list or a
+    queryset (read in chunks of PLAN_CHUNK, never whole); a few queries per chunk, none per target."""
     now = now or timezone.now()
+    if hasattr(targets, "iterator"):
+        targets = targets.iterator(chunk_size=PLAN_CHUNK)
+    targets = iter(targets)
+    items = []
+    while chunk := list(itertools.islice(targets, PLAN_CHUNK)):
+        items.extend(_plan_chunk(chunk, brokers, force, now, accept_shrink))
+    return items
+
+
+def _plan_chunk(targets, brokers, force, now, accept_shrink):
     infos = TargetInfo.for_targets(targets)
     ids, names = [t.id for t in infos], [b.name for b in brokers]
     rows = {(row.target_id, row.source): row for row in
             LightcurveUpdate.objects.filter(target__in=ids, source__in=names)}
-    stored = {(r["target"], r["source_name"]): r["n"] for r in
+    stored = {(r["target"], r["source_name"]): (r["n"], r["last"]) for r in
               PhotometryReducedDatum.objects.filter(target__in=ids, source_name__in=names)
-              .values("target", "source_name").annotate(n=Count("id"))}
-    # an answer identical to the last stored one is skipped only while those points are intact
-    intact = {}
-    for (target_id, source), row in rows.items():
-        if row.fingerprint and row.status in (Status.OK, Status.NO_DATA) \
-                and stored.get((target_id, source), 0) == row.points_total:
-            intact.setdefault(target_id, {})[source] = row.fingerprint
+              .values("target", "source_name").annotate(n=Count("id"), last=Max("timestamp"))}
     items = []
     for info in infos:
-        info = replace(info, fingerprints=intact.get(info.id, {}))
+        pairs = {broker.name: PairState(broker, info, rows.get((info.id, broker.name)),
+                                        *stored.get((info.id, broker.name), (0, None))) for broker in brokers}
+        info = replace(info, fingerprints={name: p.row.fingerprint for name, p in pairs.items() if p.intact},
+                       refresh_from={name: start for name, p in pairs.items()
+                                     if (start := None if force else p.refresh_from(now)) is not None},
+                       jobs={name: p.job for name, p in pairs.items() if p.job is not None})
         for broker in brokers:
             due, reason = is_due(broker, info, rows.get((info.id, broker.name)), force, now)
+            if due and broker.name in info.refresh_from:
+                reason += f"; recent part asked (full read every {full_read_interval(broker).days} d)"
             items.append(PlanItem(info, broker, due, reason, accept_shrink))
     return items
+
+
+@dataclass
+class PairState:
+    """What the database says of one (target, source) pair, for planning it."""
+
+    broker: BHTOMBroker
+    info: TargetInfo
+    row: LightcurveUpdate | None
+    stored: int
+    last_point: object  # the latest stored point's timestamp, or None
+
+    @property
+    def intact(self):
+        """An answer identical to the last stored one is skipped only while those points are intact."""
+        row = self.row
+        return bool(row and row.fingerprint and row.status in (Status.OK, Status.NO_DATA)
+                    and self.stored == row.points_total)
+
+    @property
+    def asked_as_before(self):
+        return self.row is not None and self.row.queried_with == self.broker.queried_with(self.info)
+
+    @property
+    def job(self):
+        return queued_job(self.row, self.broker, self.info)
+
+    def refresh_from(self, now):
+        """The MJD an incremental refresh asks from (the last stored point minus the overlap), or None: the whole
+        history (the archive takes no range, the last full read is older than ``full_read_days``, the points or
+        the query changed since)."""
+        row, broker = self.row, self.broker
+        if not (broker.refreshes_incrementally() and row and row.last_full_read and self.last_point
+                and self.stored == row.points_total and self.asked_as_before):
+            return None
+        if now - row.last_full_read >= full_read_interval(broker):
+            return None
+        overlap = timedelta(days=float(broker.setting("overlap_days", DEFAULT_OVERLAP_DAYS)))
+        last = self.last_point
+        if timezone.is_aware(last):
+            last = timezone.make_naive(last, dt_timezone.utc)
+        return (last - overlap - MJD_ZERO.to_pydatetime()) / timedelta(days=1)
+
+
+def full_read_interval(broker):
+    return timedelta(days=float(broker.setting("full_read_days", DEFAULT_FULL_READ_DAYS)))
 
 
 def is_due(broker, info, row, force, now):
@@ -154,9 +230,14 @@ def fetch_one(item, health=None):
                                                f"{type(exc).__name__}: {exc}"))
 
 
-def run(items, workers=DEFAULT_WORKERS, on_outcome=None, health=None):
+def run(items, workers=DEFAULT_WORKERS, on_outcome=None, health=None, collect_jobs=True):
     """Fetch the due items concurrently and record each result as it arrives; returns the outcomes. ``health``
-    (a new HostHealth by default) tells afterwards which archive hosts were down."""
+    (a new HostHealth by default) tells afterwards which archive hosts were down.
+
+    A pair whose job waits in an archive's queue is recorded as queued and, with ``collect_jobs``, handed to the
+    pool again ``poll_seconds`` later (a throttled submission: after the wait the archive asked for) until the
+    job is done or ``max_wait_seconds`` after its submission; the pool's threads never sleep on it. Without
+    ``collect_jobs`` (a django-tasks task), the job is left for a later run or task."""
     health = health if health is not None else HostHealth()
     outcomes = []
 
@@ -171,24 +252,76 @@ def run(items, workers=DEFAULT_WORKERS, on_outcome=None, health=None):
             due.append(item)
         else:
             done(Outcome(item.target.id, item.target.name, item.broker.name, "skipped", item.reason))
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lightcurve") as pool:
-        pending = {pool.submit(fetch_one, item, health) for item in due}
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for outcome in record_many([future.result() for future in finished]):
-                done(outcome)
+    # jobs first: an archive's queue then works on them while the other archives' pairs are fetched
+    due.sort(key=lambda item: not item.broker.queues_jobs)
+    waiting = deque(due)
+    later, order = [], itertools.count()  # (when, n, item): pairs to hand to the pool again, soonest first
+    postponed = {}
+    workers = max(1, workers)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lightcurve") as pool:
+        pending = set()
+
+        def feed():
+            # the pool is given only as many pairs as it has threads, so a pair coming back for its job is
+            # next in line, not behind every pair of the run
+            while len(pending) < workers:
+                if later and later[0][0] <= time.monotonic():
+                    item = heapq.heappop(later)[2]
+                elif waiting:
+                    item = waiting.popleft()
+                else:
+                    return
+                pending.add(pool.submit(fetch_one, item, health))
+
+        feed()
+        while pending or later:
+            timeout = max(0.0, later[0][0] - time.monotonic()) if later else None
+            if pending:
+                finished, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+            else:
+                time.sleep(timeout)
+                finished = set()
+            for result, outcome in record_many([future.result() for future in finished]) if finished else ():
+                again = next_pass(result, postponed) if collect_jobs else None
+                if again is None:
+                    done(outcome)
+                else:
+                    heapq.heappush(later, (time.monotonic() + again[0], next(order), again[1]))
+            feed()
     return outcomes
+
+
+def next_pass(result, postponed):
+    """(seconds, item) when the pair is asked again in this run: its job is still queued within
+    ``max_wait_seconds`` of its submission, or its submission was throttled (at most MAX_POSTPONEMENTS times);
+    else None."""
+    error, item = result.error, result.item
+    broker = item.broker
+    max_wait = timedelta(seconds=float(broker.setting("max_wait_seconds", 900)))
+    if isinstance(error, JobQueued):
+        if timezone.now() - error.job.submitted_at >= max_wait:
+            return None
+        target = replace(item.target, jobs={**item.target.jobs, broker.name: error.job})
+        return float(broker.setting("poll_seconds", 10)), replace(item, target=target)
+    if isinstance(error, JobPostponed):
+        key = (item.target.id, broker.name)
+        postponed[key] = postponed.get(key, 0) + 1
+        if postponed[key] > MAX_POSTPONEMENTS or error.wait > max_wait.total_seconds():
+            return None
+        return error.wait, item
+    return None
 
 
 def record_many(results):
     """Record the results that arrived together in one transaction (one commit, instead of one per pair:
     on SQLite the commit is most of a small pair's cost), each pair still in its own savepoint. Pairs are
-    locked in (target, source) order, so two runs writing at once cannot deadlock."""
+    locked in (target, source) order, so two runs writing at once cannot deadlock. Returns (result, outcome)
+    pairs."""
     results = sorted(results, key=lambda r: (r.item.target.id, r.item.broker.name))
     for attempt in range(1, LOCKED_RETRIES + 1):
         try:
             with transaction.atomic():
-                return [record(result.item, result.lightcurve, result.error) for result in results]
+                return [(result, record(result.item, result.lightcurve, result.error)) for result in results]
         except OperationalError as exc:
             # SQLite, a TOM site's default database, lets one writer at a time: another run (cron, a button)
             # holding it past the busy timeout, or a lock upgrade SQLite refuses at once, is waited out

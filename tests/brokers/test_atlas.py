@@ -1,5 +1,6 @@
 import logging
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -9,6 +10,7 @@ from tests.brokers.contract import BrokerContract, stored, update
 from tests.data.make_fixtures import ATLAS_PASTED_JOB, ATLAS_TEST_TOKEN
 from tests.sample_archive.server import DATA_DIR
 from tom_bhtom_brokers.brokers.atlas import AtlasBroker
+from tom_bhtom_brokers.exceptions import JobQueued
 from tom_bhtom_brokers.models import LightcurveUpdate
 
 RA, DEC = 90.26701, -18.96770
@@ -39,6 +41,17 @@ class TestAtlasContract(BrokerContract):
     expected_mjd_range = (GOOD["MJD"].min(), GOOD["MJD"].max())
     fault_path = "/forcedphot/"
 
+    def fetch(self, info):
+        """As the updater's passes do: a job still queued is asked again (the tests poll every 0.05 s)."""
+        broker = self.broker_class()
+        for _ in range(20):
+            try:
+                return broker.fetch(info)
+            except JobQueued as queued:
+                info = replace(info, jobs={broker.name: queued.job})
+                time.sleep(float(broker.setting("poll_seconds")))
+        raise AssertionError("the job never finished")
+
 
 @pytest.mark.django_db
 def test_the_queue_is_submitted_polled_read_and_the_job_deleted(archive, make_target):
@@ -67,7 +80,7 @@ def test_the_queue_is_submitted_polled_read_and_the_job_deleted(archive, make_ta
 
 
 @pytest.mark.django_db
-def test_a_throttled_submission_waits_as_long_as_the_server_says(archive, make_target):
+def test_a_throttled_submission_is_postponed_as_long_as_the_server_says(archive, make_target):
     archive.atlas.throttles_left = 1               # 429 "Expected available in 1 second.", no Retry-After header
     target = make_target("Gaia20fnr", RA, DEC)
     started = time.monotonic()
@@ -78,18 +91,42 @@ def test_a_throttled_submission_waits_as_long_as_the_server_says(archive, make_t
 
 
 @pytest.mark.django_db
-def test_a_job_that_does_not_finish_in_time_is_an_error_and_changes_nothing(archive, make_target, settings):
+def test_a_job_still_queued_after_the_run_is_recorded_and_collected_by_the_next(archive, make_target, settings):
     target = make_target("Gaia20fnr", RA, DEC)
-    assert update(target, AtlasBroker).status == "ok"
     archive.atlas.config["polls_queued"] = 1000
     settings.DATA_SERVICES["ATLAS"]["max_wait_seconds"] = 0.3
     try:
         outcome = update(target, AtlasBroker)
     finally:
         archive.atlas.config["polls_queued"] = 1
-    assert outcome.status == "error" and "not finished within 0.3 s" in outcome.message
-    assert stored(target, "ATLAS").count() == len(GOOD)
-    assert archive.atlas.jobs == {}                                      # deleted all the same
+    assert outcome.status == "queued" and outcome.message.startswith("queued at ATLAS since "), outcome.message
+    assert not outcome.failed and stored(target, "ATLAS").count() == 0
+    row = LightcurveUpdate.objects.get(target=target, source="ATLAS")
+    (job_id,) = archive.atlas.jobs
+    assert row.job_path == f"/forcedphot/queue/{job_id}/" and row.job_attempts == 1 and row.job_submitted_at
+    posts = len([r for r in archive.requests if r["method"] == "POST"])
+
+    archive.atlas.jobs[job_id]["polls_left"] = 0       # ATLAS finished it between the runs
+    outcome = update(target, AtlasBroker, force=False)
+    assert outcome.status == "ok" and outcome.added == len(GOOD), outcome.message
+    assert len([r for r in archive.requests if r["method"] == "POST"]) == posts        # not submitted again
+    assert archive.atlas.jobs == {} and archive.atlas.deleted == [job_id]
+    row.refresh_from_db()
+    assert (row.job_path, row.job_submitted_at, row.job_attempts) == ("", None, 0)
+
+
+@pytest.mark.django_db
+def test_a_job_the_server_lost_is_submitted_again(archive, make_target, settings):
+    target = make_target("Gaia20fnr", RA, DEC)
+    settings.DATA_SERVICES["ATLAS"]["max_wait_seconds"] = 0
+    assert update(target, AtlasBroker).status == "queued"
+    archive.atlas.jobs.clear()                         # gone on ATLAS's side (results are kept a short time)
+    assert update(target, AtlasBroker, force=False).status == "queued"
+    row = LightcurveUpdate.objects.get(target=target, source="ATLAS")
+    (job_id,) = archive.atlas.jobs
+    assert row.job_attempts == 2 and row.job_path.endswith(f"/{job_id}/") and "submission 2" in row.message
+    settings.DATA_SERVICES["ATLAS"]["max_wait_seconds"] = 5
+    assert update(target, AtlasBroker, force=False).status == "ok"
 
 
 @pytest.mark.django_db

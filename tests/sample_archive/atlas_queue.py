@@ -4,14 +4,18 @@ its ``result_url``, ``DELETE`` the task), with token authentication and throttli
 
 Its behaviour comes from ``tests/data/atlas/queue.json``: the tokens it accepts, how many submissions after
 a reset are throttled (429 "Expected available in N seconds", no ``Retry-After`` header, as the guide shows
-it), and how many polls a job stays queued. The result of a job is the file a route for
-``/forcedphot/_queue_result`` gives for the job's ra/dec (cone, region template, else "No data returned").
+it), and how many polls a job stays queued and for how many seconds at least (``queue_seconds``). The result of
+a job is the file a route for ``/forcedphot/_queue_result`` gives for the job's ra/dec (cone, region template,
+else "No data returned"), its rows within the job's ``mjd_min``/``mjd_max`` and before the archive's clock.
 A wrong token is answered 401 with the token echoed back, so the tests can show it is masked.
 """
 import json
 import re
 import threading
+import time
 from datetime import datetime, timezone
+
+MJD_TO_JD = 2400000.5
 
 TASK = re.compile(r"^/forcedphot/queue/(\d+)/?$")
 RESULT = re.compile(r"^/forcedphot/static/results/job(\d+)\.txt$")
@@ -21,12 +25,14 @@ JSON = "application/json"
 class AtlasQueue:
     def __init__(self, archive, config_path):
         self.archive = archive
-        self.config = json.loads(config_path.read_text()) if config_path.is_file() else {"tokens": []}
+        self.config_path = config_path
         self._lock = threading.Lock()
         self.reset()
 
     def reset(self):
-        with getattr(self, "_lock", threading.Lock()):
+        path = self.config_path
+        with self._lock:
+            self.config = json.loads(path.read_text()) if path.is_file() else {"tokens": []}
             self.jobs = {}
             self.deleted = []
             self.next_id = 900001
@@ -62,8 +68,15 @@ class AtlasQueue:
             job_id, self.next_id = self.next_id, self.next_id + 1
         status, _, content = self.archive.answer("/forcedphot/_queue_result", {"ra": params.get("ra", "nan"),
                                                                                 "dec": params.get("dec", "nan")})
+        if status == 200:
+            from tests.sample_archive.server import rows_between
+
+            content = rows_between(content, None, float(params.get("mjd_min", 0)),
+                                   min(float(params.get("mjd_max", 1e6)), self.archive.until_jd - MJD_TO_JD))
+            if len(content.splitlines()) < 2:
+                status = 404  # "No data returned", as the server says for a range without measurements
         self.jobs[job_id] = {"polls_left": int(self.config.get("polls_queued", 1)), "params": params,
-                             "result": content if status == 200 else None,
+                             "result": content if status == 200 else None, "submitted": time.monotonic(),
                              "timestamp": datetime.now(timezone.utc).isoformat()}
         return 201, JSON, json.dumps({"url": f"{self.archive.url}/forcedphot/queue/{job_id}/"}).encode()
 
@@ -75,7 +88,8 @@ class AtlasQueue:
             self.deleted.append(job_id)
             del self.jobs[job_id]
             return 204, JSON, b""
-        finished = job["polls_left"] <= 0
+        finished = job["polls_left"] <= 0 \
+            and time.monotonic() - job["submitted"] >= float(self.config.get("queue_seconds", 0))
         job["polls_left"] -= 1
         now = datetime.now(timezone.utc).isoformat()
         answer = {"url": f"{self.archive.url}/forcedphot/queue/{job_id}/", "id": job_id,

@@ -149,9 +149,10 @@ class Route:
 
 
 def rows_between(content, delimiter, start, stop):
-    """The header and the rows whose first field (a JD) lies in [start, stop)."""
+    """The header and the rows whose first field (a JD, or an MJD) lies in [start, stop); ``delimiter`` None:
+    whitespace."""
     header, *rows = content.decode("utf-8").splitlines(keepends=True)
-    kept = [row for row in rows if start <= float(row.split(delimiter, 1)[0]) < stop]
+    kept = [row for row in rows if row.strip() and start <= float(row.split(delimiter, 1)[0]) < stop]
     return (header + "".join(kept)).encode()
 
 
@@ -185,6 +186,9 @@ class SampleArchive:
         self._lock = threading.Lock()
         self.in_flight = 0
         self.max_in_flight = 0
+        #: the archive's "now" as a JD: observations from then on are not served yet (AAVSO's and ATLAS's rows), so
+        #: moving it on is a day passing with new observations
+        self.until_jd = math.inf
         self._release_stalls = threading.Event()
         self.atlas = AtlasQueue(self, self.data_dir / "atlas" / "queue.json")
         archive = self
@@ -242,6 +246,7 @@ class SampleArchive:
             self.faults, self.requests = [], []
             self.max_in_flight = 0
             self.latency = 0.0
+            self.until_jd = math.inf
         self.atlas.reset()
 
     def add_fault(self, **spec):
@@ -320,8 +325,8 @@ class SampleArchive:
             if route.name_pattern and not re.match(route.name_pattern, match.groupdict().get("name", "")):
                 continue
             if route.rows_delimiter:
-                return self.file_answer(route, match, jd_range=(float(params.get("fromjd", -math.inf)),
-                                                                float(params.get("tojd", math.inf))))
+                stop = min(self.until_jd, float(params.get("tojd", math.inf)))
+                return self.file_answer(route, match, jd_range=(float(params.get("fromjd", -math.inf)), stop))
             if "{name}" in route.path:
                 answer = self.file_answer(route, match)
                 if answer[0] == 404:
@@ -443,12 +448,18 @@ class SampleArchive:
 
     def control(self, handler, path, body):
         """``POST /_sample_archive/faults`` (a JSON list of faults), ``/_sample_archive/latency`` ({"seconds": x}),
-        ``/_sample_archive/reset``; ``GET /_sample_archive/stats``: requests served and the peak concurrency."""
+        ``/_sample_archive/reset``, ``/_sample_archive/clock`` ({"jd": x}: observations from then on not served yet),
+        ``/_sample_archive/atlas`` (the emulated queue's settings, e.g. {"queue_seconds": 60});
+        ``GET /_sample_archive/stats``: requests served and the peak concurrency."""
         if path.endswith("/faults"):
             for spec in json.loads(body or b"[]"):
                 self.add_fault(**spec)
         elif path.endswith("/latency"):
             self.latency = float(json.loads(body)["seconds"])
+        elif path.endswith("/clock"):
+            self.until_jd = float(json.loads(body)["jd"])
+        elif path.endswith("/atlas"):
+            self.atlas.config.update(json.loads(body))
         elif path.endswith("/reset"):
             self.reset()
         stats = {"requests": len(self.requests), "max_in_flight": self.max_in_flight, "latency": self.latency}

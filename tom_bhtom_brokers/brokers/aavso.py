@@ -10,7 +10,9 @@ Observations from the AAVSO International Database, https://www.aavso.org).
 Long histories (a century for many stars) are fetched in JD chunks, ``chunk_days`` long (10 years by
 default) from ``first_jd`` (1900-01-01 by default) to now, each its own request; the chunks are half-open
 ``[fromjd, tojd)`` on our side and repeats at a boundary are dropped. The fingerprint covers every chunk,
-so an unchanged history is not written again.
+so an unchanged history is not written again. Between full reads (weekly by default: AAVSO validates and
+corrects old observations), a daily refresh asks only from the last stored observation minus ``overlap_days``
+(30 by default: observers report late) — one request instead of a century's chunks.
 
 Format: text, header line first, fields split by the delimiter we ask for (``@@@``: observer names are
 "Surname, Firstname" and comments have commas). Read by header name (``JD mag uncert band by ... val ...
@@ -19,7 +21,8 @@ By default only validated (``val`` V) and pre-validated (Z) observations are kep
 settings), and differential (``mtype`` DIF, not on a standard system) ones are left out
 (``include_differential``). A blank ``uncert`` (visual estimates) is stored as no error, not as zero.
 ``band`` is the filter (``Vis.`` becomes ``Vis``). Observer code, measurement and observation type,
-validation flag and AAVSO's observation id are kept in the extras; observers' names are not stored.
+validation flag and AAVSO's observation id are kept in the extras; observers' names are not stored. How many
+observations were left out is said in the status message.
 Times: ``JD`` is a geocentric Julian date on the UTC scale; stored as MJD = JD − 2400000.5, the JD kept
 in ``time_original``. Cadence: daily.
 
@@ -57,6 +60,7 @@ class AavsoBroker(BHTOMBroker):
 
     located_by = ("name",)
     name_hint = "a VSX name or AUID"
+    takes_time_range = True
 
     def check(self):
         """One chunk (the last whole one) of the probe star, not its century."""
@@ -64,21 +68,24 @@ class AavsoBroker(BHTOMBroker):
         return self.collect(located, self.query(located)[-2:-1])
 
     def query(self, located):
-        """The star's whole history: one request per chunk."""
-        return self.chunks(located.identifier)
+        """The star's whole history, or its recent part in an incremental refresh: one request per chunk."""
+        start = self.refresh_start(located.target)
+        return self.chunks(located.identifier, start_jd=None if start is None else start + MJD_OFFSET)
 
-    def chunks(self, name, now=None):
-        """One request per ``chunk_days`` from ``first_jd`` to now."""
-        edges = self.chunk_edges(now)
+    def chunks(self, name, now=None, start_jd=None):
+        """One request per ``chunk_days`` from ``start_jd`` (by default ``first_jd``) to now."""
+        edges = self.chunk_edges(now, start_jd)
         return [Request("/index.php", params={"view": "api.delim", "ident": name, "fromjd": f"{start:.5f}",
                                               "tojd": f"{stop:.5f}", "delimiter": DELIMITER})
                 for start, stop in zip(edges[:-1], edges[1:])]
 
-    def chunk_edges(self, now=None):
-        """JD boundaries of the chunks: every ``chunk_days`` from ``first_jd``, then now."""
-        first = float(self.setting("first_jd", 2415020.5))
+    def chunk_edges(self, now=None, start_jd=None):
+        """JD boundaries of the chunks: every ``chunk_days`` from ``start_jd`` (by default ``first_jd``), then
+        now."""
+        first = float(self.setting("first_jd", 2415020.5) if start_jd is None else start_jd)
         span = float(self.setting("chunk_days", 3652.5))
         end = (now or Time.now()).utc.jd + 1.0
+        first = min(first, end - 1.0)  # a last observation dated in the future still leaves one chunk to ask
         return list(np.arange(first, end, span)) + [end]
 
     def parse(self, payload, target):
@@ -90,18 +97,17 @@ class AavsoBroker(BHTOMBroker):
             keep &= frame["mtype"].str.strip().str.upper() != "DIF"
         kept = frame[keep]
         name = self.survey_name(target)
-        extras = {"time_system": "JD (UTC, geocentric); stored: MJD = JD - 2400000.5",
-                  "observations_left_out": int((~keep).sum())}
+        extras = {"time_system": "JD (UTC, geocentric); stored: MJD = JD - 2400000.5"}
         if kept.empty:
             empty = no_data(f"AAVSO holds no {'/'.join(flags)}-validated standard observations of {name}"
                             + (f" ({len(frame)} left out)" if len(frame) else ""))
-            empty.extras = extras
+            empty.extras, empty.tallies = extras, {"left_out": len(frame)}
             return empty
         jd = pd.to_numeric(kept["JD"], errors="raise").to_numpy(dtype=float)
         mag = pd.to_numeric(kept["mag"], errors="raise").to_numpy(dtype=float)
         error = pd.to_numeric(kept["uncert"].str.strip().replace("", None), errors="raise").to_numpy(dtype=float)
         limit = (kept["fainterThan"].str.strip() == "1").to_numpy()
-        return Lightcurve.from_columns(
+        lightcurve = Lightcurve.from_columns(
             mjd=jd - MJD_OFFSET, brightness=np.where(limit, np.nan, mag),
             brightness_error=np.where(limit | ~(error > 0), np.nan, error), limit=np.where(limit, mag, np.nan),
             filter=kept["band"].str.strip().replace(BANDS).to_numpy(dtype=object), unit="mag",
@@ -110,11 +116,13 @@ class AavsoBroker(BHTOMBroker):
             observation_type=kept["obsType"].to_numpy(dtype=object),
             validation=kept["val"].to_numpy(dtype=object), aavso_obs_id=kept["obsID"].to_numpy(dtype=object),
             extras=extras)
+        lightcurve.tallies = {"left_out": int((~keep).sum())}
+        return lightcurve
 
-    def combine(self, parts):
-        whole = super().combine(parts)
-        whole.extras["observations_left_out"] = sum(part.extras.get("observations_left_out", 0) for part in parts)
-        return whole
+    def tally_note(self, tallies):
+        left_out = tallies.get("left_out", 0)
+        flags = "/".join(self.setting("validation_flags", ("V", "Z")))
+        return f"{left_out} observation(s) left out (not {flags}-validated, or differential)" if left_out else ""
 
     @staticmethod
     def rows(payload):

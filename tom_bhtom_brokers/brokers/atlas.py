@@ -6,12 +6,16 @@ Archive: the ATLAS Forced Photometry Server, https://fallingstar-data.com/forced
 
 * **The queue** (with ``DATA_SERVICES['ATLAS']['token']``, the API token of an ATLAS account, from
   ``POST /forcedphot/api-token-auth/``): a job for the target's coordinates is queued
-  (``POST /forcedphot/queue/``, header ``Authorization: Token ...``), polled every ``poll_seconds`` until it
-  has a ``finishtimestamp`` (at most ``max_wait_seconds``), its ``result_url`` is downloaded and the finished
-  job deleted, as the server's API guide asks. A 429 answer ("... available in N seconds") is waited out
-  (``max_retry_wait`` bounds the wait). Only paths on the configured host are followed. The wait happens in
-  the updater: in ``update_lightcurves``' worker threads or in the django-tasks task the target page's
-  update button enqueues, never in a web request. Cadence: daily.
+  (``POST /forcedphot/queue/``, header ``Authorization: Token ...``) and recorded in the pair's status row
+  (status "queued", its path, when, how many submissions): no thread waits for it. A later pass asks the job
+  (``GET`` its path, one request): ``update_lightcurves`` passes again every ``poll_seconds`` (10) for up to
+  ``max_wait_seconds`` (900) from the submission, while the other archives' pairs go on; after that, and in a
+  django-tasks task, the next run or a deferred task asks. A finished job's ``result_url`` is downloaded and the
+  job deleted, as the server's API guide asks. A job the server no longer knows (404), or one still queued
+  after ``job_lost_hours`` (24), is submitted again. A throttled submission (429, "... available in N
+  seconds") is postponed by that long, not waited for in a worker. Only paths on the configured host are
+  followed. Between full reads (``full_read_days``, 7) a daily job asks only from the last stored point minus
+  ``overlap_days`` (30) (``mjd_min``). Cadence: daily.
 * **A pasted result** (no token): the target's "ATLAS URL", the address of a finished result file
   (``https://fallingstar-data.com/forcedphot/static/results/job<n>.txt``); anything else is refused before
   any request. Read again only when the URL changes (or with ``--force``).
@@ -29,7 +33,6 @@ A repeated (MJD, filter) — a server bug on some nights — is stored once. Tim
 start of the 30 s exposure, stored as it is. Fluxes, ``mag5sig`` and the exposure name are in the extras.
 """
 import logging
-import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -37,8 +40,12 @@ import numpy as np
 import pandas as pd
 from astropy.time import Time
 
+from django.utils import timezone
+
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, frame_of_rows, no_data, read_json
-from tom_bhtom_brokers.exceptions import BrokerNotConfigured, BrokerParseError, BrokerServiceError, NoData
+from tom_bhtom_brokers.brokers.steps import QueuedJob
+from tom_bhtom_brokers.exceptions import (BrokerNotConfigured, BrokerParseError, BrokerServiceError, JobPostponed,
+                                          JobQueued, NoData)
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import DataSource
 
@@ -67,6 +74,8 @@ class AtlasBroker(BHTOMBroker):
     probe = {"name": "Gaia20fnr", "ra": 90.26701, "dec": -18.96770}
     default_timeout = 120.0
     name_hint = "a finished forced-photometry result; nor an ATLAS token in settings to queue one"
+    #: a job takes mjd_min/mjd_max (with a token; a pasted result is a file read whole)
+    takes_time_range = True
 
     @property
     def token(self):
@@ -88,6 +97,14 @@ class AtlasBroker(BHTOMBroker):
         return super().queried_with(target)
 
     @property
+    def queues_jobs(self):
+        return bool(self.token)
+
+    def refreshes_incrementally(self):
+        """A queued job takes an MJD range; a pasted result is a file read whole."""
+        return bool(self.token) and super().refreshes_incrementally()
+
+    @property
     def located_by(self):
         """With a token, a job at the target's position; without one, the result the user pasted."""
         return ("cone",) if self.token else ("name",)
@@ -106,43 +123,70 @@ class AtlasBroker(BHTOMBroker):
         return found
 
     def query(self, located):
+        """A pasted result's path; else the job for the target's position (from ``refresh_start`` in an
+        incremental refresh), carrying the job already queued for it, if any."""
         if located.identifier:
             return [Request(urlsplit(located.identifier).path)]
         target = located.target
-        return [Request(QUEUE_PATH, method="POST", headers=self.auth_headers(), data={
-            "ra": f"{target.ra:.7f}", "dec": f"{target.dec:.7f}", "mjd_min": f"{self.setting('mjd_min', FIRST_MJD)}",
-            "mjd_max": f"{Time.now().mjd + 1.0:.5f}", "use_reduced": "false", "send_email": "false"})]
+        start = self.refresh_start(target)
+        return [Request(QUEUE_PATH, method="POST", headers=self.auth_headers(), wait_when_throttled=False,
+                        job=target.jobs.get(self.name), data={
+                            "ra": f"{target.ra:.7f}", "dec": f"{target.dec:.7f}",
+                            "mjd_min": f"{self.setting('mjd_min', FIRST_MJD) if start is None else start:.5f}",
+                            "mjd_max": f"{Time.now().mjd + 1.0:.5f}", "use_reduced": "false", "send_email": "false"})]
 
     # --- the queue: ATLAS's own transport ------------------------------------------------------------
 
     def send(self, req):
-        """A result file is one GET; a job is queued, waited for, its result read and the job deleted."""
+        """A result file is one GET. A job: the one already queued is asked once (its result read and the job
+        deleted when finished); else a job is submitted. A job waiting in the queue raises JobQueued: the
+        updater asks again later, no thread waits."""
         if not (req.method == "POST" and req.path == QUEUE_PATH):
             return super().send(req)
-        submitted = self.request(req)
-        task_path = self.own_path(self.read(submitted, lambda payload: read_json(payload, "ATLAS queue answer"))
-                                  .get("url"), "task url", submitted.url)
+        job = req.job
+        if job is None:
+            return self.submit(req, attempts=1)
+        answer = self.request(Request(job.path, headers=self.auth_headers()), lost_ok=True)
+        if answer is None:  # the server no longer knows the job (results are kept for a short time only)
+            logger.info("the ATLAS job %s is gone from the queue: submitted again", job.path)
+            return self.submit(req, attempts=job.attempts + 1)
+        task = self.read(answer, lambda payload: read_json(payload, "ATLAS task"))
+        if not task.get("finishtimestamp"):
+            lost_after = timedelta(hours=float(self.setting("job_lost_hours", 24)))
+            if timezone.now() - job.submitted_at > lost_after:
+                self.delete(job.path)
+                return self.submit(req, attempts=job.attempts + 1)
+            raise JobQueued(job, queued_note(job, task.get("queuepos")), url=answer.url)
         try:
-            task = self.wait_for(task_path)
             if not task.get("result_url"):
                 raise NoData(f"ATLAS: {task.get('error_msg') or 'no data returned'} for this position")
-            return self.request(Request(self.own_path(task["result_url"], "result_url", task_path)))
+            return self.request(Request(self.own_path(task["result_url"], "result_url", job.path)))
         finally:
-            self.delete(task_path)
+            self.delete(job.path)
 
-    def wait_for(self, task_path):
-        deadline = time.monotonic() + float(self.setting("max_wait_seconds", 900))
-        poll = float(self.setting("poll_seconds", 10))
-        while True:
-            answer = self.request(Request(task_path, headers=self.auth_headers()))
-            task = self.read(answer, lambda payload: read_json(payload, "ATLAS task"))
-            if task.get("finishtimestamp"):
-                return task
-            if time.monotonic() + poll > deadline:
-                waited = self.setting("max_wait_seconds", 900)
-                raise BrokerServiceError(f"the ATLAS job was not finished within {waited} s (queue position "
-                                         f"{task.get('queuepos')}); the next update asks again", url=answer.url)
-            time.sleep(poll)
+    def request(self, req, lost_ok=False):
+        """One request to the server; with ``lost_ok``, None for a 404 (a job the server no longer has)."""
+        try:
+            return super().request(req)
+        except BrokerServiceError as exc:
+            if lost_ok and exc.status == 404:
+                return None
+            raise
+
+    def submit(self, req, attempts):
+        """Queue the job; raises JobQueued with it, or JobPostponed when the server throttles submissions."""
+        try:
+            submitted = self.request(req)
+        except BrokerServiceError as exc:
+            if exc.status != 429:
+                raise
+            wait = getattr(exc, "retry_after", None) or float(self.setting("poll_seconds", 10))
+            raise JobPostponed(f"ATLAS throttled the submission: asked again in {wait:.0f} s", wait,
+                               url=exc.url) from None
+        path = self.own_path(self.read(submitted, lambda payload: read_json(payload, "ATLAS queue answer"))
+                             .get("url"), "task url", submitted.url)
+        job = QueuedJob(path, timezone.now(), attempts)
+        raise JobQueued(job, queued_note(job), url=submitted.url)
 
     def delete(self, task_path):
         """Delete the finished job (the server keeps results for a short time anyway): a failure is logged only."""
@@ -191,10 +235,11 @@ class AtlasBroker(BHTOMBroker):
             mag5sig=numbers["mag5sig"][good],
             exposure=kept["Obs"].to_numpy(dtype=object) if "Obs" in kept else "",
             extras={"time_system": "MJD (UTC), exposure start (30 s exposures)",
-                    "magnitude_system": "AB; non-detection (S/N < 3 or negative flux) limit 23.9 - 2.5 log10(3 duJy)",
-                    "rows_dropped": int((~good).sum()), "rows_dropped_by_cut": dropped,
-                    "repeated_rows_dropped": int(repeated.sum())})
-        lightcurve.note = cuts_note(dropped)
+                    "magnitude_system": "AB; non-detection (S/N < 3 or negative flux) limit 23.9 - 2.5 log10(3 duJy)"})
+        # what was dropped is said in the status, not stored with each point: an answer for a shorter range (the
+        # daily refresh) drops other counts, and the same point must stay the same point
+        repeats = f"{int(repeated.sum())} repeated row(s) dropped" if repeated.any() else ""
+        lightcurve.note = "; ".join(part for part in (cuts_note(dropped), repeats) if part)
         return lightcurve
 
     def quality(self, frame, numbers):
@@ -214,6 +259,13 @@ class AtlasBroker(BHTOMBroker):
             dropped[name] = int((good & ~passes).sum())
             good &= passes
         return good, {name: count for name, count in dropped.items() if count}
+
+
+def queued_note(job, position=None):
+    """The status line of a job waiting in ATLAS's queue."""
+    where = f", position {position}" if position not in (None, "") else ""
+    again = f"; submission {job.attempts}" if job.attempts > 1 else ""
+    return f"queued at ATLAS since {job.submitted_at:%Y-%m-%d %H:%M} UTC{where}{again}"
 
 
 def cuts_note(dropped):

@@ -29,8 +29,8 @@ from tom_dataservices.forms import BaseQueryForm
 
 from tom_bhtom_brokers import __version__
 from tom_bhtom_brokers.exceptions import (MASK, BrokerError, BrokerInputError, BrokerNotApplicable,
-                                          BrokerNotConfigured, BrokerParseError, BrokerServiceError, NoData,
-                                          masked)
+                                          BrokerNotConfigured, BrokerParseError, BrokerServiceError, JobQueued,
+                                          NoData, masked)
 from tom_bhtom_brokers.brokers import tap
 from tom_bhtom_brokers.brokers.steps import Located, Request  # noqa: F401 (the brokers' API)
 from tom_bhtom_brokers.http import HttpClient
@@ -82,6 +82,13 @@ class BHTOMBroker(DataService):
     telescope = ""
     instrument = ""
     default_timeout = 60.0
+    #: whether the archive can be asked for a time range only: then a refresh between full reads asks only from the
+    #: last stored point on (minus ``overlap_days``), and the whole history every ``full_read_days``
+    #: (``updating.refresh_from``); ``query`` reads the start from ``refresh_start``
+    takes_time_range = False
+    #: whether the archive answers through a job queue (ATLAS): its pairs are submitted first in a run, and a
+    #: job still queued comes back to the pool later instead of holding a worker (``updating.run``)
+    queues_jobs = False
     #: how the archive finds the target's object: by the target's survey name ("name", in ``name_key``'s
     #: field) and/or by a cone around its position ("cone"); a name, when set, is used first
     located_by = ("cone",)
@@ -148,6 +155,15 @@ class BHTOMBroker(DataService):
             hours = configured["cadence_hours"]
             return None if hours is None else timedelta(hours=float(hours))
         return cls.cadence
+
+    def refreshes_incrementally(self):
+        """Whether a refresh may ask for the recent part of the history only (an archive read on a cadence that
+        takes a time range)."""
+        return self.takes_time_range and self.cadence_interval() is not None
+
+    def refresh_start(self, target: TargetInfo):
+        """The MJD from which this fetch asks the archive (an incremental refresh), or None: the whole history."""
+        return target.refresh_from.get(self.name) if self.refreshes_incrementally() else None
 
     def secrets(self):
         """Configured values that must never appear in an error, a log line or stored data."""
@@ -249,7 +265,7 @@ class BHTOMBroker(DataService):
         """Send one request to this archive through the shared client; refuse HTML error pages."""
         url = f"{self.base_url}{req.path}"
         response = self.http.request(req.method, url, params=req.params, data=req.data, headers=req.headers,
-                                     idempotent=req.idempotent)
+                                     idempotent=req.idempotent, wait_when_throttled=req.wait_when_throttled)
         if not req.expect_html and looks_like_html(response):
             raise BrokerServiceError("the archive sent an HTML page instead of data (an error page?)",
                                      url=response.url, status=response.status)
@@ -279,11 +295,12 @@ class BHTOMBroker(DataService):
         route = self.via()
         try:
             located = route.locate(target)
-            return self.collect(located, route.query(located), route)
+            lightcurve = self.collect(located, route.query(located), route)
         except NoData as exc:
-            empty = no_data(exc.note)
-            empty.url = exc.url or ""
-            return empty
+            lightcurve = no_data(exc.note)
+            lightcurve.url = exc.url or ""
+        lightcurve.asked_from_mjd = self.refresh_start(target)
+        return lightcurve
 
     def collect(self, located: Located, requests, route=None) -> Lightcurve:
         """Send the requests of one light curve and parse their answers as one, unless together they are byte
@@ -297,6 +314,7 @@ class BHTOMBroker(DataService):
             parts = [self.parse_response(answer, target, route) for answer in answers]
             whole = parts[0] if len(parts) == 1 else self.combine(parts)
             whole.extras.update(located.extras)
+            whole.note = "; ".join(part for part in (whole.note, self.tally_note(whole.tallies)) if part)
             return whole
 
         lightcurve = self.unless_unchanged(target, digest, answers[-1].url, parse)
@@ -315,10 +333,18 @@ class BHTOMBroker(DataService):
         return lightcurve
 
     def combine(self, parts):
-        """One light curve from the parsed parts of one answer; the first part's identifier, extras and note."""
+        """One light curve from the parsed parts of one answer; the first part's identifier, extras and note,
+        and the parts' tallies summed."""
         whole = Lightcurve.concat(parts, parts[0].matched_identifier, parts[0].extras).cleaned(self.source)
         whole.note = "" if len(whole) else next((part.note for part in parts if part.note), "")
+        for part in parts:
+            for key, count in part.tallies.items():
+                whole.tallies[key] = whole.tallies.get(key, 0) + count
         return whole
+
+    def tally_note(self, tallies):
+        """The status line of the light curve's tallies (what the broker left out), '' for none."""
+        return ""
 
     def parse_response(self, response, target, route=None):
         if self.empty_answer_note and not response.content.removeprefix(UTF8_BOM).strip():
@@ -370,11 +396,20 @@ class BHTOMBroker(DataService):
         return {"target_id": target.pk}
 
     def query_photometry(self, query_parameters, **kwargs):
-        """TOM's Manage Data form and ``updatereduceddata`` come here; returns a Lightcurve."""
+        """TOM's Manage Data form and ``updatereduceddata`` come here; returns a Lightcurve. A job queued at the
+        archive (ATLAS) is recorded in the pair's status, so the next update collects it, and TOM shows why there
+        are no points yet."""
         from tom_targets.models import Target
 
+        from tom_bhtom_brokers.recording import record_failure, with_queued_job
+
         target = Target.objects.get(pk=query_parameters["target_id"])
-        return self.lightcurve_for(TargetInfo.from_target(target))
+        info = with_queued_job(target, self, TargetInfo.from_target(target))
+        try:
+            return self.lightcurve_for(info)
+        except JobQueued as exc:
+            record_failure(target, self, info, exc)
+            raise
 
     def create_reduced_datums_from_query(self, target, data, data_type=None, **kwargs):
         """Store a Lightcurve from ``query_photometry`` through our sync, and record the pair's status."""

@@ -26,6 +26,22 @@ class Request:
     #: whether sending it twice does no harm: by default a GET may be retried after a failure that may have
     #: reached the server and a POST may not (a second ATLAS job); a TAP query is a read sent as a POST
     idempotent: bool | None = None
+    #: a 429 is waited out (up to ``max_retry_wait``) and the request sent again; False: the 429 is raised at once
+    #: (its wait in ``retry_after``), so the caller can postpone the request instead of holding a worker
+    wait_when_throttled: bool = True
+    #: a job already queued for what this request asks (a ``QueuedJob``): its result is collected instead of a
+    #: second job being queued
+    job: object = None
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    """A job waiting in an archive's queue (ATLAS): its path on the archive, when it was submitted (an aware
+    datetime), and how many jobs were submitted for the pair since its last result."""
+
+    path: str
+    submitted_at: object
+    attempts: int = 1
 
 
 @dataclass

@@ -37,7 +37,7 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc), returncode=2) from None
         targets = self.targets(options["target"])
-        if not targets:
+        if not (targets.exists() if hasattr(targets, "exists") else targets):
             self.stdout.write("this site has no targets: nothing to update (add targets, e.g. with TOM's target form, "
                               "then run this again)")
             return
@@ -78,7 +78,7 @@ class Command(BaseCommand):
 
     def targets(self, wanted):
         if not wanted:
-            return list(Target.objects.order_by("pk"))
+            return Target.objects.order_by("pk")  # read by the plan in chunks
         found = []
         for value in wanted:
             query = Q(name=value) | Q(aliases__name=value)
@@ -103,15 +103,16 @@ class Command(BaseCommand):
             return updating.run(items, workers=options["workers"], on_outcome=tick, health=health)
 
 
-COLUMNS = ("source", "checked", "fetched", "no data", "not due", "no name", "not conf.", "unavail.", "deleted", "added",
-           "removed", "errors")
+COLUMNS = ("source", "checked", "fetched", "no data", "not due", "no name", "not conf.", "unavail.", "queued",
+           "deleted", "added", "removed", "errors")
 
 
 SUMMARY_LEGEND = ("no data: the archive has nothing at the target, normal for a survey that does not cover it; "
                   "not due: read within its cadence (a data release: read once); no name: the archive is searched by "
                   "a name the target does not have; not conf.: the site has not configured the archive "
                   "(settings.DATA_SERVICES); unavail.: not asked, the archive's host stopped answering earlier in "
-                  "this run")
+                  "this run (or kept throttling a job's submission); queued: a job still waits in the archive's queue "
+                  "(ATLAS), collected by the next run")
 
 
 def request_note(outcome):

@@ -1,0 +1,137 @@
+"""A day in production (#17): a daily refresh asks only for what is new, a weekly full read re-validates the
+history, an ATLAS job waits in ATLAS's queue without holding a worker, and the plan reads any number of targets
+in chunks. On the real FU Ori AAVSO history and the real ATLAS forced-photometry result of Gaia20fnr, with the
+sample archive's clock standing in for the days passing."""
+import math
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.db import connection
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+
+from tests.brokers.contract import stored, update
+from tests.brokers.test_aavso import DEC, JD, RA
+from tests.brokers.test_atlas import GOOD
+from tests.sample_archive.server import DATA_DIR, rows_between
+from tom_bhtom_brokers import updating
+from tom_bhtom_brokers.brokers.aavso import AavsoBroker
+from tom_bhtom_brokers.brokers.atlas import AtlasBroker
+from tom_bhtom_brokers.brokers.gaia_alerts import GaiaAlertsBroker
+from tom_bhtom_brokers.models import LightcurveUpdate
+
+MJD_TO_JD = 2400000.5
+GAIA20FNR = (90.26701, -18.96770)
+
+
+def a_day_passes(target, source, full_read_days_ago=None):
+    """The pair was last read a day ago (so a daily archive is due), its last full read as long ago as said."""
+    changes = {"last_attempt": F("last_attempt") - timedelta(days=1)}
+    if full_read_days_ago is not None:
+        changes["last_full_read"] = F("last_full_read") - timedelta(days=full_read_days_ago)
+    LightcurveUpdate.objects.filter(target=target, source=source).update(**changes)
+
+
+def aavso_jd(point):
+    return point.value["time_original"]
+
+
+@pytest.mark.django_db
+def test_a_daily_aavso_refresh_asks_one_chunk_and_keeps_the_older_points(archive, make_target):
+    newest = np.sort(JD.to_numpy())[-3]
+    archive.until_jd = newest                      # the last three observations are not made yet
+    target = make_target("FU Ori", RA, DEC, **{"AAVSO name": "FU Ori"})
+    first = update(target, AavsoBroker, force=False)
+    assert first.status == "ok" and first.added == int((JD < newest).sum()), first.message
+    older = set(stored(target, "AAVSO").values_list("pk", flat=True))
+    last_jd = max(aavso_jd(p) for p in stored(target, "AAVSO"))
+
+    archive.until_jd, archive.requests = math.inf, []  # a day later, three new observations
+    a_day_passes(target, "AAVSO")
+    (item,) = updating.plan([target], [AavsoBroker()])
+    assert item.due and "recent part asked (full read every 7 d)" in item.reason
+    second = update(target, AavsoBroker, force=False)
+    assert second.status == "ok" and (second.added, second.removed) == (3, 0), second.message
+    (request,) = archive.requests                  # one chunk instead of the century's 13
+    assert float(request["params"]["fromjd"]) == pytest.approx(last_jd - 30, abs=1e-5)
+    assert older < set(stored(target, "AAVSO").values_list("pk", flat=True))
+    assert stored(target, "AAVSO").count() == len(JD)
+
+    for day in ("third", "fourth"):                # nothing new: from the second day on, the same answer is not parsed
+        archive.requests = []
+        a_day_passes(target, "AAVSO")
+        later = update(target, AavsoBroker, force=False)
+        assert later.status == "ok" and (later.added, later.removed) == (0, 0) and len(archive.requests) == 1
+    assert "unchanged" in later.message
+
+
+@pytest.mark.django_db
+def test_the_weekly_full_read_picks_up_a_changed_old_observation(archive, make_target):
+    target = make_target("FU Ori", RA, DEC, **{"AAVSO name": "FU Ori"})
+    assert update(target, AavsoBroker, force=False).added == len(JD)
+    old = stored(target, "AAVSO").filter(brightness__isnull=False).order_by("timestamp").first()
+    jd = aavso_jd(old)
+    edges = AavsoBroker().chunk_edges()
+    start, stop = next((a, b) for a, b in zip(edges, edges[1:]) if a <= jd < b)
+    chunk = rows_between((DATA_DIR / "aavso" / "FU_Ori.txt").read_bytes(), "@@@", start, stop).decode()
+    line = next(row for row in chunk.splitlines() if row.startswith(f"{jd:.5f}@@@"))
+    fields = line.split("@@@")
+    revised = fields[:1] + [f"{float(fields[1]) + 0.5:.3f}"] + fields[2:]   # AAVSO revised the magnitude
+    fault = archive.add_fault(kind="replace", path="/index.php", query=f"fromjd={start:.5f}",
+                              body=chunk.replace(line, "@@@".join(revised)))
+
+    a_day_passes(target, "AAVSO")                  # the daily refresh does not reach back that far
+    daily = update(target, AavsoBroker, force=False)
+    assert daily.status == "ok" and fault.served == 0 and daily.added == 0
+    a_day_passes(target, "AAVSO", full_read_days_ago=7)
+    archive.requests = []
+    weekly = update(target, AavsoBroker, force=False)
+    assert weekly.status == "ok" and (weekly.added, weekly.removed) == (1, 1), weekly.message
+    assert len(archive.requests) == 13 and fault.served == 1
+    revised_point = stored(target, "AAVSO").get(value__aavso_obs_id=old.value["aavso_obs_id"])
+    assert revised_point.brightness == pytest.approx(old.brightness + 0.5)
+    assert stored(target, "AAVSO").count() == len(JD)
+
+
+@pytest.mark.django_db
+def test_an_atlas_job_waits_in_the_queue_while_the_only_worker_fetches_other_archives(archive, make_target,
+                                                                                        settings):
+    archive.atlas.config["queue_seconds"] = 1.5    # ATLAS works on the job for 1.5 s
+    archive.latency = 0.1
+    settings.DATA_SERVICES["ATLAS"]["poll_seconds"] = 0.3
+    target = make_target("Gaia20fnr", *GAIA20FNR, **{"AAVSO name": "FU Ori", "Gaia Alerts name": "Gaia20fnr"})
+    brokers = [AavsoBroker(), GaiaAlertsBroker(), AtlasBroker()]
+    outcomes = updating.run(updating.plan([target], brokers), workers=1)
+    assert {o.source: o.status for o in outcomes} == {"AAVSO": "ok", "Gaia Alerts": "ok", "ATLAS": "ok"}
+    assert stored(target, "ATLAS").count() == len(GOOD)
+    submitted = next(r["time"] for r in archive.requests if r["method"] == "POST")
+    collected = next(r["time"] for r in archive.requests if "/static/results/" in r["path"])
+    meanwhile = [r for r in archive.requests if submitted < r["time"] < collected and "/forcedphot/" not in r["path"]]
+    # one worker: had it waited on ATLAS's queue, nothing else would have been asked in the meantime
+    assert collected - submitted >= 1.5 and len(meanwhile) >= 13, (collected - submitted, len(meanwhile))
+    polls = [r for r in archive.requests if r["method"] == "GET" and "/forcedphot/queue/" in r["path"]]
+    assert 2 <= len(polls) <= 1.5 / 0.3 + 2
+
+    # a day later ATLAS is asked for the recent part only, and the older points stay
+    a_day_passes(target, "ATLAS")
+    archive.requests = []
+    again = update(target, AtlasBroker, force=False)
+    assert again.status == "ok" and (again.added, again.removed) == (0, 0), again.message
+    mjd_min = float(next(r for r in archive.requests if r["method"] == "POST")["params"]["mjd_min"])
+    assert mjd_min == pytest.approx(GOOD["MJD"].max() - 30, abs=1e-4)
+    assert stored(target, "ATLAS").count() == len(GOOD)
+
+
+@pytest.mark.django_db
+def test_the_plan_reads_targets_in_chunks_with_a_few_queries_each(monkeypatch):
+    from tom_targets.models import Target
+
+    monkeypatch.setattr(updating, "PLAN_CHUNK", 40)
+    Target.objects.bulk_create([Target(name=f"t{i}", type=Target.SIDEREAL, ra=i, dec=0) for i in range(100)])
+    brokers = updating.installed_brokers()
+    with CaptureQueriesContext(connection) as queries:
+        items = updating.plan(Target.objects.order_by("pk"), brokers)
+    assert len(items) == 100 * len(brokers) and all(item.due for item in items)
+    # the targets (one cursor), then per chunk of 40: survey names, status rows, point counts
+    assert len(queries) == 1 + 3 * 3, [q["sql"][:80] for q in queries]
