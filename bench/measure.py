@@ -1,6 +1,10 @@
 """One measurement in its own process (so its peak memory is its own); prints one JSON line.
 
     python bench/measure.py setup N          migrate and create N fleet targets
+    python bench/measure.py many N           migrate and create N targets with survey names, in bulk (no archive)
+    python bench/measure.py age DAYS         every pair last read DAYS days earlier (days passing)
+    python bench/measure.py dryrun 0         update_lightcurves --dry-run over every target
+    python bench/measure.py enqueue 0        update_lightcurves --enqueue (BENCH_TASKS=database)
     python bench/measure.py refresh WORKERS [--force]
     python bench/measure.py ingest POINTS    parse + store one light curve of POINTS points
     python bench/measure.py tom_ingest POINTS  TOM Toolkit's per-point get_or_create path, same points
@@ -40,19 +44,64 @@ def setup(n):
     return {"targets": n}
 
 
+def many(n):
+    """n targets with the fleet's survey names, created in bulk: the plan's work for a long target list."""
+    from tom_targets.models import Target, TargetExtra
+
+    from tests.fleet import fleet
+
+    call_command("migrate", "--no-input", "-v", "0")
+    for start in range(0, n, 2000):
+        batch = fleet(min(n, start + 2000))[start:]
+        targets = Target.objects.bulk_create([Target(name=f"many-{start + i:06d}", type=Target.SIDEREAL, ra=ra,
+                                                     dec=dec, epoch=2000.0) for i, (_, ra, dec, _) in enumerate(batch)])
+        TargetExtra.objects.bulk_create([TargetExtra(target=t, key=key, value=alert) for t, (_, _, _, alert)
+                                         in zip(targets, batch) for key in ("Gaia Alerts name", "AAVSO name")])
+    return {"targets": Target.objects.count()}
+
+
+def age(days):
+    """Every pair was last read ``days`` days earlier than it was: that many days pass for the cadence."""
+    from datetime import timedelta
+
+    from django.db.models import F
+
+    from tom_bhtom_brokers.models import LightcurveUpdate
+
+    LightcurveUpdate.objects.update(last_attempt=F("last_attempt") - timedelta(days=days))
+    return {"aged": days}
+
+
+def command_seconds(*args):
+    """The command's wall time in this process (Django already set up), its output discarded."""
+    started = time.perf_counter()
+    call_command("update_lightcurves", *args, stdout=StringIO())
+    return {"seconds": time.perf_counter() - started}
+
+
 def refresh(workers, force=False):
     out = StringIO()
     args = ["--workers", str(workers), "--no-progress"] + (["--force"] if force else [])
     started = time.perf_counter()
-    call_command("update_lightcurves", *args, stdout=out)
+    try:
+        call_command("update_lightcurves", *args, stdout=out)
+    except SystemExit:
+        pass  # pairs failed (a host down): the table below says how many
+    except Exception as exc:  # noqa: BLE001 - CommandError (exit status 1): the table is printed all the same
+        if "update(s) failed" not in str(exc):
+            raise
     seconds = time.perf_counter() - started
     from tom_bhtom_brokers.management.commands.update_lightcurves import COLUMNS
 
-    numbers = next(line for line in out.getvalue().splitlines() if line.startswith("total")).split()[1:]
-    total = dict(zip(COLUMNS[1:], map(int, numbers)))
+    table = {}  # source -> column -> count: the summary's rows, whose last len(COLUMNS) - 1 cells are numbers
+    for cells in (line.split() for line in out.getvalue().splitlines()):
+        numbers = cells[1 - len(COLUMNS):]
+        if len(cells) >= len(COLUMNS) and all(cell.isdigit() for cell in numbers):
+            table[" ".join(cells[:1 - len(COLUMNS)])] = dict(zip(COLUMNS[1:], map(int, numbers)))
+    total = table["total"]
     return {"seconds": seconds, "fetched": total["fetched"] + total["no data"], "added": total["added"],
             # no name / not configured / host down: pairs that measured nothing
-            "skipped": total["no name"] + total["not conf."] + total["unavail."]}
+            "skipped": total["no name"] + total["not conf."] + total["unavail."], "sources": table}
 
 
 def big_votable(points):
@@ -207,6 +256,8 @@ def periods(points):
 if __name__ == "__main__":
     step, value = sys.argv[1], int(sys.argv[2])
     result = {"setup": setup, "refresh": lambda n: refresh(n, "--force" in sys.argv), "ingest": ingest,
-              "tom_ingest": tom_ingest, "answers": answers, "periods": periods}[step](value)
+              "tom_ingest": tom_ingest, "answers": answers, "periods": periods, "many": many, "age": age,
+              "dryrun": lambda _: command_seconds("--dry-run"),
+              "enqueue": lambda _: command_seconds("--enqueue")}[step](value)
     result["peak_mb"] = peak_mb()
     print(json.dumps(result))

@@ -21,6 +21,11 @@ sys.path.insert(0, str(REPO))
 from tom_bhtom_brokers.brokers import BROKER_CLASSES, IMPLEMENTED_SOURCE_NAMES  # noqa: E402
 PER_HOST = 4          # tom_bhtom_brokers default, settings.BHTOM_BROKERS['max_requests_per_host']
 DEFAULT_WORKERS = 16  # update_lightcurves --workers default
+#: the host taken down in the "one archive host down" rows: the Gaia Alerts and CPCS host, the one with most pairs
+DOWN_HOST = "gsaweb.ast.cam.ac.uk"
+#: ATLAS's queue in the "ATLAS queue" rows: each job waits this long, and is asked every POLL seconds (the
+#: broker's default)
+ATLAS_QUEUE_SECONDS, ATLAS_POLL_SECONDS = 60, 10
 
 
 def archive(host, port, latency):
@@ -41,6 +46,42 @@ def archive_hosts():
         broker = import_string(path)
         hosts.setdefault(urlsplit(broker.default_url).hostname, []).append(broker.name)
     return hosts
+
+
+def control(url, what, payload):
+    """Switch a sample archive: its clock, the emulated ATLAS queue, faults (``/_sample_archive/<what>``)."""
+    request = urllib.request.Request(f"{url}/_sample_archive/{what}", data=json.dumps(payload).encode(),
+                                     method="POST")
+    urllib.request.urlopen(request).read()
+
+
+def newest_fleet_aavso_jd():
+    """The JD of the newest observation in the fleet's AAVSO answers: the "day" the daily refresh brings."""
+    lines = (REPO / "tests" / "data" / "aavso" / "synthetic.txt").read_text().splitlines()[1:]
+    return max(float(line.split("@@@", 1)[0]) for line in lines if line.strip())
+
+
+def per_due_pair(result, per_host, hosts):
+    """Requests per due pair of each host whose sources were due, from one refresh's summary and request counts:
+    {host label: (requests, due pairs)}."""
+    figures = {}
+    for (host, sources), requests in zip(hosts.items(), per_host):
+        due = sum(result["sources"][s]["checked"] - result["sources"][s]["not due"] for s in sources)
+        if due:
+            figures["/".join(sources)] = (requests, due)
+    return figures
+
+
+def atlas_collected(result):
+    row = result["sources"]["ATLAS"]
+    return row["fetched"] + row["no data"]
+
+
+def stored_elsewhere(result, hosts):
+    """Whether every pair of the other hosts ended as in a healthy run: fetched or no data (or not applicable)."""
+    others = [s for host, sources in hosts.items() if host != DOWN_HOST for s in sources]
+    failed = sum(result["sources"][s]["errors"] + result["sources"][s]["unavail."] for s in others)
+    return "every other pair stored" if not failed else f"{failed} other pair(s) failed"
 
 
 def served(urls):
@@ -68,6 +109,7 @@ def main():
     parser.add_argument("--tom-points", type=int, default=10_000,
                         help="points for TOM's per-point path (its rate is what is compared)")
     parser.add_argument("--port", type=int, default=8791)
+    parser.add_argument("--many-targets", type=int, default=10_000, help="targets for the --dry-run/--enqueue rows")
     args = parser.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="bhtom_bench_")
@@ -85,6 +127,9 @@ def main():
     base.pop("DJANGO_SETTINGS_MODULE")
     env = lambda name: {**base, "BENCH_DB": os.path.join(workdir, f"{name}.sqlite3")}  # noqa: E731
     rows = []
+    # the newest AAVSO observation of the fleet is not made yet: the daily refresh below brings it
+    for url in urls:
+        control(url, "clock", {"jd": newest_fleet_aavso_jd() - 0.5})
     try:
         measure(env("serial"), "setup", args.targets)
         before = served(urls)
@@ -102,6 +147,46 @@ def main():
         before = served(urls)
         unchanged = measure(env("default"), "refresh", DEFAULT_WORKERS, "--force")
         forced_requests = sum(served_since(urls, before))
+
+        # a day later: every daily pair is due, and each AAVSO star has its newest observation
+        for url in urls:
+            control(url, "clock", {"jd": 1e12})
+        measure(env("default"), "age", 1)
+        before = served(urls)
+        daily = measure(env("default"), "refresh", DEFAULT_WORKERS)
+        daily_requests = per_due_pair(daily, served_since(urls, before), hosts)
+
+        # ATLAS's queue takes a minute per job: the fleet's first refresh with ATLAS, and the same without it
+        atlas_url = source_urls["ATLAS"]
+        control(atlas_url, "atlas", {"queue_seconds": ATLAS_QUEUE_SECONDS, "polls_queued": 0})
+        overrides = lambda name, o: {**env(name), "BENCH_OVERRIDES": json.dumps(o)}  # noqa: E731
+        slow_atlas = overrides("atlas_queue", {"ATLAS": {"poll_seconds": ATLAS_POLL_SECONDS}})
+        measure(slow_atlas, "setup", args.targets)
+        with_atlas = measure(slow_atlas, "refresh", DEFAULT_WORKERS)
+        control(atlas_url, "atlas", {"queue_seconds": 0, "polls_queued": 1})
+        no_atlas = overrides("no_atlas", {"ATLAS": {"enabled": False}})
+        measure(no_atlas, "setup", args.targets)
+        without_atlas = measure(no_atlas, "refresh", DEFAULT_WORKERS)
+
+        # one archive host down (no connection; then answering nothing), against the fleet without it
+        down_sources = hosts[DOWN_HOST]
+        refused = overrides("host_refused", {s: {"url": "http://127.0.0.1:9"} for s in down_sources})
+        measure(refused, "setup", args.targets)
+        host_refused = measure(refused, "refresh", DEFAULT_WORKERS)
+        staller, stall_url = archive(f"127.0.0.{len(hosts) + 1}", args.port, args.latency)
+        processes.append(staller)
+        control(stall_url, "faults", [{"kind": "stall", "seconds": 300}])
+        stalled = overrides("host_stalled", {s: {"url": stall_url} for s in down_sources})
+        measure(stalled, "setup", args.targets)
+        host_stalled = measure(stalled, "refresh", DEFAULT_WORKERS)
+        removed = overrides("host_removed", {s: {"enabled": False} for s in down_sources})
+        measure(removed, "setup", args.targets)
+        host_removed = measure(removed, "refresh", DEFAULT_WORKERS)
+
+        # 10,000 targets in the database, no archive asked
+        measure(env("many"), "many", args.many_targets)
+        dry_run = measure(env("many"), "dryrun", 0)
+        enqueue = measure({**env("many"), "BENCH_TASKS": "database"}, "enqueue", 0)
 
         # each host can serve PER_HOST requests at once, and all hosts together at most DEFAULT_WORKERS:
         # the busiest host, or the pool as a whole, sets the bound
@@ -141,6 +226,42 @@ def main():
         ("second refresh --force, nothing changed", f"{unchanged['seconds']:.1f} s",
          f"{unchanged['seconds'] / default['seconds']:.0%} of the first; {forced_requests} requests, "
          f"{unchanged['added']} added", f"{unchanged['peak_mb']:.0f} MB"),
+    ]
+    requests = sum(r for r, _ in daily_requests.values())
+    due = sum(d for _, d in daily_requests.values())
+    get_archives = {k: v for k, v in daily_requests.items() if k != "ATLAS"}
+    get_requests, get_due = sum(r for r, _ in get_archives.values()), sum(d for _, d in get_archives.values())
+    rows += [
+        ("daily refresh, a day later", f"{daily['seconds']:.1f} s",
+         f"{daily['seconds'] / default['seconds']:.0%} of the first (target <= 15%); {daily['added']} points added",
+         f"{daily['peak_mb']:.0f} MB"),
+        ("  requests per due pair, daily archives", f"{requests / due:.2f}",
+         f"target <= 1.2; {requests} requests for {due} pairs: "
+         + ", ".join(f"{k} {r / d:.1f}" for k, (r, d) in daily_requests.items()), ""),
+        ("  the same, archives read by GET (no job queue)", f"{get_requests / get_due:.2f}",
+         f"{get_requests} requests for {get_due} pairs", ""),
+        (f"first refresh, ATLAS jobs queued {ATLAS_QUEUE_SECONDS} s", f"{with_atlas['seconds']:.1f} s",
+         f"ATLAS polled every {ATLAS_POLL_SECONDS} s; {atlas_collected(with_atlas)} of {args.targets} ATLAS "
+         "results collected in the run", f"{with_atlas['peak_mb']:.0f} MB"),
+        ("  the same without ATLAS", f"{without_atlas['seconds']:.1f} s",
+         f"ratio {with_atlas['seconds'] / without_atlas['seconds']:.2f}x (target <= 1.1x)",
+         f"{without_atlas['peak_mb']:.0f} MB"),
+        (f"first refresh, {DOWN_HOST} refusing connections", f"{host_refused['seconds']:.1f} s",
+         f"ratio {host_refused['seconds'] / host_removed['seconds']:.2f}x (target <= 1.2x); "
+         f"{host_refused['sources']['total']['unavail.']} pairs not asked, {stored_elsewhere(host_refused, hosts)}",
+         f"{host_refused['peak_mb']:.0f} MB"),
+        (f"first refresh, {DOWN_HOST} answering nothing", f"{host_stalled['seconds']:.1f} s",
+         f"ratio {host_stalled['seconds'] / host_removed['seconds']:.2f}x (target <= 1.2x); "
+         f"{host_stalled['sources']['total']['unavail.']} pairs not asked, {stored_elsewhere(host_stalled, hosts)}",
+         f"{host_stalled['peak_mb']:.0f} MB"),
+        (f"  the same with {DOWN_HOST}'s sources removed", f"{host_removed['seconds']:.1f} s",
+         f"{', '.join(hosts[DOWN_HOST])} disabled", f"{host_removed['peak_mb']:.0f} MB"),
+        (f"--dry-run, {args.many_targets:,} targets x {len(IMPLEMENTED_SOURCE_NAMES)} sources",
+         f"{dry_run['seconds']:.1f} s", "the command alone (Django's start not included); peak RSS of the process",
+         f"{dry_run['peak_mb']:.0f} MB"),
+        (f"--enqueue, {args.many_targets:,} targets", f"{enqueue['seconds']:.1f} s",
+         "one django-tasks task per target on the database backend, one transaction",
+         f"{enqueue['peak_mb']:.0f} MB"),
     ]
     for name, label in (("one_band", "one band"), ("five_bands", "five bands")):
         search = periods[name]

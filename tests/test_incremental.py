@@ -135,3 +135,23 @@ def test_the_plan_reads_targets_in_chunks_with_a_few_queries_each(monkeypatch):
     assert len(items) == 100 * len(brokers) and all(item.due for item in items)
     # the targets (one cursor), then per chunk of 40: survey names, status rows, point counts
     assert len(queries) == 1 + 3 * 3, [q["sql"][:80] for q in queries]
+
+
+def test_a_free_thread_goes_to_the_first_pair_whose_host_has_a_free_slot():
+    from types import SimpleNamespace
+
+    from tom_bhtom_brokers.scheduling import PairQueue
+
+    def pair(host, n):
+        return SimpleNamespace(broker=SimpleNamespace(base_url=f"http://{host}"), n=n)
+
+    queue = PairQueue([pair("a", 0), pair("a", 1), pair("a", 2), pair("b", 3)], per_host=2)
+    first, second, third = queue.take(), queue.take(), queue.take()
+    assert [first.n, second.n, third.n] == [0, 1, 3]      # host a is at its limit: b's pair, not a third of a's
+    assert queue.take() is None
+    queue.again(first, 0)                                  # a pair back for its job, due now; a is still full
+    assert queue.take() is None
+    queue.done(second)
+    assert queue.take() is first and queue.take() is None  # the pair put off goes before a's waiting one
+    queue.done(third), queue.done(first)
+    assert queue.take().n == 2 and not queue

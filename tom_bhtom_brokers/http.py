@@ -100,18 +100,38 @@ class HostHealth:
     got no answer at all (connection refused or not made, or no answer within the timeout: ArchiveUnreachable),
     the host is down for the rest of the run: requests to it are refused before they are sent
     (ArchiveUnavailable). Any answer from the host (data, a 404, a 503, a reset) resets its count. Shared by a
-    run's worker threads; a thread's requests report to it inside ``watching_hosts``."""
+    run's worker threads; a thread's requests report to it inside ``watching_hosts``.
+
+    While a host is suspect (its last request got no answer) and other requests to it are still out, a new request
+    waits for their verdict instead of going out: they either answer (the host is fine, it goes) or fail too (the
+    host is down, it is refused). So a host that answers nothing costs one timeout, not one per wave of
+    requests."""
+
+    #: the longest a request waits for the verdict of those already out to a suspect host
+    MAX_VERDICT_WAIT = 600.0
 
     def __init__(self, threshold=None):
         if threshold is None:
             threshold = app_setting("host_down_after", 3)
         self.threshold = max(1, int(threshold))
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._in_a_row = Counter()
+        self._out = Counter()
         #: host -> why it was found down
         self.down = {}
         #: host -> pairs not asked because of it (counted by the updater)
         self.skipped = Counter()
+
+    def admit(self, host):
+        """Before a request to ``host``: the error refusing it if the host is down (after waiting for the verdict
+        of the requests still out to a suspect host), else None, and the request counts as out until ``observe``."""
+        with self._lock:
+            self._lock.wait_for(lambda: host in self.down or not (self._in_a_row[host] and self._out[host]),
+                                timeout=self.MAX_VERDICT_WAIT)
+            if host not in self.down:
+                self._out[host] += 1
+                return None
+        return self.refusal(host)
 
     def refusal(self, host):
         """The error for a request to ``host`` if the host is down, else None."""
@@ -125,8 +145,10 @@ class HostHealth:
         return error
 
     def observe(self, host, error):
-        """One request's result on ``host``: ``error`` None when it answered."""
+        """One request's result on ``host`` (a request ``admit`` let out): ``error`` None when it answered."""
         with self._lock:
+            self._out[host] = max(0, self._out[host] - 1)
+            self._lock.notify_all()
             if not isinstance(error, ArchiveUnreachable):
                 self._in_a_row[host] = 0
                 return
@@ -273,17 +295,19 @@ class HttpClient:
             attempt += 1
             with semaphore:
                 # asked once the slot is ours: a host found down while this request waited is not asked
-                refusal = health.refusal(host) if health is not None else None
+                refusal = health.admit(host) if health is not None else None
                 if refusal is not None:
                     raise refusal
+                failure = None  # what the host did: None, an answer (or a failure of ours, not the host's)
                 try:
                     outcome = self._attempt(method, url, params, data, headers, shown_url)
+                    failure = None if isinstance(outcome, Response) else outcome[0]
                 except BrokerServiceError as exc:
-                    if health is not None:
-                        health.observe(host, exc)
+                    failure = exc
                     raise masked(exc, self.secrets) from None
-            if health is not None:
-                health.observe(host, None if isinstance(outcome, Response) else outcome[0])
+                finally:
+                    if health is not None:
+                        health.observe(host, failure)
             if isinstance(outcome, Response):
                 return outcome
             error, retry_after, reached = outcome

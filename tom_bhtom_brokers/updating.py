@@ -6,14 +6,13 @@ each pair in its own savepoint, so a failure of one pair never touches another. 
 becomes that pair's status; nothing stored is lost.
 
 A job an archive queues (ATLAS) holds no worker: its pair is recorded as queued and comes back to the pool
-``poll_seconds`` later, one request per pass, while the other pairs go on (``run``'s later passes).
+``poll_seconds`` later, one request per pass, while the other pairs go on (``run``'s later passes). Which pair
+a free thread takes is ``scheduling.PairQueue``'s choice: the first whose archive host has a free slot.
 """
-import heapq
 import itertools
 import logging
 import random
 import time
-from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -30,13 +29,14 @@ from tom_targets.models import Target
 from tom_bhtom_brokers.brokers.base import BHTOMBroker
 from tom_bhtom_brokers.exceptions import (ArchiveUnavailable, BrokerError, BrokerInputError, BrokerNotApplicable,
                                           BrokerNotConfigured, JobPostponed, JobQueued)
-from tom_bhtom_brokers.http import HostHealth, watching_hosts
+from tom_bhtom_brokers.http import HostHealth, host_limiter, watching_hosts
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.recording import (DELETED, Outcome, failure_status, queued_job,  # noqa: F401 (API)
                                          record_failure, record_success)
 from tom_bhtom_brokers.lightcurve import MJD_ZERO
 from tom_bhtom_brokers.store import point_columns
+from tom_bhtom_brokers.scheduling import PairQueue
 from tom_bhtom_brokers.target_info import TargetInfo
 
 logger = logging.getLogger(__name__)
@@ -254,39 +254,34 @@ def run(items, workers=DEFAULT_WORKERS, on_outcome=None, health=None, collect_jo
             done(Outcome(item.target.id, item.target.name, item.broker.name, "skipped", item.reason))
     # jobs first: an archive's queue then works on them while the other archives' pairs are fetched
     due.sort(key=lambda item: not item.broker.queues_jobs)
-    waiting = deque(due)
-    later, order = [], itertools.count()  # (when, n, item): pairs to hand to the pool again, soonest first
+    queue = PairQueue(due, host_limiter().per_host)
     postponed = {}
     workers = max(1, workers)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lightcurve") as pool:
         pending = set()
 
         def feed():
-            # the pool is given only as many pairs as it has threads, so a pair coming back for its job is
-            # next in line, not behind every pair of the run
-            while len(pending) < workers:
-                if later and later[0][0] <= time.monotonic():
-                    item = heapq.heappop(later)[2]
-                elif waiting:
-                    item = waiting.popleft()
-                else:
-                    return
+            while len(pending) < workers and (item := queue.take()) is not None:
                 pending.add(pool.submit(fetch_one, item, health))
 
         feed()
-        while pending or later:
-            timeout = max(0.0, later[0][0] - time.monotonic()) if later else None
+        while pending or queue:
+            timeout = queue.seconds_to_next()
             if pending:
-                finished, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+                # a pair due now whose host is busy waits for one of the pending pairs, not in a busy loop
+                finished, pending = wait(pending, timeout=timeout or None, return_when=FIRST_COMPLETED)
             else:
-                time.sleep(timeout)
+                time.sleep(timeout or 0)
                 finished = set()
-            for result, outcome in record_many([future.result() for future in finished]) if finished else ():
+            results = [future.result() for future in finished]
+            for result in results:
+                queue.done(result.item)
+            for result, outcome in record_many(results) if results else ():
                 again = next_pass(result, postponed) if collect_jobs else None
                 if again is None:
                     done(outcome)
                 else:
-                    heapq.heappush(later, (time.monotonic() + again[0], next(order), again[1]))
+                    queue.again(again[1], again[0])
             feed()
     return outcomes
 

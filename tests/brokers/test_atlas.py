@@ -12,6 +12,8 @@ from tests.sample_archive.server import DATA_DIR
 from tom_bhtom_brokers.brokers.atlas import AtlasBroker
 from tom_bhtom_brokers.exceptions import JobQueued
 from tom_bhtom_brokers.models import LightcurveUpdate
+from tom_bhtom_brokers.target_info import TargetInfo
+from tom_bhtom_brokers.target_tab import status_rows
 
 RA, DEC = 90.26701, -18.96770
 PASTED_URL = f"https://fallingstar-data.com/forcedphot/static/results/{ATLAS_PASTED_JOB}.txt"
@@ -104,6 +106,9 @@ def test_a_job_still_queued_after_the_run_is_recorded_and_collected_by_the_next(
     row = LightcurveUpdate.objects.get(target=target, source="ATLAS")
     (job_id,) = archive.atlas.jobs
     assert row.job_path == f"/forcedphot/queue/{job_id}/" and row.job_attempts == 1 and row.job_submitted_at
+    (status,) = [r for r in status_rows(target, TargetInfo.from_target(target)) if r["source"] == "ATLAS"]
+    assert (status["status"], status["message"]) == ("queued", outcome.message)    # the target page's table
+    assert status["next_due"].startswith("next update (last attempt: queued)")
     posts = len([r for r in archive.requests if r["method"] == "POST"])
 
     archive.atlas.jobs[job_id]["polls_left"] = 0       # ATLAS finished it between the runs

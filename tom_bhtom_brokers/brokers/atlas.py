@@ -148,21 +148,26 @@ class AtlasBroker(BHTOMBroker):
             return self.submit(req, attempts=1)
         answer = self.request(Request(job.path, headers=self.auth_headers()), lost_ok=True)
         if answer is None:  # the server no longer knows the job (results are kept for a short time only)
-            logger.info("the ATLAS job %s is gone from the queue: submitted again", job.path)
-            return self.submit(req, attempts=job.attempts + 1)
+            return self.submit_again(req, job)
         task = self.read(answer, lambda payload: read_json(payload, "ATLAS task"))
         if not task.get("finishtimestamp"):
             lost_after = timedelta(hours=float(self.setting("job_lost_hours", 24)))
             if timezone.now() - job.submitted_at > lost_after:
                 self.delete(job.path)
-                return self.submit(req, attempts=job.attempts + 1)
+                return self.submit_again(req, job)
             raise JobQueued(job, queued_note(job, task.get("queuepos")), url=answer.url)
-        try:
-            if not task.get("result_url"):
-                raise NoData(f"ATLAS: {task.get('error_msg') or 'no data returned'} for this position")
-            return self.request(Request(self.own_path(task["result_url"], "result_url", job.path)))
-        finally:
+        if not task.get("result_url"):
             self.delete(job.path)
+            raise NoData(f"ATLAS: {task.get('error_msg') or 'no data returned'} for this position")
+        result = self.request(Request(self.own_path(task["result_url"], "result_url", job.path)), lost_ok=True)
+        if result is None:  # deleted meanwhile (another update collected the same job first)
+            return self.submit_again(req, job)
+        self.delete(job.path)
+        return result
+
+    def submit_again(self, req, job):
+        logger.info("the ATLAS job %s or its result is gone: submitted again", job.path)
+        return self.submit(req, attempts=job.attempts + 1)
 
     def request(self, req, lost_ok=False):
         """One request to the server; with ``lost_ok``, None for a 404 (a job the server no longer has)."""

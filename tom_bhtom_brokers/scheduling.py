@@ -1,0 +1,60 @@
+"""Which pair a run's pool works on next: ``PairQueue``.
+
+The pool gets only as many pairs as it has threads, and each free thread goes to the first pair, in the run's
+order, whose archive host has a free slot (``max_requests_per_host``): a thread is never handed a pair that
+would only wait for its host's semaphore while other archives have work. A pair coming back for its queued
+job (ATLAS) is next in line once its time comes, not behind every pair of the run.
+"""
+import heapq
+import itertools
+import time
+from collections import Counter, defaultdict, deque
+from urllib.parse import urlsplit
+
+
+def archive_host(item):
+    """The host a pair's requests go to (the per-host limiter's key)."""
+    return urlsplit(item.broker.base_url).netloc
+
+
+class PairQueue:
+    def __init__(self, items, per_host):
+        self.per_host = max(1, int(per_host))
+        self.order = itertools.count()
+        self.waiting = defaultdict(deque)  # host -> (order, item), in the run's order
+        self.later = []  # (when, order, item): pairs to hand to the pool again, soonest first
+        self.busy = Counter()  # host -> pairs of this run in the pool
+        for item in items:
+            self.waiting[archive_host(item)].append((next(self.order), item))
+
+    def __bool__(self):
+        return bool(self.later) or any(self.waiting.values())
+
+    def again(self, item, seconds):
+        """Hand ``item`` to the pool again in ``seconds``."""
+        heapq.heappush(self.later, (time.monotonic() + seconds, next(self.order), item))
+
+    def seconds_to_next(self):
+        """How long until a pair put off comes due (0: now), None when none is put off."""
+        return max(0.0, self.later[0][0] - time.monotonic()) if self.later else None
+
+    def take(self):
+        """The next pair for a free thread, or None when every host with work is at its limit (or no work is
+        ready). A pair put off whose time has come goes first."""
+        if self.later and self.later[0][0] <= time.monotonic():
+            host = archive_host(self.later[0][2])
+            if self.busy[host] < self.per_host:
+                return self._start(heapq.heappop(self.later)[2], host)
+        free = [(queue[0][0], host) for host, queue in self.waiting.items()
+                if queue and self.busy[host] < self.per_host]
+        if not free:
+            return None
+        host = min(free)[1]
+        return self._start(self.waiting[host].popleft()[1], host)
+
+    def _start(self, item, host):
+        self.busy[host] += 1
+        return item
+
+    def done(self, item):
+        self.busy[archive_host(item)] -= 1
