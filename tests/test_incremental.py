@@ -122,6 +122,17 @@ def test_an_atlas_job_waits_in_the_queue_while_the_only_worker_fetches_other_arc
     assert mjd_min == pytest.approx(GOOD["MJD"].max() - 30, abs=1e-4)
     assert stored(target, "ATLAS").count() == len(GOOD)
 
+    # a recent-part job still queued when the run ends is collected as one, though a full read fell due meanwhile
+    a_day_passes(target, "ATLAS")
+    settings.DATA_SERVICES["ATLAS"]["max_wait_seconds"] = 0
+    assert update(target, AtlasBroker, force=False).status == "queued"
+    assert LightcurveUpdate.objects.get(target=target, source="ATLAS").job_asked_from == pytest.approx(mjd_min)
+    a_day_passes(target, "ATLAS", full_read_days_ago=7)
+    settings.DATA_SERVICES["ATLAS"]["max_wait_seconds"] = 60
+    collected = update(target, AtlasBroker, force=False)
+    assert collected.status == "ok" and (collected.added, collected.removed) == (0, 0), collected.message
+    assert stored(target, "ATLAS").count() == len(GOOD)
+
 
 @pytest.mark.django_db
 def test_the_plan_reads_targets_in_chunks_with_a_few_queries_each(monkeypatch):

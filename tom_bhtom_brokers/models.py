@@ -50,6 +50,8 @@ class LightcurveUpdate(models.Model):
     job_path = models.CharField(max_length=500, blank=True, default="")
     job_submitted_at = models.DateTimeField(null=True, blank=True)
     job_attempts = models.PositiveSmallIntegerField(default=0)
+    #: the MJD the job asks from (an incremental refresh; null: the whole history)
+    job_asked_from = models.FloatField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -154,7 +154,7 @@ def _record_unchanged(target, broker, info, lightcurve, now):
         note = _note_query(row, target, broker, info, lightcurve.matched_identifier)
         row.save(update_fields=["points_added", "points_removed", "last_attempt", "last_success", "url",
                                 "queried_with", "matched_identifier", "last_full_read", "job_path",
-                                "job_submitted_at", "job_attempts", "status", "message"])
+                                "job_submitted_at", "job_attempts", "job_asked_from", "status", "message"])
     return Outcome(info.id, info.name, broker.name, row.status, _join("unchanged since the last update", note),
                    lightcurve.url, total=row.points_total)
 
@@ -169,7 +169,7 @@ def _note_read(row, lightcurve, now):
     brought the answer, if any, is done."""
     if lightcurve.asked_from_mjd is None:
         row.last_full_read = now
-    row.job_path, row.job_submitted_at, row.job_attempts = "", None, 0
+    row.job_path, row.job_submitted_at, row.job_attempts, row.job_asked_from = "", None, 0, None
 
 
 def _join(*parts):
@@ -195,7 +195,7 @@ def queued_job(row, broker, info):
     none or the target's position or name changed since it was queued (then it is for another object)."""
     if row is None or not row.job_path or row.queried_with != broker.queried_with(info):
         return None
-    return QueuedJob(row.job_path, row.job_submitted_at, row.job_attempts)
+    return QueuedJob(row.job_path, row.job_submitted_at, row.job_attempts, row.job_asked_from)
 
 
 def with_queued_job(target, broker, info):
@@ -238,7 +238,7 @@ def record_failure(target, broker, info, error):
             row.last_attempt = timezone.now()
             if isinstance(error, JobQueued):  # remembered, so a later pass or run collects it
                 row.job_path, row.job_submitted_at = error.job.path[:500], error.job.submitted_at
-                row.job_attempts = error.job.attempts
+                row.job_attempts, row.job_asked_from = error.job.attempts, error.job.asked_from_mjd
             row.save()
     return Outcome(info.id, info.name, broker.name, status, message, url, total=total)
 

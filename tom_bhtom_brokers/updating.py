@@ -30,13 +30,12 @@ from tom_bhtom_brokers.brokers.base import BHTOMBroker
 from tom_bhtom_brokers.exceptions import (ArchiveUnavailable, BrokerError, BrokerInputError, BrokerNotApplicable,
                                           BrokerNotConfigured, JobPostponed, JobQueued)
 from tom_bhtom_brokers.http import HostHealth, host_limiter, watching_hosts
-from tom_bhtom_brokers.lightcurve import Lightcurve
+from tom_bhtom_brokers.lightcurve import MJD_ZERO, Lightcurve
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.recording import (DELETED, Outcome, failure_status, queued_job,  # noqa: F401 (API)
                                          record_failure, record_success)
-from tom_bhtom_brokers.lightcurve import MJD_ZERO
-from tom_bhtom_brokers.store import point_columns
 from tom_bhtom_brokers.scheduling import PairQueue
+from tom_bhtom_brokers.store import point_columns
 from tom_bhtom_brokers.target_info import TargetInfo
 
 logger = logging.getLogger(__name__)

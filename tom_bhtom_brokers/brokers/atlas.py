@@ -104,6 +104,12 @@ class AtlasBroker(BHTOMBroker):
         """A queued job takes an MJD range; a pasted result is a file read whole."""
         return bool(self.token) and super().refreshes_incrementally()
 
+    def refresh_start(self, target):
+        """A job already queued asks from where it was submitted to ask (the plan may have changed since: a full
+        read due meanwhile); a new one from where the plan says."""
+        job = target.jobs.get(self.name)
+        return job.asked_from_mjd if job is not None else super().refresh_start(target)
+
     @property
     def located_by(self):
         """With a token, a job at the target's position; without one, the result the user pasted."""
@@ -130,7 +136,7 @@ class AtlasBroker(BHTOMBroker):
         target = located.target
         start = self.refresh_start(target)
         return [Request(QUEUE_PATH, method="POST", headers=self.auth_headers(), wait_when_throttled=False,
-                        job=target.jobs.get(self.name), data={
+                        job=target.jobs.get(self.name), asked_from_mjd=start, data={
                             "ra": f"{target.ra:.7f}", "dec": f"{target.dec:.7f}",
                             "mjd_min": f"{self.setting('mjd_min', FIRST_MJD) if start is None else start:.5f}",
                             "mjd_max": f"{Time.now().mjd + 1.0:.5f}", "use_reduced": "false", "send_email": "false"})]
@@ -190,7 +196,7 @@ class AtlasBroker(BHTOMBroker):
                                url=exc.url) from None
         path = self.own_path(self.read(submitted, lambda payload: read_json(payload, "ATLAS queue answer"))
                              .get("url"), "task url", submitted.url)
-        job = QueuedJob(path, timezone.now(), attempts)
+        job = QueuedJob(path, timezone.now(), attempts, req.asked_from_mjd)
         raise JobQueued(job, queued_note(job), url=submitted.url)
 
     def delete(self, task_path):

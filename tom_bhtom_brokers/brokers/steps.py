@@ -32,16 +32,20 @@ class Request:
     #: a job already queued for what this request asks (a ``QueuedJob``): its result is collected instead of a
     #: second job being queued
     job: object = None
+    #: the MJD the request asks from (an incremental refresh), None: everything; a job queued for it keeps it
+    asked_from_mjd: float | None = None
 
 
 @dataclass(frozen=True)
 class QueuedJob:
     """A job waiting in an archive's queue (ATLAS): its path on the archive, when it was submitted (an aware
-    datetime), and how many jobs were submitted for the pair since its last result."""
+    datetime), how many jobs were submitted for the pair since its last result, and the MJD it asks from (an
+    incremental refresh; None: the whole history), so its answer is synced over the range it was asked for."""
 
     path: str
     submitted_at: object
     attempts: int = 1
+    asked_from_mjd: float | None = None
 
 
 @dataclass
