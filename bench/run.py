@@ -72,11 +72,6 @@ def per_due_pair(result, per_host, hosts):
     return figures
 
 
-def atlas_collected(result):
-    row = result["sources"]["ATLAS"]
-    return row["fetched"] + row["no data"]
-
-
 def stored_elsewhere(result, hosts):
     """Whether every pair of the other hosts ended as in a healthy run: fetched or no data (or not applicable)."""
     others = [s for host, sources in hosts.items() if host != DOWN_HOST for s in sources]
@@ -101,6 +96,110 @@ def measure(env, *args):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+SECTIONS = ("refresh", "daily", "atlas", "down", "many", "ingest", "periods")
+
+
+def table_rows(m, args, hosts, n_hosts):
+    """The printed table's rows (measure, time, detail, peak RSS) of whatever was measured."""
+    rows = []
+    if "serial" in m:
+        serial, default, per_host = m["serial"], m["default"], m["per_host"]
+        requests, pairs = sum(per_host), len(IMPLEMENTED_SOURCE_NAMES) * args.targets
+        # each host can serve PER_HOST requests at once, and all hosts together at most DEFAULT_WORKERS:
+        # the busiest host, or the pool as a whole, sets the bound
+        bound = max(max(per_host) * args.latency / PER_HOST, requests * args.latency / DEFAULT_WORKERS)
+        rows += [
+            ("refresh, --workers 1", f"{serial['seconds']:.1f} s", f"{pairs} pairs, {requests} requests, "
+             f"{serial['added']} points", f"{serial['peak_mb']:.0f} MB"),
+            (f"refresh, default (--workers {DEFAULT_WORKERS}, {PER_HOST}/host)", f"{default['seconds']:.1f} s",
+             f"{default['added']} points", f"{default['peak_mb']:.0f} MB"),
+            ("lower bound", f"{bound:.1f} s", f"busiest host {max(per_host)} requests x {args.latency:g} s / "
+             f"{PER_HOST}; all {requests} x {args.latency:g} s / {DEFAULT_WORKERS} workers", ""),
+            ("ratio serial / default", f"{serial['seconds'] / default['seconds']:.1f}x",
+             f"ceiling {min(DEFAULT_WORKERS, PER_HOST * n_hosts)}x with {n_hosts} archive hosts", ""),
+            ("ratio default / bound", f"{default['seconds'] / bound:.2f}x", "target <= 1.5x", ""),
+            ("second refresh, nothing due", f"{m['nothing_due']['seconds']:.2f} s",
+             f"{m['nothing_due']['seconds'] / default['seconds']:.1%} of the first; {m['nothing_due_requests']} "
+             "requests", f"{m['nothing_due']['peak_mb']:.0f} MB"),
+            ("second refresh --force, nothing changed", f"{m['unchanged']['seconds']:.1f} s",
+             f"{m['unchanged']['seconds'] / default['seconds']:.0%} of the first; {m['forced_requests']} requests, "
+             f"{m['unchanged']['added']} added", f"{m['unchanged']['peak_mb']:.0f} MB"),
+        ]
+    if "daily" in m:
+        daily, first, by_host = m["daily"], m["default"], m["daily_requests"]
+        requests, due = sum(r for r, _ in by_host.values()), sum(d for _, d in by_host.values())
+        by_get = [(r, d) for k, (r, d) in by_host.items() if k != "ATLAS"]
+        get_requests, get_due = sum(r for r, _ in by_get), sum(d for _, d in by_get)
+        rows += [
+            ("daily refresh, a day later", f"{daily['seconds']:.1f} s",
+             f"{daily['seconds'] / first['seconds']:.0%} of the first refresh ({first['seconds']:.1f} s; target "
+             f"<= 15%); {daily['added']} points added", f"{daily['peak_mb']:.0f} MB"),
+            ("  requests per due pair, daily archives", f"{requests / due:.2f}",
+             f"target <= 1.2; {requests} requests for {due} pairs: "
+             + ", ".join(f"{k} {r / d:.1f}" for k, (r, d) in by_host.items()), ""),
+            ("  the same, archives read by GET (no job queue)", f"{get_requests / get_due:.2f}",
+             f"{get_requests} requests for {get_due} pairs", ""),
+        ]
+    if "with_atlas" in m:
+        with_atlas, without = m["with_atlas"], m["without_atlas"]
+        collected = with_atlas["sources"]["ATLAS"]["fetched"] + with_atlas["sources"]["ATLAS"]["no data"]
+        rows += [
+            (f"first refresh, ATLAS jobs queued {ATLAS_QUEUE_SECONDS} s", f"{with_atlas['seconds']:.1f} s",
+             f"ATLAS asked {ATLAS_POLL_SECONDS} s after submission, then 1.5x longer each time; {collected} of "
+             f"{args.targets} ATLAS results collected in the run", f"{with_atlas['peak_mb']:.0f} MB"),
+            ("  the same without ATLAS", f"{without['seconds']:.1f} s",
+             f"ratio {with_atlas['seconds'] / without['seconds']:.2f}x (target <= 1.1x)",
+             f"{without['peak_mb']:.0f} MB"),
+        ]
+    if "host_removed" in m:
+        removed = m["host_removed"]
+        for key, how in (("host_refused", "refusing connections"), ("host_stalled", "answering nothing")):
+            down = m[key]
+            rows.append((f"first refresh, {DOWN_HOST} {how}", f"{down['seconds']:.1f} s",
+                         f"ratio {down['seconds'] / removed['seconds']:.2f}x (target <= 1.2x); "
+                         f"{down['sources']['total']['unavail.']} pairs not asked, {stored_elsewhere(down, hosts)}",
+                         f"{down['peak_mb']:.0f} MB"))
+        rows.append((f"  the same with {DOWN_HOST}'s sources removed", f"{removed['seconds']:.1f} s",
+                     f"{', '.join(hosts[DOWN_HOST])} disabled", f"{removed['peak_mb']:.0f} MB"))
+    if "dry_run" in m:
+        rows += [
+            (f"--dry-run, {args.many_targets:,} targets x {len(IMPLEMENTED_SOURCE_NAMES)} sources",
+             f"{m['dry_run']['seconds']:.1f} s", "the command alone (Django's start not included); peak RSS of "
+             "the process", f"{m['dry_run']['peak_mb']:.0f} MB"),
+            (f"--enqueue, {args.many_targets:,} targets", f"{m['enqueue']['seconds']:.1f} s",
+             "one django-tasks task per target on the database backend, one transaction",
+             f"{m['enqueue']['peak_mb']:.0f} MB"),
+        ]
+    if "ingest" in m:
+        ingest, tom = m["ingest"], m["tom"]
+        rows += [
+            (f"ingest {ingest['points']:,} points (parse + sync)", f"{ingest['seconds']:.1f} s",
+             f"{ingest['rate']:,.0f} points/s", f"{ingest['peak_mb']:.0f} MB"),
+            ("  its parse: the answer, and its peak memory", f"{ingest['payload_bytes'] / 2**20:.1f} MB",
+             f"peak {ingest['parse_peak_bytes'] / 2**20:.0f} MB allocated while parsing = "
+             f"{ingest['parse_peak_bytes'] / ingest['payload_bytes']:.1f}x the answer", ""),
+            (f"TOM per-point get_or_create, {tom['points']:,} points", f"{tom['seconds']:.1f} s",
+             f"{tom['rate']:,.0f} points/s", f"{tom['peak_mb']:.0f} MB"),
+            ("ratio ingest / TOM per-point", f"{ingest['rate'] / tom['rate']:.0f}x", "target >= 20x", ""),
+        ]
+        for source, answer in m["answers"]["answers"].items():
+            if answer is None:
+                rows.append((f"  largest answer read: {source}", "-", "read from its download cache, not parsed "
+                             "whole", ""))
+                continue
+            rows.append((f"  largest answer read: {source}", f"{answer['bytes'] / 1024:.0f} KB",
+                         f"{answer['file']}: {answer['points']} points, peak {answer['peak_bytes'] / 1024:.0f} KB "
+                         f"allocated ({answer['peak_bytes'] / answer['bytes']:.0f}x)", ""))
+    if "periods" in m:
+        periods = m["periods"]
+        for name, label in (("one_band", "one band"), ("five_bands", "five bands")):
+            search = periods[name]
+            rows.append((f"period search, {periods['points']:,} points, {label}", f"{search['seconds']:.1f} s",
+                         f"{search['method']}, {search['frequencies']:,} frequencies, read included; period found "
+                         f"within {search['relative_error']:.0e} of the injected one", f"{periods['peak_mb']:.0f} MB"))
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--targets", type=int, default=200)
@@ -110,6 +209,8 @@ def main():
                         help="points for TOM's per-point path (its rate is what is compared)")
     parser.add_argument("--port", type=int, default=8791)
     parser.add_argument("--many-targets", type=int, default=10_000, help="targets for the --dry-run/--enqueue rows")
+    parser.add_argument("--only", default="", help=f"comma-separated sections to measure (default all: "
+                                                   f"{', '.join(SECTIONS)})")
     args = parser.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="bhtom_bench_")
@@ -126,156 +227,83 @@ def main():
     base = {**os.environ, "PYTHONPATH": str(REPO), "BENCH_URLS": json.dumps(source_urls)}
     base.pop("DJANGO_SETTINGS_MODULE")
     env = lambda name: {**base, "BENCH_DB": os.path.join(workdir, f"{name}.sqlite3")}  # noqa: E731
-    rows = []
-    # the newest AAVSO observation of the fleet is not made yet: the daily refresh below brings it
+    sections = args.only.split(",") if args.only else SECTIONS
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        sys.exit(f"unknown section(s) {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
+    overrides = lambda name, o: {**env(name), "BENCH_OVERRIDES": json.dumps(o)}  # noqa: E731
+    m = {}  # measurement name -> its figures
+    # the newest AAVSO observation of the fleet is not made yet: the daily refresh brings it
     for url in urls:
         control(url, "clock", {"jd": newest_fleet_aavso_jd() - 0.5})
     try:
-        measure(env("serial"), "setup", args.targets)
-        before = served(urls)
-        serial = measure(env("serial"), "refresh", 1)
-        if serial["skipped"]:
-            sys.exit(f"{serial['skipped']} pair(s) had no name or no configuration: the figures would flatter")
-        per_host = served_since(urls, before)
-        requests = sum(per_host)
-
-        measure(env("default"), "setup", args.targets)
-        default = measure(env("default"), "refresh", DEFAULT_WORKERS)
-        before = served(urls)
-        nothing_due = measure(env("default"), "refresh", DEFAULT_WORKERS)
-        nothing_due_requests = sum(served_since(urls, before))
-        before = served(urls)
-        unchanged = measure(env("default"), "refresh", DEFAULT_WORKERS, "--force")
-        forced_requests = sum(served_since(urls, before))
-
-        # a day later: every daily pair is due, and each AAVSO star has its newest observation
-        for url in urls:
-            control(url, "clock", {"jd": 1e12})
-        measure(env("default"), "age", 1)
-        before = served(urls)
-        daily = measure(env("default"), "refresh", DEFAULT_WORKERS)
-        daily_requests = per_due_pair(daily, served_since(urls, before), hosts)
-
-        # ATLAS's queue takes a minute per job: the fleet's first refresh with ATLAS, and the same without it
-        atlas_url = source_urls["ATLAS"]
-        control(atlas_url, "atlas", {"queue_seconds": ATLAS_QUEUE_SECONDS, "polls_queued": 0})
-        overrides = lambda name, o: {**env(name), "BENCH_OVERRIDES": json.dumps(o)}  # noqa: E731
-        slow_atlas = overrides("atlas_queue", {"ATLAS": {"poll_seconds": ATLAS_POLL_SECONDS}})
-        measure(slow_atlas, "setup", args.targets)
-        with_atlas = measure(slow_atlas, "refresh", DEFAULT_WORKERS)
-        control(atlas_url, "atlas", {"queue_seconds": 0, "polls_queued": 1})
-        no_atlas = overrides("no_atlas", {"ATLAS": {"enabled": False}})
-        measure(no_atlas, "setup", args.targets)
-        without_atlas = measure(no_atlas, "refresh", DEFAULT_WORKERS)
-
-        # one archive host down (no connection; then answering nothing), against the fleet without it
-        down_sources = hosts[DOWN_HOST]
-        refused = overrides("host_refused", {s: {"url": "http://127.0.0.1:9"} for s in down_sources})
-        measure(refused, "setup", args.targets)
-        host_refused = measure(refused, "refresh", DEFAULT_WORKERS)
-        staller, stall_url = archive(f"127.0.0.{len(hosts) + 1}", args.port, args.latency)
-        processes.append(staller)
-        control(stall_url, "faults", [{"kind": "stall", "seconds": 300}])
-        stalled = overrides("host_stalled", {s: {"url": stall_url} for s in down_sources})
-        measure(stalled, "setup", args.targets)
-        host_stalled = measure(stalled, "refresh", DEFAULT_WORKERS)
-        removed = overrides("host_removed", {s: {"enabled": False} for s in down_sources})
-        measure(removed, "setup", args.targets)
-        host_removed = measure(removed, "refresh", DEFAULT_WORKERS)
-
-        # 10,000 targets in the database, no archive asked
-        measure(env("many"), "many", args.many_targets)
-        dry_run = measure(env("many"), "dryrun", 0)
-        enqueue = measure({**env("many"), "BENCH_TASKS": "database"}, "enqueue", 0)
-
-        # each host can serve PER_HOST requests at once, and all hosts together at most DEFAULT_WORKERS:
-        # the busiest host, or the pool as a whole, sets the bound
-        bound = max(max(per_host) * args.latency / PER_HOST, requests * args.latency / DEFAULT_WORKERS)
-        permitted = min(DEFAULT_WORKERS, PER_HOST * len(urls))
-        measure(env("ingest"), "setup", 0)
-        ingest = measure(env("ingest"), "ingest", args.ingest_points)
-        tom = measure(env("ingest"), "tom_ingest", args.tom_points)
-        answers = measure(env("ingest"), "answers", 0)
-        periods = measure(env("periods"), "periods", args.ingest_points)
+        if "refresh" in sections:
+            measure(env("serial"), "setup", args.targets)
+            before = served(urls)
+            m["serial"] = measure(env("serial"), "refresh", 1)
+            if m["serial"]["skipped"]:
+                sys.exit(f"{m['serial']['skipped']} pair(s) had no name or no configuration: the figures would "
+                         "flatter")
+            m["per_host"] = served_since(urls, before)
+        if {"refresh", "daily"} & set(sections):
+            measure(env("default"), "setup", args.targets)
+            m["default"] = measure(env("default"), "refresh", DEFAULT_WORKERS)
+        if "refresh" in sections:
+            before = served(urls)
+            m["nothing_due"] = measure(env("default"), "refresh", DEFAULT_WORKERS)
+            m["nothing_due_requests"] = sum(served_since(urls, before))
+            before = served(urls)
+            m["unchanged"] = measure(env("default"), "refresh", DEFAULT_WORKERS, "--force")
+            m["forced_requests"] = sum(served_since(urls, before))
+        if "daily" in sections:
+            # a day later: every daily pair is due, and each AAVSO star has its newest observation
+            for url in urls:
+                control(url, "clock", {"jd": 1e12})
+            measure(env("default"), "age", 1)
+            before = served(urls)
+            m["daily"] = measure(env("default"), "refresh", DEFAULT_WORKERS)
+            m["daily_requests"] = per_due_pair(m["daily"], served_since(urls, before), hosts)
+        if "atlas" in sections:
+            # ATLAS's queue takes a minute per job: the fleet's first refresh with ATLAS, and the same without it
+            control(source_urls["ATLAS"], "atlas", {"queue_seconds": ATLAS_QUEUE_SECONDS, "polls_queued": 0})
+            slow_atlas = overrides("atlas_queue", {"ATLAS": {"poll_seconds": ATLAS_POLL_SECONDS}})
+            measure(slow_atlas, "setup", args.targets)
+            m["with_atlas"] = measure(slow_atlas, "refresh", DEFAULT_WORKERS)
+            control(source_urls["ATLAS"], "atlas", {"queue_seconds": 0, "polls_queued": 1})
+            no_atlas = overrides("no_atlas", {"ATLAS": {"enabled": False}})
+            measure(no_atlas, "setup", args.targets)
+            m["without_atlas"] = measure(no_atlas, "refresh", DEFAULT_WORKERS)
+        if "down" in sections:
+            # one archive host down (no connection; then answering nothing), against the fleet without it
+            down_sources = hosts[DOWN_HOST]
+            refused = overrides("host_refused", {s: {"url": "http://127.0.0.1:9"} for s in down_sources})
+            measure(refused, "setup", args.targets)
+            m["host_refused"] = measure(refused, "refresh", DEFAULT_WORKERS)
+            staller, stall_url = archive(f"127.0.0.{len(hosts) + 1}", args.port, args.latency)
+            processes.append(staller)
+            control(stall_url, "faults", [{"kind": "stall", "seconds": 300}])
+            stalled = overrides("host_stalled", {s: {"url": stall_url} for s in down_sources})
+            measure(stalled, "setup", args.targets)
+            m["host_stalled"] = measure(stalled, "refresh", DEFAULT_WORKERS)
+            removed = overrides("host_removed", {s: {"enabled": False} for s in down_sources})
+            measure(removed, "setup", args.targets)
+            m["host_removed"] = measure(removed, "refresh", DEFAULT_WORKERS)
+        if "many" in sections:
+            # 10,000 targets in the database, no archive asked
+            measure(env("many"), "many", args.many_targets)
+            m["dry_run"] = measure(env("many"), "dryrun", 0)
+            m["enqueue"] = measure({**env("many"), "BENCH_TASKS": "database"}, "enqueue", 0)
+        if "ingest" in sections:
+            measure(env("ingest"), "setup", 0)
+            m["ingest"] = measure(env("ingest"), "ingest", args.ingest_points)
+            m["tom"] = measure(env("ingest"), "tom_ingest", args.tom_points)
+            m["answers"] = measure(env("ingest"), "answers", 0)
+        if "periods" in sections:
+            m["periods"] = measure(env("periods"), "periods", args.ingest_points)
     finally:
         for process in processes:
             process.terminate()
-
-    pairs = len(IMPLEMENTED_SOURCE_NAMES) * args.targets
-    rows = [
-        ("refresh, --workers 1", f"{serial['seconds']:.1f} s", f"{pairs} pairs, {requests} requests, "
-         f"{serial['added']} points", f"{serial['peak_mb']:.0f} MB"),
-        (f"refresh, default (--workers {DEFAULT_WORKERS}, {PER_HOST}/host)", f"{default['seconds']:.1f} s",
-         f"{default['added']} points", f"{default['peak_mb']:.0f} MB"),
-        ("lower bound", f"{bound:.1f} s", f"busiest host {max(per_host)} requests x {args.latency:g} s / {PER_HOST}; "
-         f"all {requests} x {args.latency:g} s / {DEFAULT_WORKERS} workers", ""),
-        ("ratio serial / default", f"{serial['seconds'] / default['seconds']:.1f}x",
-         f"ceiling {permitted}x with {len(urls)} archive hosts", ""),
-        ("ratio default / bound", f"{default['seconds'] / bound:.2f}x", "target <= 1.5x", ""),
-        (f"ingest {ingest['points']:,} points (parse + sync)", f"{ingest['seconds']:.1f} s",
-         f"{ingest['rate']:,.0f} points/s", f"{ingest['peak_mb']:.0f} MB"),
-        ("  its parse: the answer, and its peak memory", f"{ingest['payload_bytes'] / 2**20:.1f} MB",
-         f"peak {ingest['parse_peak_bytes'] / 2**20:.0f} MB allocated while parsing = "
-         f"{ingest['parse_peak_bytes'] / ingest['payload_bytes']:.1f}x the answer", ""),
-        (f"TOM per-point get_or_create, {tom['points']:,} points", f"{tom['seconds']:.1f} s",
-         f"{tom['rate']:,.0f} points/s", f"{tom['peak_mb']:.0f} MB"),
-        ("ratio ingest / TOM per-point", f"{ingest['rate'] / tom['rate']:.0f}x", "target >= 20x", ""),
-        ("second refresh, nothing due", f"{nothing_due['seconds']:.2f} s",
-         f"{nothing_due['seconds'] / default['seconds']:.1%} of the first; {nothing_due_requests} requests",
-         f"{nothing_due['peak_mb']:.0f} MB"),
-        ("second refresh --force, nothing changed", f"{unchanged['seconds']:.1f} s",
-         f"{unchanged['seconds'] / default['seconds']:.0%} of the first; {forced_requests} requests, "
-         f"{unchanged['added']} added", f"{unchanged['peak_mb']:.0f} MB"),
-    ]
-    requests = sum(r for r, _ in daily_requests.values())
-    due = sum(d for _, d in daily_requests.values())
-    get_archives = {k: v for k, v in daily_requests.items() if k != "ATLAS"}
-    get_requests, get_due = sum(r for r, _ in get_archives.values()), sum(d for _, d in get_archives.values())
-    rows += [
-        ("daily refresh, a day later", f"{daily['seconds']:.1f} s",
-         f"{daily['seconds'] / default['seconds']:.0%} of the first (target <= 15%); {daily['added']} points added",
-         f"{daily['peak_mb']:.0f} MB"),
-        ("  requests per due pair, daily archives", f"{requests / due:.2f}",
-         f"target <= 1.2; {requests} requests for {due} pairs: "
-         + ", ".join(f"{k} {r / d:.1f}" for k, (r, d) in daily_requests.items()), ""),
-        ("  the same, archives read by GET (no job queue)", f"{get_requests / get_due:.2f}",
-         f"{get_requests} requests for {get_due} pairs", ""),
-        (f"first refresh, ATLAS jobs queued {ATLAS_QUEUE_SECONDS} s", f"{with_atlas['seconds']:.1f} s",
-         f"ATLAS polled every {ATLAS_POLL_SECONDS} s; {atlas_collected(with_atlas)} of {args.targets} ATLAS "
-         "results collected in the run", f"{with_atlas['peak_mb']:.0f} MB"),
-        ("  the same without ATLAS", f"{without_atlas['seconds']:.1f} s",
-         f"ratio {with_atlas['seconds'] / without_atlas['seconds']:.2f}x (target <= 1.1x)",
-         f"{without_atlas['peak_mb']:.0f} MB"),
-        (f"first refresh, {DOWN_HOST} refusing connections", f"{host_refused['seconds']:.1f} s",
-         f"ratio {host_refused['seconds'] / host_removed['seconds']:.2f}x (target <= 1.2x); "
-         f"{host_refused['sources']['total']['unavail.']} pairs not asked, {stored_elsewhere(host_refused, hosts)}",
-         f"{host_refused['peak_mb']:.0f} MB"),
-        (f"first refresh, {DOWN_HOST} answering nothing", f"{host_stalled['seconds']:.1f} s",
-         f"ratio {host_stalled['seconds'] / host_removed['seconds']:.2f}x (target <= 1.2x); "
-         f"{host_stalled['sources']['total']['unavail.']} pairs not asked, {stored_elsewhere(host_stalled, hosts)}",
-         f"{host_stalled['peak_mb']:.0f} MB"),
-        (f"  the same with {DOWN_HOST}'s sources removed", f"{host_removed['seconds']:.1f} s",
-         f"{', '.join(hosts[DOWN_HOST])} disabled", f"{host_removed['peak_mb']:.0f} MB"),
-        (f"--dry-run, {args.many_targets:,} targets x {len(IMPLEMENTED_SOURCE_NAMES)} sources",
-         f"{dry_run['seconds']:.1f} s", "the command alone (Django's start not included); peak RSS of the process",
-         f"{dry_run['peak_mb']:.0f} MB"),
-        (f"--enqueue, {args.many_targets:,} targets", f"{enqueue['seconds']:.1f} s",
-         "one django-tasks task per target on the database backend, one transaction",
-         f"{enqueue['peak_mb']:.0f} MB"),
-    ]
-    for name, label in (("one_band", "one band"), ("five_bands", "five bands")):
-        search = periods[name]
-        rows.append((f"period search, {periods['points']:,} points, {label}", f"{search['seconds']:.1f} s",
-                     f"{search['method']}, {search['frequencies']:,} frequencies, read included; period found "
-                     f"within {search['relative_error']:.0e} of the injected one", f"{periods['peak_mb']:.0f} MB"))
-    for source, answer in answers["answers"].items():
-        if answer is None:
-            rows.append((f"  largest answer read: {source}", "-", "read from its download cache, not parsed whole",
-                         ""))
-            continue
-        rows.append((f"  largest answer read: {source}", f"{answer['bytes'] / 1024:.0f} KB",
-                     f"{answer['file']}: {answer['points']} points, peak {answer['peak_bytes'] / 1024:.0f} KB "
-                     f"allocated ({answer['peak_bytes'] / answer['bytes']:.0f}x)", ""))
+    rows = table_rows(m, args, hosts, len(urls))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     print(f"tom_bhtom_brokers benchmark: {args.targets} targets x {len(IMPLEMENTED_SOURCE_NAMES)} sources "
           f"({', '.join(IMPLEMENTED_SOURCE_NAMES)}), {args.latency * 1000:.0f} ms latency "

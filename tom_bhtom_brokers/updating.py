@@ -54,6 +54,9 @@ DEFAULT_OVERLAP_DAYS = 30.0
 DEFAULT_FULL_READ_DAYS = 7.0
 #: how many times one run puts off a throttled submission before leaving the pair to the next run
 MAX_POSTPONEMENTS = 10
+#: a queued job is asked about after ``poll_seconds``, then each time this much later than the time before, up
+#: to a minute apart: a long queue costs the archive (and the run) a few requests, not one every 10 s
+POLL_GROWTH, MAX_POLL_SECONDS = 1.5, 60.0
 
 
 @dataclass
@@ -66,6 +69,8 @@ class PlanItem:
     reason: str
     #: apply an answer that shrinks the stored light curve (``--accept-shrink``)
     accept_shrink: bool = False
+    #: the job in the target's ``jobs`` was recorded as queued by an earlier pass of this run
+    job_recorded: bool = False
 
 
 def installed_brokers(names=None):
@@ -254,7 +259,7 @@ def run(items, workers=DEFAULT_WORKERS, on_outcome=None, health=None, collect_jo
     # jobs first: an archive's queue then works on them while the other archives' pairs are fetched
     due.sort(key=lambda item: not item.broker.queues_jobs)
     queue = PairQueue(due, host_limiter().per_host)
-    postponed = {}
+    passes = {}
     workers = max(1, workers)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lightcurve") as pool:
         pending = set()
@@ -275,8 +280,13 @@ def run(items, workers=DEFAULT_WORKERS, on_outcome=None, health=None, collect_jo
             results = [future.result() for future in finished]
             for result in results:
                 queue.done(result.item)
-            for result, outcome in record_many(results) if results else ():
-                again = next_pass(result, postponed) if collect_jobs else None
+            # a job still queued as it was recorded is not written again (each pass would cost the one writing
+            # thread a transaction for nothing)
+            fresh = [result for result in results if not still_queued(result)]
+            recorded = {id(result): outcome for result, outcome in record_many(fresh)} if fresh else {}
+            for result in results:
+                outcome = recorded.get(id(result)) or queued_outcome(result)
+                again = next_pass(result, passes) if collect_jobs else None
                 if again is None:
                     done(outcome)
                 else:
@@ -285,22 +295,36 @@ def run(items, workers=DEFAULT_WORKERS, on_outcome=None, health=None, collect_jo
     return outcomes
 
 
-def next_pass(result, postponed):
+def still_queued(result):
+    """Whether the pair's job is still queued exactly as an earlier pass of this run recorded it."""
+    error, item = result.error, result.item
+    return item.job_recorded and isinstance(error, JobQueued) and item.target.jobs.get(item.broker.name) == error.job
+
+
+def queued_outcome(result):
+    info, error = result.item.target, result.error
+    return Outcome(info.id, info.name, result.item.broker.name, Status.QUEUED, str(error.reason), error.url or "")
+
+
+def next_pass(result, passes):
     """(seconds, item) when the pair is asked again in this run: its job is still queued within
-    ``max_wait_seconds`` of its submission, or its submission was throttled (at most MAX_POSTPONEMENTS times);
-    else None."""
+    ``max_wait_seconds`` of its submission (asked ``poll_seconds`` later, growing by POLL_GROWTH a pass), or its
+    submission was throttled (at most MAX_POSTPONEMENTS times); else None. ``passes``: (target, source) -> how
+    many times this run put the pair off so far."""
     error, item = result.error, result.item
     broker = item.broker
     max_wait = timedelta(seconds=float(broker.setting("max_wait_seconds", 900)))
+    key = (item.target.id, broker.name)
+    passes[key] = passes.get(key, 0) + 1
     if isinstance(error, JobQueued):
         if timezone.now() - error.job.submitted_at >= max_wait:
             return None
+        poll = float(broker.setting("poll_seconds", 10))
         target = replace(item.target, jobs={**item.target.jobs, broker.name: error.job})
-        return float(broker.setting("poll_seconds", 10)), replace(item, target=target)
+        return (min(poll * POLL_GROWTH ** (passes[key] - 1), max(poll, MAX_POLL_SECONDS)),
+                replace(item, target=target, job_recorded=True))
     if isinstance(error, JobPostponed):
-        key = (item.target.id, broker.name)
-        postponed[key] = postponed.get(key, 0) + 1
-        if postponed[key] > MAX_POSTPONEMENTS or error.wait > max_wait.total_seconds():
+        if passes[key] > MAX_POSTPONEMENTS or error.wait > max_wait.total_seconds():
             return None
         return error.wait, item
     return None

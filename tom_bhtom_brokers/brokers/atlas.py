@@ -8,8 +8,9 @@ Archive: the ATLAS Forced Photometry Server, https://fallingstar-data.com/forced
   ``POST /forcedphot/api-token-auth/``): a job for the target's coordinates is queued
   (``POST /forcedphot/queue/``, header ``Authorization: Token ...``) and recorded in the pair's status row
   (status "queued", its path, when, how many submissions): no thread waits for it. A later pass asks the job
-  (``GET`` its path, one request): ``update_lightcurves`` passes again every ``poll_seconds`` (10) for up to
-  ``max_wait_seconds`` (900) from the submission, while the other archives' pairs go on; after that, and in a
+  (``GET`` its path, one request): ``update_lightcurves`` passes again ``poll_seconds`` (10) later, then 1.5
+  times longer each pass (at most a minute apart), for up to ``max_wait_seconds`` (900) from the submission,
+  while the other archives' pairs go on; after that, and in a
   django-tasks task, the next run or a deferred task asks. A finished job's ``result_url`` is downloaded and the
   job deleted, as the server's API guide asks. A job the server no longer knows (404), or one still queued
   after ``job_lost_hours`` (24), is submitted again. A throttled submission (429, "... available in N
