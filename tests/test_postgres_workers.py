@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -99,13 +100,19 @@ def test_two_db_workers_drain_the_queue(postgres, sample_archive_server, capsys)
     logs = [w.communicate(timeout=600) for w in workers]
     assert all(w.returncode == 0 for w in workers), [log[1][-1500:] for log in logs]
     ran = [len(set(re.findall(r"Task id=([0-9a-f-]+)", log[0] + log[1]))) for log in logs]
-    result = state(env)
+    # the tasks queued ATLAS's jobs and deferred a task each to collect them: a worker batch runs what is due
+    for _ in range(10):
+        result = state(env)
+        if {status for _, source, status, _ in result["rows"] if source == "ATLAS"} == {"ok"}:
+            break
+        time.sleep(0.2)
+        manage(env, "db_worker", "--batch", "--no-startup-delay", "--interval", "0.1")
     assert_complete(result, expected_points())
     with capsys.disabled():
         print(f"\n[postgres workers] targets={N_TARGETS} tasks run per worker={ran} points lost=0 "
               f"duplicates={result['dups']}")
-    assert sum(ran) == N_TARGETS and all(n > 0 for n in ran), "both workers should have taken tasks"
-    assert result["tasks"] == {"SUCCEEDED": N_TARGETS}
+    assert sum(ran) >= N_TARGETS and all(n > 0 for n in ran), "both workers should have taken tasks"
+    assert set(result["tasks"]) == {"SUCCEEDED"} and result["tasks"]["SUCCEEDED"] > N_TARGETS
 
 
 def test_two_concurrent_runs_end_consistent(postgres, sample_archive_server, capsys):
