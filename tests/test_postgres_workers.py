@@ -14,7 +14,7 @@ from tests.postgres import PostgresServer, PostgresUnavailable
 REPO = Path(__file__).resolve().parent.parent
 #: enough for two workers (or two runs) to interleave on every source: 450 pairs; 50 targets cost the suite
 #: another minute for the same races
-N_TARGETS = 30
+N_TARGETS = 24
 
 CREATE_TARGETS = f"""
 from tests.fleet import create_fleet
