@@ -101,7 +101,7 @@ def test_two_db_workers_drain_the_queue(postgres, sample_archive_server, capsys)
     assert all(w.returncode == 0 for w in workers), [log[1][-1500:] for log in logs]
     ran = [len(set(re.findall(r"Task id=([0-9a-f-]+)", log[0] + log[1]))) for log in logs]
     # the tasks queued ATLAS's jobs and deferred a task each to collect them: a worker batch runs what is due
-    for _ in range(10):
+    for _ in range(30):
         result = state(env)
         if {status for _, source, status, _ in result["rows"] if source == "ATLAS"} == {"ok"}:
             break

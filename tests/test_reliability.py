@@ -163,10 +163,10 @@ def test_enqueue_with_the_database_backend_then_a_worker(archive, settings):
     # (a deferred task that finds its job still queued defers itself again; the batch runs those that are due)
     deferred = DBTaskResult.objects.filter(run_after__isnull=False)
     assert deferred.count() >= 3 and all(r.args_kwargs["kwargs"]["sources"] == ["ATLAS"] for r in deferred)
-    for _ in range(5):
+    for _ in range(30):
         if not LightcurveUpdate.objects.filter(source="ATLAS", status="queued").exists():
             break
-        time.sleep(0.1)
+        time.sleep(0.2)
         call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0.1", stdout=StringIO())
     assert PhotometryReducedDatum.objects.count() == 3 * sum(expected_points().values())
     assert LightcurveUpdate.objects.filter(status="ok").count() == 3 * len(expected_points())

@@ -24,6 +24,7 @@ from django_tasks.backends.immediate import ImmediateBackend
 from tom_targets.models import Target
 
 from tom_bhtom_brokers import updating
+from tom_bhtom_brokers.models import LightcurveUpdate
 
 
 # enqueued in the caller's transaction (a stored task is seen by workers once it commits), so enqueue_updates'
@@ -36,18 +37,36 @@ def update_target_lightcurves(target_id, sources=None, force=False, workers=upda
         return {"skipped": "target deleted before its update ran"}
     brokers = updating.installed_brokers(sources)
     outcomes = updating.run(updating.plan(targets, brokers, force=force), workers, collect_jobs=False)
-    queued = [o.source for o in outcomes if o.status == updating.Status.QUEUED]
-    if queued and update_target_lightcurves.get_backend().supports_defer:
-        wait = max(float(b.setting("poll_seconds", 10)) for b in brokers if b.name in queued)
-        # an aware datetime: django-tasks 0.6 documents a timedelta too, but its check of one fails
-        run_after = timezone.now() + timedelta(seconds=wait)
-        update_target_lightcurves.using(run_after=run_after).enqueue(target_id, sources=queued, workers=workers)
+    if update_target_lightcurves.get_backend().supports_defer:
+        defer_collection(target_id, brokers, outcomes, workers)
     counts = {}
     for outcome in outcomes:
         counts[str(outcome.status)] = counts.get(str(outcome.status), 0) + 1
     counts["added"] = sum(o.added for o in outcomes)
     counts["removed"] = sum(o.removed for o in outcomes)
     return counts
+
+
+def defer_collection(target_id, brokers, outcomes, workers):
+    """A task for the sources whose jobs are still queued, to run when they are next asked about: ``poll_seconds``
+    after the submission, then half the job's age later (so the asking slows down as the updater's passes do, at
+    most a minute apart), until ``max_wait_seconds`` after the submission; then the next update collects."""
+    queued = {o.source for o in outcomes if o.status == updating.Status.QUEUED}
+    rows = {row.source: row for row in LightcurveUpdate.objects.filter(target_id=target_id, source__in=queued)}
+    now, waits = timezone.now(), []
+    for broker in brokers:
+        row = rows.get(broker.name)
+        if row is None or row.job_submitted_at is None:
+            continue
+        age = (now - row.job_submitted_at).total_seconds()
+        if age < float(broker.setting("max_wait_seconds", 900)):
+            poll = float(broker.setting("poll_seconds", 10))
+            waits.append(min(max(poll, age / 2), max(poll, updating.MAX_POLL_SECONDS)))
+    if waits:
+        # an aware datetime: django-tasks 0.6 documents a timedelta too, but its check of one fails
+        run_after = now + timedelta(seconds=min(waits))
+        update_target_lightcurves.using(run_after=run_after).enqueue(target_id, sources=sorted(rows),
+                                                                     workers=workers)
 
 
 def enqueue_updates(items, sources=None, force=False):
