@@ -98,7 +98,7 @@ def test_no_archive_host_sees_more_than_the_limit(archive, settings):
     settings.BHTOM_BROKERS = {"max_requests_per_host": 3}
     http.reset_host_limiter()
     archive.latency = 0.05
-    targets = make_fleet(24)
+    targets = make_fleet(10)
     outcomes = updating.run(updating.plan(targets, updating.installed_brokers()), workers=16)
     assert {o.status for o in outcomes} == {"ok"}
     assert archive.max_in_flight == 3  # both brokers talk to the one sample-archive host
@@ -174,7 +174,7 @@ def test_enqueue_with_the_database_backend_then_a_worker(archive, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_runs_at_once_on_sqlite_end_consistent(archive):
-    targets = make_fleet(20)
+    targets = make_fleet(12)
     archive.latency = 0.02
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(REPO),
            "BHTOM_TEST_SQLITE": connection.settings_dict["NAME"], "BHTOM_TEST_ARCHIVE_URL": archive.url}
