@@ -48,20 +48,14 @@ def update_target_lightcurves(target_id, sources=None, force=False, workers=upda
 
 
 def defer_collection(target_id, brokers, outcomes, workers):
-    """A task for the sources whose jobs are still queued, to run when they are next asked about: ``poll_seconds``
-    after the submission, then half the job's age later (so the asking slows down as the updater's passes do, at
-    most a minute apart), until ``max_wait_seconds`` after the submission; then the next update collects."""
+    """A task for the sources whose jobs are still queued, to run when the soonest is next asked about
+    (``updating.next_ask_seconds``, as the updater's passes ask); none once ``max_wait_seconds`` have passed: then
+    the next update collects."""
     queued = {o.source for o in outcomes if o.status == updating.Status.QUEUED}
     rows = {row.source: row for row in LightcurveUpdate.objects.filter(target_id=target_id, source__in=queued)}
-    now, waits = timezone.now(), []
-    for broker in brokers:
-        row = rows.get(broker.name)
-        if row is None or row.job_submitted_at is None:
-            continue
-        age = (now - row.job_submitted_at).total_seconds()
-        if age < float(broker.setting("max_wait_seconds", 900)):
-            poll = float(broker.setting("poll_seconds", 10))
-            waits.append(min(max(poll, age / 2), max(poll, updating.MAX_POLL_SECONDS)))
+    now = timezone.now()
+    waits = [seconds for broker in brokers if broker.name in rows and rows[broker.name].job_submitted_at
+             and (seconds := updating.next_ask_seconds(broker, rows[broker.name].job_submitted_at, now)) is not None]
     if waits:
         # an aware datetime: django-tasks 0.6 documents a timedelta too, but its check of one fails
         run_after = now + timedelta(seconds=min(waits))

@@ -54,9 +54,8 @@ DEFAULT_OVERLAP_DAYS = 30.0
 DEFAULT_FULL_READ_DAYS = 7.0
 #: how many times one run puts off a throttled submission before leaving the pair to the next run
 MAX_POSTPONEMENTS = 10
-#: a queued job is asked about after ``poll_seconds``, then each time this much later than the time before, up
-#: to a minute apart: a long queue costs the archive (and the run) a few requests, not one every 10 s
-POLL_GROWTH, MAX_POLL_SECONDS = 1.5, 60.0
+#: a queued job is asked about again at most this many seconds apart (``next_ask_seconds``)
+MAX_POLL_SECONDS = 60.0
 
 
 @dataclass
@@ -259,7 +258,7 @@ def run(items, workers=DEFAULT_WORKERS, on_outcome=None, health=None, collect_jo
     # jobs first: an archive's queue then works on them while the other archives' pairs are fetched
     due.sort(key=lambda item: not item.broker.queues_jobs)
     queue = PairQueue(due, host_limiter().per_host)
-    passes = {}
+    postponed = {}
     workers = max(1, workers)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lightcurve") as pool:
         pending = set()
@@ -286,7 +285,7 @@ def run(items, workers=DEFAULT_WORKERS, on_outcome=None, health=None, collect_jo
             recorded = {id(result): outcome for result, outcome in record_many(fresh)} if fresh else {}
             for result in results:
                 outcome = recorded.get(id(result)) or queued_outcome(result)
-                again = next_pass(result, passes) if collect_jobs else None
+                again = next_pass(result, postponed) if collect_jobs else None
                 if again is None:
                     done(outcome)
                 else:
@@ -306,25 +305,34 @@ def queued_outcome(result):
     return Outcome(info.id, info.name, result.item.broker.name, Status.QUEUED, str(error.reason), error.url or "")
 
 
-def next_pass(result, passes):
-    """(seconds, item) when the pair is asked again in this run: its job is still queued within
-    ``max_wait_seconds`` of its submission (asked ``poll_seconds`` later, growing by POLL_GROWTH a pass), or its
-    submission was throttled (at most MAX_POSTPONEMENTS times); else None. ``passes``: (target, source) -> how
-    many times this run put the pair off so far."""
+def next_ask_seconds(broker, submitted_at, now=None):
+    """In how many seconds a job queued at ``submitted_at`` is asked about again: ``poll_seconds``, then half the
+    job's age (each wait 1.5 times the one before), at most MAX_POLL_SECONDS apart, so a long queue costs the
+    archive a few requests, not one every 10 s; None once ``max_wait_seconds`` have passed since the submission
+    (the next update asks). The run's passes and django-tasks' deferred tasks both ask when this says."""
+    age = ((now or timezone.now()) - submitted_at).total_seconds()
+    if age >= float(broker.setting("max_wait_seconds", 900)):
+        return None
+    poll = float(broker.setting("poll_seconds", 10))
+    return min(max(poll, age / 2), max(poll, MAX_POLL_SECONDS))
+
+
+def next_pass(result, postponed):
+    """(seconds, item) when the pair is asked again in this run: its job is still queued (``next_ask_seconds``),
+    or its submission was throttled (at most MAX_POSTPONEMENTS times, each wait within ``max_wait_seconds``);
+    else None. ``postponed``: (target, source) -> how many times this run put off its submission so far."""
     error, item = result.error, result.item
     broker = item.broker
-    max_wait = timedelta(seconds=float(broker.setting("max_wait_seconds", 900)))
-    key = (item.target.id, broker.name)
-    passes[key] = passes.get(key, 0) + 1
     if isinstance(error, JobQueued):
-        if timezone.now() - error.job.submitted_at >= max_wait:
+        seconds = next_ask_seconds(broker, error.job.submitted_at)
+        if seconds is None:
             return None
-        poll = float(broker.setting("poll_seconds", 10))
         target = replace(item.target, jobs={**item.target.jobs, broker.name: error.job})
-        return (min(poll * POLL_GROWTH ** (passes[key] - 1), max(poll, MAX_POLL_SECONDS)),
-                replace(item, target=target, job_recorded=True))
+        return seconds, replace(item, target=target, job_recorded=True)
     if isinstance(error, JobPostponed):
-        if passes[key] > MAX_POSTPONEMENTS or error.wait > max_wait.total_seconds():
+        key = (item.target.id, broker.name)
+        postponed[key] = postponed.get(key, 0) + 1
+        if postponed[key] > MAX_POSTPONEMENTS or error.wait > float(broker.setting("max_wait_seconds", 900)):
             return None
         return error.wait, item
     return None
