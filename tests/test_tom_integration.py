@@ -107,3 +107,26 @@ def test_toms_updatereduceddata_path_runs_our_brokers_without_duplicating(archiv
     service.to_reduced_datums(target, service.query_reduced_data(target))
     assert len(archive.requests) > requests  # TOM's path did ask the archive again
     assert PhotometryReducedDatum.objects.filter(target=target).count() == before > 100
+
+
+def test_toms_manage_data_records_an_atlas_job_and_the_next_press_collects_it(client, user, archive, make_target):
+    """TOM's Manage Data form on ATLAS (the queue route): the first press queues a job and says so, without waiting
+    in the web request; each later press asks about that job once (the sample queue finishes a job on its second
+    asking) and the one that finds it done stores its points; no second job is submitted."""
+    target = make_target("Gaia20fnr", 90.26701, -18.96770)
+    client.force_login(user)
+    response = client.post(reverse("tom_dataservices:update-data"),
+                           {"target": target.pk, "data_service": "ATLAS"}, follow=True)
+    messages = [str(m) for m in response.context["messages"]]
+    assert any("queued at ATLAS since" in m for m in messages), messages
+    row = LightcurveUpdate.objects.get(target=target, source="ATLAS")
+    assert row.status == "queued" and row.job_path and len(archive.atlas.jobs) == 1
+    for _ in range(2):
+        response = client.post(reverse("tom_dataservices:update-data"),
+                               {"target": target.pk, "data_service": "ATLAS"})
+        assert response.status_code == 302
+    assert [r["method"] for r in archive.requests].count("POST") == 1
+    assert len([r for r in archive.requests if r["method"] == "GET" and "/queue/" in r["path"]]) == 2
+    row.refresh_from_db()
+    assert row.status == "ok" and row.job_path == "" and archive.atlas.jobs == {}
+    assert PhotometryReducedDatum.objects.filter(target=target, source_name="ATLAS").count() == row.points_total > 0
