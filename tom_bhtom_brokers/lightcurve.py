@@ -61,6 +61,8 @@ class Lightcurve:
         #: one light curve and said in the status message; never stored with the points, since an answer asked
         #: for another range has other counts and the same point must stay the same point
         self.tallies = {}
+        #: the archive's identifier ``locate`` found (kept for the next update by brokers that remember it)
+        self.located = ""
         #: ``store.point_columns`` of this light curve, when the updater built them ahead of writing
         self.db_columns = None
 

@@ -52,6 +52,9 @@ class LightcurveUpdate(models.Model):
     job_attempts = models.PositiveSmallIntegerField(default=0)
     #: the MJD the job asks from (an incremental refresh; null: the whole history)
     job_asked_from = models.FloatField(null=True, blank=True)
+    #: the archive's identifier of the object the last answer came from, for brokers that locate with a request
+    #: of their own (``BHTOMBroker.remembers_location``): the next update asks for it directly
+    located = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         constraints = [

@@ -154,7 +154,8 @@ def _record_unchanged(target, broker, info, lightcurve, now):
         note = _note_query(row, target, broker, info, lightcurve.matched_identifier)
         row.save(update_fields=["points_added", "points_removed", "last_attempt", "last_success", "url",
                                 "queried_with", "matched_identifier", "last_full_read", "job_path",
-                                "job_submitted_at", "job_attempts", "job_asked_from", "status", "message"])
+                                "job_submitted_at", "job_attempts", "job_asked_from", "located", "status",
+                                "message"])
     return Outcome(info.id, info.name, broker.name, row.status, _join("unchanged since the last update", note),
                    lightcurve.url, total=row.points_total)
 
@@ -169,6 +170,7 @@ def _note_read(row, lightcurve, now):
     brought the answer, if any, is done."""
     if lightcurve.asked_from_mjd is None:
         row.last_full_read = now
+    row.located = lightcurve.located[:200]
     row.job_path, row.job_submitted_at, row.job_attempts, row.job_asked_from = "", None, 0, None
 
 

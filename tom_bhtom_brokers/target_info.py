@@ -27,6 +27,8 @@ class TargetInfo:
     refresh_from: dict = field(default_factory=dict)
     #: source name -> the ``steps.QueuedJob`` waiting in that archive's queue for this target
     jobs: dict = field(default_factory=dict)
+    #: source name -> the archive's identifier of the object, kept from the last answer (``remembers_location``)
+    located: dict = field(default_factory=dict)
 
     @classmethod
     def from_target(cls, target, extras=None):

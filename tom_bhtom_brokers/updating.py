@@ -113,7 +113,8 @@ def _plan_chunk(targets, brokers, force, now, accept_shrink):
         info = replace(info, fingerprints={name: p.row.fingerprint for name, p in pairs.items() if p.intact},
                        refresh_from={name: start for name, p in pairs.items()
                                      if (start := None if force else p.refresh_from(now)) is not None},
-                       jobs={name: p.job for name, p in pairs.items() if p.job is not None})
+                       jobs={name: p.job for name, p in pairs.items() if p.job is not None},
+                       located={} if force else {name: p.located for name, p in pairs.items() if p.located})
         for broker in brokers:
             due, reason = is_due(broker, info, rows.get((info.id, broker.name)), force, now)
             if due and broker.name in info.refresh_from:
@@ -146,6 +147,16 @@ class PairState:
     @property
     def job(self):
         return queued_job(self.row, self.broker, self.info)
+
+    @property
+    def located(self):
+        """The identifier kept from the last answer, while it is good for this update (``remembers_location``):
+        the name/position is as it was asked and that answer was ok."""
+        row = self.row
+        if self.broker.remembers_location and row and row.located and row.status == Status.OK \
+                and self.asked_as_before:
+            return row.located
+        return None
 
     def refresh_from(self, now):
         """The MJD an incremental refresh asks from (the last stored point minus the overlap), or None: the whole

@@ -137,3 +137,39 @@ def test_repeated_alerts_of_one_exposure_are_stored_once():
         + row.format(id="3", survey=2, mag="", err="", cor="", cer=""))
     assert len(frame) == 1
     assert frame.iloc[0]["brightness"] == 16.9012 and frame.iloc[0]["alert_id"] == "ztf_candidate:2"
+
+
+@pytest.mark.django_db
+def test_a_daily_update_reads_the_remembered_locus_in_one_request(archive, make_target):
+    """The locus id found by the first update is kept with the pair: later updates ask ANTARES once, not twice;
+    a locus ANTARES no longer has (404) is searched for again; a forced update searches."""
+    from tests.test_incremental import a_day_passes
+
+    locus, name = ANTARES_GAIA19DKE
+    target = make_target("Gaia19dke", 304.7108, 55.1547, **{"ZTF name": name})
+    assert update(target, AntaresBroker, force=False).status == "ok"
+    assert [r["path"] for r in archive.requests] == ["/v2/loci", f"/v2/loci/{locus}"]
+    assert LightcurveUpdate.objects.get(target=target, source="ANTARES").located == locus
+
+    archive.requests = []
+    a_day_passes(target, "ANTARES")
+    again = update(target, AntaresBroker, force=False)
+    assert again.status == "ok" and again.added == 0, again.message
+    assert [r["path"] for r in archive.requests] == [f"/v2/loci/{locus}"]
+
+    archive.requests = []                          # the locus is gone from ANTARES: search, then read
+    archive.add_fault(kind="status", status=404, path=f"/v2/loci/{locus}", times=1)
+    a_day_passes(target, "ANTARES")
+    gone = update(target, AntaresBroker, force=False)
+    assert gone.status == "ok", gone.message
+    assert [r["path"] for r in archive.requests] == [f"/v2/loci/{locus}", "/v2/loci", f"/v2/loci/{locus}"]
+
+    archive.requests = []                          # the name changed: the remembered locus is for another object
+    target.targetextra_set.filter(key="ZTF name").update(value="ZTF20abkfnrq")
+    changed = update(target, AntaresBroker, force=False)
+    assert changed.status == "ok" and archive.requests[0]["path"] == "/v2/loci", changed.message
+    assert LightcurveUpdate.objects.get(target=target, source="ANTARES").located == ANTARES_GAIA20FNR[0]
+
+    archive.requests = []
+    assert update(target, AntaresBroker).status == "ok"     # forced: searched again
+    assert archive.requests[0]["path"] == "/v2/loci"

@@ -9,7 +9,9 @@ Finding the locus: by the target's "ZTF name" when set (an Elasticsearch ``term`
 ``properties.ztf_object_id``), otherwise a cone (1.5 arcsec by default; the API refuses 1 degree or more) with
 ANTARES' own ``sky_distance`` filter, exactly as antares-client 2.x's ``cone_search`` builds it
 (``{"radius": "<deg> degree", "location": "<hms dms>"}``). Both go to ``GET /v2/loci``; the nearest locus is read with
-``GET /v2/loci/<locus_id>``. The ZTF name found is recorded in the target's "ZTF name".
+``GET /v2/loci/<locus_id>``. The ZTF name found is recorded in the target's "ZTF name", and the locus id in the
+pair's status row: the next update reads the locus directly (one request), unless the name or position changed,
+the last answer was not ok, the update is forced, or ANTARES no longer has the locus (404: searched again).
 
 Format: JSON (``{"data": ...}``); the locus' ``lightcurve`` is a CSV text inside the JSON (older answers
 and tom_antares hold a list of row objects: both are read). Rows with ``ant_survey == 1`` are detections
@@ -60,6 +62,8 @@ class AntaresBroker(BHTOMBroker):
     max_answer_bytes = 32 * 1024 * 1024
 
     located_by = ("name", "cone")
+    #: the locus id found is kept: a daily update is then one request (the locus), not two
+    remembers_location = True
 
     def locate_by_name(self, target, name):
         self.valid_name(name)

@@ -92,6 +92,11 @@ class BHTOMBroker(DataService):
     #: how the archive finds the target's object: by the target's survey name ("name", in ``name_key``'s
     #: field) and/or by a cone around its position ("cone"); a name, when set, is used first
     located_by = ("cone",)
+    #: whether ``locate`` costs the archive a request that an identifier kept from the last answer saves (ANTARES:
+    #: ZTF name or cone -> locus id): the pair's status row keeps the identifier (``located``) and the next update
+    #: goes straight to ``query`` while the name/position stays as it was, the last answer was ok and the update
+    #: is not forced; an archive that no longer knows the identifier (404) is searched again
+    remembers_location = False
     #: what belongs in the name field, said when it is empty and the archive cannot search by position
     name_hint = ""
     #: keys that must be present in ``settings.DATA_SERVICES[name]`` before the broker can run
@@ -294,13 +299,31 @@ class BHTOMBroker(DataService):
         cleaned, in UTC, or an empty one whose note says why there is none. Raises BrokerError."""
         route = self.via()
         try:
-            located = route.locate(target)
-            lightcurve = self.collect(located, route.query(located), route)
+            located = self.remembered_location(target)
+            lightcurve = self.collect_remembered(located, route) if located else None
+            if lightcurve is None:
+                located = route.locate(target)
+                lightcurve = self.collect(located, route.query(located), route)
+            lightcurve.located = located.identifier or ""
         except NoData as exc:
             lightcurve = no_data(exc.note)
             lightcurve.url = exc.url or ""
         lightcurve.asked_from_mjd = self.refresh_start(target)
         return lightcurve
+
+    def remembered_location(self, target: TargetInfo):
+        """The Located kept from the pair's last answer (``remembers_location``), or None: search."""
+        identifier = target.located.get(self.name) if self.remembers_location else None
+        return Located(target, identifier, matched="") if identifier else None
+
+    def collect_remembered(self, located, route):
+        """The light curve at a remembered identifier; None when the archive no longer knows it (404)."""
+        try:
+            return self.collect(located, route.query(located), route)
+        except BrokerServiceError as exc:
+            if exc.status != 404:
+                raise
+            return None
 
     def collect(self, located: Located, requests, route=None) -> Lightcurve:
         """Send the requests of one light curve and parse their answers as one, unless together they are byte
