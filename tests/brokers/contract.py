@@ -33,6 +33,8 @@ class BrokerContract:
     #: request path the broker must send, and substrings its parameters must hold
     expected_path = ""
     expected_params = {}
+    #: the method of that request, where another request goes to the same path (None: any)
+    expected_method = None
     #: the path of the Request ``query`` builds, where it is not the path sent (a TAP service: pyvo adds /sync)
     query_path = None
     expected_points = 0
@@ -64,7 +66,8 @@ class BrokerContract:
 
     def test_request_sent(self, archive, make_target):
         self.fetch(TargetInfo.from_target(self.covered(make_target)))
-        request = next(r for r in reversed(archive.requests) if r["path"] == self.expected_path)
+        request = next(r for r in reversed(archive.requests) if r["path"] == self.expected_path
+                       and self.expected_method in (None, r["method"]))
         for key, text in self.expected_params.items():
             assert text in request["params"][key]
         assert request["headers"]["User-Agent"].startswith("tom-bhtom-brokers/")

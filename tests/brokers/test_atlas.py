@@ -1,4 +1,6 @@
+import json
 import logging
+import re
 import time
 from dataclasses import replace
 
@@ -9,6 +11,7 @@ import pytest
 from tests.brokers.contract import BrokerContract, stored, update
 from tests.data.make_fixtures import ATLAS_PASTED_JOB, ATLAS_TEST_TOKEN
 from tests.sample_archive.server import DATA_DIR
+from tom_bhtom_brokers import updating
 from tom_bhtom_brokers.brokers.atlas import AtlasBroker
 from tom_bhtom_brokers.exceptions import JobQueued
 from tom_bhtom_brokers.models import LightcurveUpdate
@@ -37,6 +40,7 @@ class TestAtlasContract(BrokerContract):
     covered_target = {"name": "Gaia20fnr", "ra": RA, "dec": DEC}
     uncovered_target = {"name": "empty sky", "ra": 0.0, "dec": 0.0}
     expected_path = "/forcedphot/queue/"
+    expected_method = "POST"      # the task list is read from the same path
     expected_params = {"ra": "90.2670100", "dec": "-18.9677000", "use_reduced": "false"}
     expected_points = len(GOOD)
     expected_filters = tuple(sorted(set(GOOD["F"])))
@@ -61,8 +65,10 @@ def test_the_queue_is_submitted_polled_read_and_the_job_deleted(archive, make_ta
     outcome = update(target, AtlasBroker)
     assert outcome.status == "ok", outcome.message
     steps = [(r["method"], r["path"].rstrip("/").rsplit("/", 1)[0]) for r in archive.requests]
-    assert steps == [("POST", "/forcedphot"), ("GET", "/forcedphot/queue"), ("GET", "/forcedphot/queue"),
+    # the job is asked through the account's task list (one request serves every job of a pass)
+    assert steps == [("POST", "/forcedphot"), ("GET", "/forcedphot"), ("GET", "/forcedphot"),
                      ("GET", "/forcedphot/static/results"), ("DELETE", "/forcedphot/queue")]
+    assert all(r["params"] == {"pagesize": "100"} for r in archive.requests[1:3])
     assert all(r["headers"]["Authorization"] == f"Token {ATLAS_TEST_TOKEN}" for r in archive.requests
                if "/queue/" in r["path"])
     assert archive.atlas.jobs == {} and len(archive.atlas.deleted) == 1
@@ -132,6 +138,73 @@ def test_a_job_the_server_lost_is_submitted_again(archive, make_target, settings
     assert row.job_attempts == 2 and row.job_path.endswith(f"/{job_id}/") and "submission 2" in row.message
     settings.DATA_SERVICES["ATLAS"]["max_wait_seconds"] = 5
     assert update(target, AtlasBroker, force=False).status == "ok"
+
+
+def queue_requests(archive):
+    """(task list pages read, jobs asked by their own path) among the archive's requests."""
+    gets = [r for r in archive.requests if r["method"] == "GET"]
+    return ([r for r in gets if r["path"] == "/forcedphot/queue/"],
+            [r for r in gets if re.fullmatch(r"/forcedphot/queue/\d+/?", r["path"])])
+
+
+@pytest.mark.django_db
+def test_one_read_of_the_task_list_serves_every_job_of_a_pass(archive, make_target, settings):
+    """Seven jobs, each queued for two asks: the task list (three pages of three, as 100 a page would be for 250
+    jobs) is read once for all of them per pass; no job is asked by its own path."""
+    archive.atlas.config.update(max_page_size=3, polls_queued=2)
+    settings.DATA_SERVICES["ATLAS"]["task_list_seconds"] = 0.5
+    targets = [make_target(f"north {i}", 40.0 * i, 85.0) for i in range(7)]
+    outcomes = updating.run(updating.plan(targets, [AtlasBroker()], force=True), workers=4)
+    assert [o.status for o in outcomes] == ["ok"] * 7, [o.message for o in outcomes]
+    pages, own = queue_requests(archive)
+    reads = [r for r in pages if "cursor" not in r["params"]]
+    assert own == [] and 3 <= len(reads) <= 5, len(reads)     # two asks queued, the third finished
+    assert len(pages) <= 3 * len(reads)
+    assert all(r["params"]["cursor"] for r in pages if r not in reads)
+    assert len(archive.atlas.deleted) == 7 and archive.atlas.jobs == {}
+    per_pair = len(archive.requests) / 7                       # submit, result, delete, and a share of the list
+    assert per_pair < 3 + len(pages) / 7 + 0.01
+
+
+HOSTILE_TASK_LISTS = {
+    "server error": {"kind": "status", "status": 500},
+    "html page": {"kind": "replace", "body": "<html><body>Maintenance</body></html>"},
+    "no results list": {"kind": "replace", "body": '{"next": null, "results": "many"}'},
+    "next page off the server": {"kind": "replace",
+                                 "body": '{"next": "https://elsewhere.example/forcedphot/queue/?cursor=x", '
+                                         '"results": []}'},
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fault", HOSTILE_TASK_LISTS.values(), ids=HOSTILE_TASK_LISTS.keys())
+def test_a_task_list_that_cannot_be_read_leaves_each_job_asked_by_itself(archive, make_target, fault):
+    archive.add_fault(path="/forcedphot/queue/", query="pagesize", **fault)
+    target = make_target("Gaia20fnr", RA, DEC)
+    outcome = update(target, AtlasBroker)
+    assert outcome.status == "ok" and outcome.added == len(GOOD), outcome.message
+    _, own = queue_requests(archive)
+    assert own and not any("elsewhere" in r["path"] for r in archive.requests)
+
+
+@pytest.mark.django_db
+def test_a_task_list_whose_next_page_is_itself_is_read_once(archive, make_target):
+    """A ``next`` link back to the same page (a loop) ends the read; an absurd queue position and error are not
+    carried into the status."""
+    page = {"next": f"{archive.url}/forcedphot/queue/?pagesize=100", "results": [
+        {"url": f"{archive.url}/forcedphot/queue/900001/", "finishtimestamp": None, "queuepos": "9" * 5000}]}
+    archive.add_fault(path="/forcedphot/queue/", query="pagesize", kind="replace", body=json.dumps(page), times=4)
+    archive.atlas.config["polls_queued"] = 1000
+    target = make_target("Gaia20fnr", RA, DEC)
+    broker = AtlasBroker()
+    with pytest.raises(JobQueued) as queued:
+        broker.fetch(TargetInfo.from_target(target))
+    with pytest.raises(JobQueued) as again:
+        broker.fetch(replace(TargetInfo.from_target(target), jobs={broker.name: queued.value.job}))
+    pages, own = queue_requests(archive)
+    assert len(pages) == 2 and own == []                       # the first page and its loop, then stop
+    assert again.value.reason.startswith("queued at ATLAS since ") and "999" not in again.value.reason
+    archive.atlas.config["polls_queued"] = 1
 
 
 @pytest.mark.django_db

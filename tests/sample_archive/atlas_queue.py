@@ -1,6 +1,7 @@
 """The ATLAS forced-photometry queue, emulated: the API of fallingstar-data.com/forcedphot as its guide and
 server source describe it (``POST queue/`` -> 201 ``{"url"}``, ``GET`` the task until ``finishtimestamp``,
-its ``result_url``, ``DELETE`` the task), with token authentication and throttling.
+its ``result_url``, ``DELETE`` the task; ``GET queue/`` the account's tasks, newest first, in cursor pages), with
+token authentication and throttling.
 
 Its behaviour comes from ``tests/data/atlas/queue.json``: the tokens it accepts, how many submissions after
 a reset are throttled (429 "Expected available in N seconds", no ``Retry-After`` header, as the guide shows
@@ -20,6 +21,8 @@ MJD_TO_JD = 2400000.5
 TASK = re.compile(r"^/forcedphot/queue/(\d+)/?$")
 RESULT = re.compile(r"^/forcedphot/static/results/job(\d+)\.txt$")
 JSON = "application/json"
+#: the server's REST_FRAMEWORK PAGE_SIZE and TaskPagination.max_page_size (lukeshingles/atlasserver)
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 6, 100
 
 
 class AtlasQueue:
@@ -48,11 +51,8 @@ class AtlasQueue:
                 return self.task(method, int(TASK.match(path).group(1)))
             if method == "POST":
                 return self.submit(params)
-            if method == "GET":  # the account's jobs, as the server's paginated list view gives them
-                with self._lock:
-                    jobs = [{"url": f"/forcedphot/queue/{job_id}/"} for job_id in sorted(self.jobs)]
-                return 200, JSON, json.dumps({"count": len(jobs), "next": None, "previous": None,
-                                              "results": jobs}).encode()
+            if method == "GET":
+                return self.task_list(params)
             return 405, JSON, b'{"detail": "Method not allowed."}'
         match = RESULT.match(path)
         if match and int(match.group(1)) in self.jobs:
@@ -80,6 +80,23 @@ class AtlasQueue:
                              "timestamp": datetime.now(timezone.utc).isoformat()}
         return 201, JSON, json.dumps({"url": f"{self.archive.url}/forcedphot/queue/{job_id}/"}).encode()
 
+    def task_list(self, params):
+        """The account's tasks as the server's list view gives them: newest first, ``pagesize`` a page (6 by
+        default, 100 at most or the config's ``max_page_size``), a ``cursor`` (here: the id the page starts
+        below) in the ``next`` link. Listing a job counts as asking it."""
+        size = min(int(params.get("pagesize", DEFAULT_PAGE_SIZE)),
+                   int(self.config.get("max_page_size", MAX_PAGE_SIZE)))
+        below = int(params.get("cursor", 10**12))
+        with self._lock:
+            ids = sorted((job_id for job_id in self.jobs if job_id < below), reverse=True)
+            page = ids[:size]
+            tasks = [self.task_answer(job_id, self.jobs[job_id]) for job_id in page]
+            count = len(self.jobs)
+        following = (f"{self.archive.url}/forcedphot/queue/?cursor={page[-1]}&pagesize={size}"
+                     if len(ids) > size else None)
+        return 200, JSON, json.dumps({"next": following, "previous": None, "pagefirsttaskposition": 0,
+                                      "taskcount": count, "results": tasks}).encode()
+
     def task(self, method, job_id):
         job = self.jobs.get(job_id)
         if job is None:
@@ -88,6 +105,10 @@ class AtlasQueue:
             self.deleted.append(job_id)
             del self.jobs[job_id]
             return 204, JSON, b""
+        return 200, JSON, json.dumps(self.task_answer(job_id, job)).encode()
+
+    def task_answer(self, job_id, job):
+        """The task as the server serialises it; asking it counts one of the polls it stays queued for."""
         finished = job["polls_left"] <= 0 \
             and time.monotonic() - job["submitted"] >= float(self.config.get("queue_seconds", 0))
         job["polls_left"] -= 1
@@ -101,4 +122,4 @@ class AtlasQueue:
                   "result_url": (f"{self.archive.url}/forcedphot/static/results/job{job_id}.txt"
                                  if finished and job["result"] else None),
                   "error_msg": "No data returned" if finished and not job["result"] else None}
-        return 200, JSON, json.dumps(answer).encode()
+        return answer

@@ -7,8 +7,10 @@ Archive: the ATLAS Forced Photometry Server, https://fallingstar-data.com/forced
 * **The queue** (with ``DATA_SERVICES['ATLAS']['token']``, the API token of an ATLAS account, from
   ``POST /forcedphot/api-token-auth/``): a job for the target's coordinates is queued
   (``POST /forcedphot/queue/``, header ``Authorization: Token ...``) and recorded in the pair's status row
-  (status "queued", its path, when, how many submissions): no thread waits for it. A later pass asks the job
-  (``GET`` its path, one request): ``update_lightcurves`` passes again ``poll_seconds`` (10) later, then 1.5
+  (status "queued", its path, when, how many submissions): no thread waits for it. A later pass asks the job:
+  the account's task list (``GET /forcedphot/queue/?pagesize=100``, newest first, its ``next`` pages followed)
+  is read once for all the jobs a pass asks about (``TaskList``), and only a job not on it is asked by its own
+  path; ``update_lightcurves`` passes again ``poll_seconds`` (10) later, then 1.5
   times longer each pass (at most a minute apart), for up to ``max_wait_seconds`` (900) from the submission,
   while the other archives' pairs go on; after that, and in a
   django-tasks task, the next run or a deferred task asks. A finished job's ``result_url`` is downloaded and the
@@ -34,8 +36,9 @@ A repeated (MJD, filter) — a server bug on some nights — is stored once. Tim
 start of the 30 s exposure, stored as it is. Fluxes, ``mag5sig`` and the exposure name are in the extras.
 """
 import logging
+import threading
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 import pandas as pd
@@ -45,8 +48,8 @@ from django.utils import timezone
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, frame_of_rows, no_data, read_json
 from tom_bhtom_brokers.brokers.steps import QueuedJob
-from tom_bhtom_brokers.exceptions import (BrokerNotConfigured, BrokerParseError, BrokerServiceError, JobPostponed,
-                                          JobQueued, NoData)
+from tom_bhtom_brokers.exceptions import (BrokerError, BrokerNotConfigured, BrokerParseError, BrokerServiceError,
+                                          JobPostponed, JobQueued, NoData)
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import DataSource
 
@@ -62,6 +65,10 @@ QUEUE_PATH = "/forcedphot/queue/"
 logger = logging.getLogger(__name__)
 #: ATLAS began in 2015; a job from this MJD on asks for everything
 FIRST_MJD = 57000.0
+#: tasks per page of the account's task list (the most the server gives), and pages read at most: a job further
+#: down is asked by its own path
+TASK_LIST_PAGE_SIZE = 100
+TASK_LIST_MAX_PAGES = 10
 
 
 class AtlasBroker(BHTOMBroker):
@@ -77,6 +84,10 @@ class AtlasBroker(BHTOMBroker):
     name_hint = "a finished forced-photometry result; nor an ATLAS token in settings to queue one"
     #: a job takes mjd_min/mjd_max (with a token; a pasted result is a file read whole)
     takes_time_range = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.task_list = TaskList(self)
 
     @property
     def token(self):
@@ -121,12 +132,9 @@ class AtlasBroker(BHTOMBroker):
         if not self.token:
             raise BrokerNotConfigured("no ATLAS token in settings.DATA_SERVICES['ATLAS']: only pasted results are "
                                       "read, and those are checked as they are read")
-        answer = self.request(Request(QUEUE_PATH, headers=self.auth_headers()))
-        listing = self.read(answer, lambda payload: read_json(payload, "ATLAS queue listing"))
-        if not isinstance(listing.get("results"), list):
-            raise BrokerParseError("the ATLAS queue listing has no 'results' list", url=answer.url)
-        found = no_data(f"the queue answers: {len(listing['results'])} job(s) of this account")
-        found.url = answer.url
+        tasks, url = self.task_list.read(max_pages=1)
+        found = no_data(f"the queue answers: {len(tasks)} job(s) of this account on its first page")
+        found.url = url
         return found
 
     def query(self, located):
@@ -153,19 +161,21 @@ class AtlasBroker(BHTOMBroker):
         job = req.job
         if job is None:
             return self.submit(req, attempts=1)
-        answer = self.request(Request(job.path, headers=self.auth_headers()), lost_ok=True)
-        if answer is None:  # the server no longer knows the job (results are kept for a short time only)
-            return self.submit_again(req, job)
-        task = self.read(answer, lambda payload: read_json(payload, "ATLAS task"))
+        task, url = self.task_list.task(job), f"{self.base_url}{job.path}"
+        if task is None:  # not on the task list read: the job itself
+            answer = self.request(Request(job.path, headers=self.auth_headers()), lost_ok=True)
+            if answer is None:  # the server no longer knows the job (results are kept for a short time only)
+                return self.submit_again(req, job)
+            task = self.read(answer, lambda payload: read_json(payload, "ATLAS task"))
         if not task.get("finishtimestamp"):
             lost_after = timedelta(hours=float(self.setting("job_lost_hours", 24)))
             if timezone.now() - job.submitted_at > lost_after:
                 self.delete(job.path)
                 return self.submit_again(req, job)
-            raise JobQueued(job, queued_note(job, task.get("queuepos")), url=answer.url)
+            raise JobQueued(job, queued_note(job, task.get("queuepos")), url=url)
         if not task.get("result_url"):
             self.delete(job.path)
-            raise NoData(f"ATLAS: {task.get('error_msg') or 'no data returned'} for this position")
+            raise NoData(f"ATLAS: {str(task.get('error_msg') or 'no data returned')[:200]} for this position")
         result = self.request(Request(self.own_path(task["result_url"], "result_url", job.path)), lost_ok=True)
         if result is None:  # deleted meanwhile (another update collected the same job first)
             return self.submit_again(req, job)
@@ -273,9 +283,61 @@ class AtlasBroker(BHTOMBroker):
         return good, {name: count for name, count in dropped.items() if count}
 
 
+class TaskList:
+    """The account's tasks as the server's task list shows them (``GET /forcedphot/queue/``, newest first, in pages
+    linked by ``next``), read at most once every ``task_list_seconds`` (default: half of ``poll_seconds``) for
+    all the jobs the run's threads ask about: one request or a few per pass, not one per job. Shared by the
+    threads of a run (one broker instance), so it is read under a lock."""
+
+    def __init__(self, broker):
+        self.broker = broker
+        self.lock = threading.Lock()
+        self.tasks, self.read_at = {}, None
+
+    @property
+    def fresh_for(self):
+        seconds = self.broker.setting("task_list_seconds", float(self.broker.setting("poll_seconds", 10)) / 2)
+        return timedelta(seconds=float(seconds))
+
+    def task(self, job):
+        """The job's task as the list shows it; None when the list (read since the job was submitted) does not
+        hold it or cannot be read: then the job is asked by its own path."""
+        with self.lock:
+            now = timezone.now()
+            if self.read_at is None or self.read_at < job.submitted_at or now - self.read_at > self.fresh_for:
+                self.read_at = now
+                try:
+                    self.tasks, _ = self.read()
+                except BrokerError as exc:
+                    logger.warning("the ATLAS task list could not be read (%s): each job is asked by itself", exc)
+                    self.tasks = {}
+            return self.tasks.get(job.path.rstrip("/"))
+
+    def read(self, max_pages=TASK_LIST_MAX_PAGES):
+        """({task path: task}, the first page's URL): the list's pages in turn, only on the server's own host."""
+        broker, tasks, first_url = self.broker, {}, ""
+        path, params, seen = QUEUE_PATH, {"pagesize": TASK_LIST_PAGE_SIZE}, set()
+        for _ in range(max_pages):
+            answer = broker.request(Request(path, params=params, headers=broker.auth_headers()))
+            first_url = first_url or answer.url
+            page = broker.read(answer, lambda payload: read_json(payload, "ATLAS task list"))
+            if not isinstance(page.get("results"), list):
+                raise BrokerParseError("the ATLAS task list has no 'results' list", url=answer.url)
+            for task in page["results"]:
+                if isinstance(task, dict) and isinstance(task.get("url"), str):
+                    tasks[urlsplit(task["url"]).path.rstrip("/")] = task
+            following = page.get("next")
+            if not following or following in seen:
+                break
+            seen.add(following)
+            path = broker.own_path(following, "task list's next page", answer.url)
+            params = dict(parse_qsl(urlsplit(following).query))
+        return tasks, first_url
+
+
 def queued_note(job, position=None):
-    """The status line of a job waiting in ATLAS's queue."""
-    where = f", position {position}" if position not in (None, "") else ""
+    """The status line of a job waiting in ATLAS's queue (a position only when it is a plain number)."""
+    where = f", position {position}" if type(position) is int and 0 <= position < 10**9 else ""
     again = f"; submission {job.attempts}" if job.attempts > 1 else ""
     return f"queued at ATLAS since {job.submitted_at:%Y-%m-%d %H:%M} UTC{where}{again}"
 
