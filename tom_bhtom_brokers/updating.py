@@ -266,10 +266,29 @@ def run(items, workers=DEFAULT_WORKERS, on_outcome=None, health=None, collect_jo
             due.append(item)
         else:
             done(Outcome(item.target.id, item.target.name, item.broker.name, "skipped", item.reason))
-    # jobs first: an archive's queue then works on them while the other archives' pairs are fetched
+    # jobs first: an archive's queue then works on them while the other archives' pairs are fetched; those an
+    # archive takes in batches are submitted so before the pool starts
+    submitted = submit_in_batches(due, health)
+    due = [item for item in due if id(item) not in submitted]
     due.sort(key=lambda item: not item.broker.queues_jobs)
     queue = PairQueue(due, host_limiter().per_host)
     postponed = {}
+
+    def handle(results):
+        # a job still queued as it was recorded is not written again (each pass would cost the one writing
+        # thread a transaction for nothing)
+        fresh = [result for result in results if not still_queued(result)]
+        recorded = {id(result): outcome for result, outcome in record_many(fresh)} if fresh else {}
+        for result in results:
+            outcome = recorded.get(id(result)) or queued_outcome(result)
+            again = next_pass(result, postponed) if collect_jobs else None
+            if again is None:
+                done(outcome)
+            else:
+                queue.again(again[1], again[0])
+
+    if submitted:
+        handle(list(submitted.values()))
     workers = max(1, workers)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lightcurve") as pool:
         pending = set()
@@ -290,19 +309,31 @@ def run(items, workers=DEFAULT_WORKERS, on_outcome=None, health=None, collect_jo
             results = [future.result() for future in finished]
             for result in results:
                 queue.done(result.item)
-            # a job still queued as it was recorded is not written again (each pass would cost the one writing
-            # thread a transaction for nothing)
-            fresh = [result for result in results if not still_queued(result)]
-            recorded = {id(result): outcome for result, outcome in record_many(fresh)} if fresh else {}
-            for result in results:
-                outcome = recorded.get(id(result)) or queued_outcome(result)
-                again = next_pass(result, postponed) if collect_jobs else None
-                if again is None:
-                    done(outcome)
-                else:
-                    queue.again(again[1], again[0])
+            handle(results)
             feed()
     return outcomes
+
+
+def submit_in_batches(due, health=None):
+    """The jobs of the due pairs whose archive takes many in one submission (``BHTOMBroker.submit_jobs``), for
+    pairs with no job queued yet: {id(item): Fetched with the JobQueued}. A pair left out is submitted by itself
+    in the pool. One pair alone is not a batch."""
+    submitted = {}
+    for broker in {id(item.broker): item.broker for item in due if item.broker.queues_jobs}.values():
+        items = [item for item in due if item.broker is broker and broker.name not in item.target.jobs]
+        if len(items) < 2:
+            continue
+        try:
+            broker.check_configured()
+            with watching_hosts(health):
+                queued = broker.submit_jobs([item.target for item in items])
+        except BrokerError as exc:
+            logger.warning("%s: the batched submission failed (%s); pairs are submitted one by one",
+                           broker.name, exc)
+            continue
+        submitted.update({id(item): Fetched(item, error=queued[item.target.id]) for item in items
+                          if item.target.id in queued})
+    return submitted
 
 
 def still_queued(result):

@@ -156,14 +156,58 @@ def test_one_read_of_the_task_list_serves_every_job_of_a_pass(archive, make_targ
     targets = [make_target(f"north {i}", 40.0 * i, 85.0) for i in range(7)]
     outcomes = updating.run(updating.plan(targets, [AtlasBroker()], force=True), workers=4)
     assert [o.status for o in outcomes] == ["ok"] * 7, [o.message for o in outcomes]
+    (post,) = [r for r in archive.requests if r["method"] == "POST"]     # one submission for all seven
+    assert post["params"]["radeclist"].splitlines() == [f"{40.0 * i:.7f} +85.0000000" for i in range(7)]
+    assert not {"ra", "dec"} & set(post["params"])             # (a position in those fields would be an eighth)
     pages, own = queue_requests(archive)
     reads = [r for r in pages if "cursor" not in r["params"]]
     assert own == [] and 3 <= len(reads) <= 5, len(reads)     # two asks queued, the third finished
     assert len(pages) <= 3 * len(reads)
     assert all(r["params"]["cursor"] for r in pages if r not in reads)
     assert len(archive.atlas.deleted) == 7 and archive.atlas.jobs == {}
-    per_pair = len(archive.requests) / 7                       # submit, result, delete, and a share of the list
-    assert per_pair < 3 + len(pages) / 7 + 0.01
+    per_pair = len(archive.requests) / 7                       # result and delete, a share of submission and list
+    assert per_pair == pytest.approx(2 + (1 + len(pages)) / 7)
+
+
+@pytest.mark.django_db
+def test_submissions_group_targets_asking_from_about_the_same_time(archive, make_target):
+    """Full reads go together; recent-part jobs within overlap_days (30) of each other share one submission,
+    which asks from the earliest of them; more than BATCH_LIMIT positions take another submission."""
+    broker = AtlasBroker()
+    starts = [None, 60000.0, None, 60010.0, 60100.0]
+    infos = [replace(TargetInfo.from_target(make_target(f"t{i}", 10.0 + i, 85.0)),
+                     refresh_from={} if start is None else {"ATLAS": start}) for i, start in enumerate(starts)]
+    queued = broker.submit_jobs(infos)
+    posts = [r["params"] for r in archive.requests if r["method"] == "POST"]
+    assert [(len(p["radeclist"].splitlines()), p["mjd_min"]) for p in posts] == [
+        (2, "57000.00000"), (2, "60000.00000"), (1, "60100.00000")]
+    assert {info.id: queued[info.id].job.asked_from_mjd for info in infos} == {
+        infos[0].id: None, infos[1].id: 60000.0, infos[2].id: None, infos[3].id: 60000.0, infos[4].id: 60100.0}
+    archive.requests = []
+    many = [TargetInfo(id=i, name=f"n{i}", ra=i * 0.3, dec=86.0) for i in range(130)]
+    assert len(broker.submit_jobs(many)) == 130
+    assert [len(r["params"]["radeclist"].splitlines()) for r in archive.requests] == [100, 30]
+
+
+ODD_SUBMISSION_ANSWERS = {
+    "refused": {"kind": "status", "status": 400},
+    "throttled": {"kind": "status", "status": 429, "retry_after": "1"},
+    "fewer tasks": {"kind": "replace", "body": "[]"},
+    "not a list": {"kind": "replace", "body": '{"url": "/forcedphot/queue/5/"}'},
+    "other positions": {"kind": "replace", "body": json.dumps([{"url": f"/forcedphot/queue/{i}/", "ra": 1.0,
+                                                                "dec": 2.0} for i in range(3)])},
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fault", ODD_SUBMISSION_ANSWERS.values(), ids=ODD_SUBMISSION_ANSWERS.keys())
+def test_a_batch_the_server_does_not_take_is_submitted_one_by_one(archive, make_target, fault):
+    archive.add_fault(path="/forcedphot/queue/", query="radeclist", times=1, **fault)
+    targets = [make_target(f"north {i}", 100.0 + i, 85.0) for i in range(3)]
+    outcomes = updating.run(updating.plan(targets, [AtlasBroker()], force=True), workers=2)
+    assert [o.status for o in outcomes] == ["ok"] * 3, [o.message for o in outcomes]
+    posts = [r["params"] for r in archive.requests if r["method"] == "POST"]
+    assert "radeclist" in posts[0] and sorted(p["ra"] for p in posts[1:]) == [f"{100.0 + i:.7f}" for i in range(3)]
 
 
 HOSTILE_TASK_LISTS = {

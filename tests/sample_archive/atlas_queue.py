@@ -65,6 +65,29 @@ class AtlasQueue:
             if self.throttles_left > 0:
                 self.throttles_left -= 1
                 return 429, JSON, b'{"detail": "Request was throttled. Expected available in 1 second."}'
+        if "radeclist" in params:
+            return self.submit_list(params)
+        return 201, JSON, json.dumps({"url": self.task_url(self.queue(params))}).encode()
+
+    def submit_list(self, params):
+        """Many positions in one submission, as the server's ``splitradeclist`` reads them: one "ra dec" (or
+        "ra,dec") a line, at most 100, the other fields shared; 201 with the tasks made, in the lines' order."""
+        lines = [line.replace(",", " ").split() for line in params["radeclist"].splitlines() if line.strip()]
+        if not lines or len(lines) > 100 or any(len(line) != 2 for line in lines):
+            return 400, JSON, json.dumps({"radeclist": f"{len(lines)} lines, or a line without two columns"}).encode()
+        shared = {key: value for key, value in params.items() if key not in ("radeclist", "ra", "dec")}
+        tasks = []
+        for ra, dec in lines:
+            job_id = self.queue({**shared, "ra": ra, "dec": dec})
+            tasks.append(self.task_answer(job_id, self.jobs[job_id], asked=False))
+        return 201, JSON, json.dumps(tasks).encode()
+
+    def task_url(self, job_id):
+        return f"{self.archive.url}/forcedphot/queue/{job_id}/"
+
+    def queue(self, params):
+        """Make the job of one position; its id."""
+        with self._lock:
             job_id, self.next_id = self.next_id, self.next_id + 1
         status, _, content = self.archive.answer("/forcedphot/_queue_result", {"ra": params.get("ra", "nan"),
                                                                                 "dec": params.get("dec", "nan")})
@@ -78,7 +101,7 @@ class AtlasQueue:
         self.jobs[job_id] = {"polls_left": int(self.config.get("polls_queued", 1)), "params": params,
                              "result": content if status == 200 else None, "submitted": time.monotonic(),
                              "timestamp": datetime.now(timezone.utc).isoformat()}
-        return 201, JSON, json.dumps({"url": f"{self.archive.url}/forcedphot/queue/{job_id}/"}).encode()
+        return job_id
 
     def task_list(self, params):
         """The account's tasks as the server's list view gives them: newest first, ``pagesize`` a page (6 by
@@ -107,13 +130,13 @@ class AtlasQueue:
             return 204, JSON, b""
         return 200, JSON, json.dumps(self.task_answer(job_id, job)).encode()
 
-    def task_answer(self, job_id, job):
+    def task_answer(self, job_id, job, asked=True):
         """The task as the server serialises it; asking it counts one of the polls it stays queued for."""
         finished = job["polls_left"] <= 0 \
             and time.monotonic() - job["submitted"] >= float(self.config.get("queue_seconds", 0))
-        job["polls_left"] -= 1
+        job["polls_left"] -= 1 if asked else 0
         now = datetime.now(timezone.utc).isoformat()
-        answer = {"url": f"{self.archive.url}/forcedphot/queue/{job_id}/", "id": job_id,
+        answer = {"url": self.task_url(job_id), "id": job_id,
                   "ra": float(job["params"].get("ra", "nan")), "dec": float(job["params"].get("dec", "nan")),
                   "mjd_min": job["params"].get("mjd_min"), "mjd_max": job["params"].get("mjd_max"),
                   "timestamp": job["timestamp"], "starttimestamp": now if finished else None,

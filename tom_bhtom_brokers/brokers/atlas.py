@@ -5,20 +5,23 @@ Archive: the ATLAS Forced Photometry Server, https://fallingstar-data.com/forced
 085002). Two routes:
 
 * **The queue** (with ``DATA_SERVICES['ATLAS']['token']``, the API token of an ATLAS account, from
-  ``POST /forcedphot/api-token-auth/``): a job for the target's coordinates is queued
-  (``POST /forcedphot/queue/``, header ``Authorization: Token ...``) and recorded in the pair's status row
-  (status "queued", its path, when, how many submissions): no thread waits for it. A later pass asks the job:
-  the account's task list (``GET /forcedphot/queue/?pagesize=100``, newest first, its ``next`` pages followed)
-  is read once for all the jobs a pass asks about (``TaskList``), and only a job not on it is asked by its own
-  path; ``update_lightcurves`` passes again ``poll_seconds`` (10) later, then 1.5
-  times longer each pass (at most a minute apart), for up to ``max_wait_seconds`` (900) from the submission,
-  while the other archives' pairs go on; after that, and in a
-  django-tasks task, the next run or a deferred task asks. A finished job's ``result_url`` is downloaded and the
-  job deleted, as the server's API guide asks. A job the server no longer knows (404), or one still queued
-  after ``job_lost_hours`` (24), is submitted again. A throttled submission (429, "... available in N
+  ``POST /forcedphot/api-token-auth/``; header ``Authorization: Token ...``): a job for the target's
+  coordinates is queued (``POST /forcedphot/queue/``) and recorded in the pair's status row (status "queued",
+  its path, when, how many submissions): no thread waits for it. A run submits its pairs' jobs in batches
+  before anything else (``submit_jobs``: the server's ``radeclist``, up to 100 positions a POST, grouped by the
+  MJD they ask from), and a pair a batch left out submits its own. Later passes ask about the jobs through the
+  account's task list (``GET /forcedphot/queue/?pagesize=100``, newest first, ``next`` pages followed; read
+  once for all the jobs a pass asks about: ``TaskList``); a job not on it is asked by its own path.
+  ``update_lightcurves`` asks ``poll_seconds`` (10) after the submission, then every half of the job's age (at
+  most a minute apart), up to ``max_wait_seconds`` (900) from the submission, while the other archives' pairs
+  go on; after that, and in a django-tasks task, the next run or a deferred task asks. A finished job's
+  ``result_url`` is downloaded and the job deleted, as the API guide asks (a throttled delete is skipped: the
+  server removes finished API tasks after 31 days itself). A job the server no longer knows (404), or one still
+  queued after ``job_lost_hours`` (24), is submitted again. A throttled submission (429, "... available in N
   seconds") is postponed by that long, not waited for in a worker. Only paths on the configured host are
   followed. Between full reads (``full_read_days``, 7) a daily job asks only from the last stored point minus
-  ``overlap_days`` (30) (``mjd_min``). Cadence: daily.
+  ``overlap_days`` (30) (``mjd_min``). Requests per daily pair: about two (the result and the delete; the
+  batch and the task list are shared). Cadence: daily.
 * **A pasted result** (no token): the target's "ATLAS URL", the address of a finished result file
   (``https://fallingstar-data.com/forcedphot/static/results/job<n>.txt``); anything else is refused before
   any request. Read again only when the URL changes (or with ``--force``).
@@ -49,7 +52,7 @@ from django.utils import timezone
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, frame_of_rows, no_data, read_json
 from tom_bhtom_brokers.brokers.steps import QueuedJob
 from tom_bhtom_brokers.exceptions import (BrokerError, BrokerNotConfigured, BrokerParseError, BrokerServiceError,
-                                          JobPostponed, JobQueued, NoData)
+                                          JobPostponed, JobQueued, NoData, masked)
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import DataSource
 
@@ -69,6 +72,8 @@ FIRST_MJD = 57000.0
 #: down is asked by its own path
 TASK_LIST_PAGE_SIZE = 100
 TASK_LIST_MAX_PAGES = 10
+#: the most positions one submission (``radeclist``) may carry: the server's limit
+BATCH_LIMIT = 100
 
 
 class AtlasBroker(BHTOMBroker):
@@ -146,11 +151,57 @@ class AtlasBroker(BHTOMBroker):
         start = self.refresh_start(target)
         return [Request(QUEUE_PATH, method="POST", headers=self.auth_headers(), wait_when_throttled=False,
                         job=target.jobs.get(self.name), asked_from_mjd=start, data={
-                            "ra": f"{target.ra:.7f}", "dec": f"{target.dec:.7f}",
-                            "mjd_min": f"{self.setting('mjd_min', FIRST_MJD) if start is None else start:.5f}",
-                            "mjd_max": f"{Time.now().mjd + 1.0:.5f}", "use_reduced": "false", "send_email": "false"})]
+                            "ra": f"{target.ra:.7f}", "dec": f"{target.dec:.7f}", **self.job_range(start),
+                            "use_reduced": "false", "send_email": "false"})]
 
     # --- the queue: ATLAS's own transport ------------------------------------------------------------
+
+    def submit_jobs(self, targets):
+        """The run's jobs in few submissions: ``radeclist`` (one "ra dec" line per target, at most BATCH_LIMIT a
+        POST; the other fields shared). Targets asking from about the same MJD (within ``overlap_days``) share a
+        submission, which asks from the earliest of them; full reads go together. A submission the server
+        refuses (a 429 included: those targets then go one by one, postponed as usual) or answers with anything
+        but one task per line, at the line's position, leaves its targets out."""
+        if not self.token:
+            return {}
+        spread = float(self.setting("overlap_days", 30))
+        starts = sorted(((self.refresh_start(t), t) for t in targets if t.has_position),
+                        key=lambda pair: (pair[0] is not None, pair[0] or 0.0))
+        batches, queued = [], {}
+        for start, target in starts:
+            batch = batches[-1] if batches else None
+            if batch is None or len(batch[1]) >= BATCH_LIMIT or (start is None) != (batch[0] is None) \
+                    or (start is not None and start - batch[0] > spread):
+                batches.append(batch := (start, []))
+            batch[1].append(target)
+        for start, batch in batches:
+            try:
+                queued.update(self.submit_batch(start, batch))
+            except BrokerError as exc:
+                logger.warning("ATLAS: a submission of %d positions failed (%s); they are submitted one by one",
+                               len(batch), masked(exc, self.secrets()))
+        return queued
+
+    def submit_batch(self, start, targets):
+        lines = "\n".join(f"{t.ra:.7f} {t.dec:+.7f}" for t in targets)
+        answer = self.request(Request(QUEUE_PATH, method="POST", headers=self.auth_headers(),
+                                      wait_when_throttled=False, data={"radeclist": lines, **self.job_range(start),
+                                                                       "use_reduced": "false", "send_email": "false"}))
+        tasks = self.read(answer, lambda payload: read_json(payload, "ATLAS queue answer", kind=list))
+        if len(tasks) != len(targets):
+            raise BrokerParseError(f"the server queued {len(tasks)} tasks for {len(targets)} positions", url=answer.url)
+        queued, now = {}, timezone.now()
+        for target, task in zip(targets, tasks):
+            if not (isinstance(task, dict) and same_position(task, target)):
+                raise BrokerParseError("the server's tasks are not the positions submitted, in order", url=answer.url)
+            job = QueuedJob(self.own_path(task.get("url"), "task url", answer.url), now, 1, start)
+            queued[target.id] = JobQueued(job, queued_note(job), url=answer.url)
+        return queued
+
+    def job_range(self, start):
+        """A job's mjd_min (from ``start``, else the configured or first ATLAS MJD) and mjd_max (tomorrow)."""
+        return {"mjd_min": f"{self.setting('mjd_min', FIRST_MJD) if start is None else start:.5f}",
+                "mjd_max": f"{Time.now().mjd + 1.0:.5f}"}
 
     def send(self, req):
         """A result file is one GET. A job: the one already queued is asked once (its result read and the job
@@ -211,9 +262,11 @@ class AtlasBroker(BHTOMBroker):
         raise JobQueued(job, queued_note(job), url=submitted.url)
 
     def delete(self, task_path):
-        """Delete the finished job (the server keeps results for a short time anyway): a failure is logged only."""
+        """Delete the finished job, as the API guide asks. A failure is logged only, and a throttled delete (the
+        server allows an account 60 writes a minute, submissions included) is not waited for: the server removes
+        an API task's record itself 31 days after it finished (its taskrunner's maintenance sweep)."""
         try:
-            self.request(Request(task_path, method="DELETE", headers=self.auth_headers()))
+            self.request(Request(task_path, method="DELETE", headers=self.auth_headers(), wait_when_throttled=False))
         except BrokerServiceError as exc:
             logger.warning("could not delete the ATLAS job %s: %s", task_path, exc)
 
@@ -333,6 +386,14 @@ class TaskList:
             path = broker.own_path(following, "task list's next page", answer.url)
             params = dict(parse_qsl(urlsplit(following).query))
         return tasks, first_url
+
+
+def same_position(task, target):
+    """Whether a task the server made is at the target's position (to the 1e-5 degree)."""
+    try:
+        return abs(float(task["ra"]) - target.ra) < 1e-5 and abs(float(task["dec"]) - target.dec) < 1e-5
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def queued_note(job, position=None):

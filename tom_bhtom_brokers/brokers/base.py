@@ -250,6 +250,13 @@ class BHTOMBroker(DataService):
             return tap.run(self, req)
         return self.request(req)
 
+    def submit_jobs(self, targets) -> dict:
+        """For an archive with a job queue (``queues_jobs``) that takes many objects in one submission: queue the
+        jobs of ``targets`` (TargetInfos without a job) in as few requests as it allows, ``{target id:
+        JobQueued}`` for those queued; the run records them as queued and asks about them later. Targets left
+        out are submitted one by one through ``send``, as without batches. Default: no batches."""
+        return {}
+
     def via(self):
         """What answers this broker's ``locate``, ``query``, ``send`` and ``parse``: the broker itself, or a
         route object with the same four methods (``wsdb.WsdbRoute`` reads the same rows from a database)."""
