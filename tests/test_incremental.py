@@ -67,6 +67,25 @@ def test_a_daily_aavso_refresh_asks_one_chunk_and_keeps_the_older_points(archive
 
 
 @pytest.mark.django_db
+def test_a_recent_part_cut_short_removes_nothing(archive, make_target, settings):
+    """The shrink guard counts the range asked: a daily answer cut short (complete as far as any client can tell)
+    that would drop most of the recent points is held, however many older points are stored."""
+    settings.DATA_SERVICES["AAVSO"]["overlap_days"] = 5000            # FU Ori's recent years are sparse
+    target = make_target("FU Ori", RA, DEC, **{"AAVSO name": "FU Ori"})
+    assert update(target, AavsoBroker, force=False).added == len(JD)
+    kept = set(stored(target, "AAVSO").values_list("pk", flat=True))
+    recent = int((JD >= JD.max() - 5000).sum())
+    assert 20 <= recent < len(JD) / 4                                 # the range is a small part of the history
+    a_day_passes(target, "AAVSO")
+    (item,) = updating.plan([target], [AavsoBroker()])
+    assert "recent part asked" in item.reason
+    archive.add_fault(kind="cut_at_line", path="/index.php", keep=0.3)
+    outcome = update(target, AavsoBroker, force=False)
+    assert outcome.status == "shrank" and outcome.removed == 0, outcome.message
+    assert set(stored(target, "AAVSO").values_list("pk", flat=True)) == kept
+
+
+@pytest.mark.django_db
 def test_the_weekly_full_read_picks_up_a_changed_old_observation(archive, make_target):
     target = make_target("FU Ori", RA, DEC, **{"AAVSO name": "FU Ori"})
     assert update(target, AavsoBroker, force=False).added == len(JD)
