@@ -170,6 +170,18 @@ def test_one_read_of_the_task_list_serves_every_job_of_a_pass(archive, make_targ
 
 
 @pytest.mark.django_db
+def test_jobs_are_deleted_within_the_accounts_write_budget(archive, make_target, settings):
+    """ATLAS allows an account 60 writes a minute: a run deletes at most ``deletes_per_minute`` jobs and leaves
+    the rest to the server's own sweep, instead of sending deletes the server would refuse."""
+    settings.DATA_SERVICES["ATLAS"]["deletes_per_minute"] = 2
+    targets = [make_target(f"north {i}", 200.0 + i, 85.0) for i in range(4)]
+    outcomes = updating.run(updating.plan(targets, [AtlasBroker()], force=True), workers=2)
+    assert [o.status for o in outcomes] == ["ok"] * 4, [o.message for o in outcomes]
+    assert len([r for r in archive.requests if r["method"] == "DELETE"]) == 2
+    assert len(archive.atlas.deleted) == 2 and len(archive.atlas.jobs) == 2
+
+
+@pytest.mark.django_db
 def test_submissions_group_targets_asking_from_about_the_same_time(archive, make_target):
     """Full reads go together; recent-part jobs within overlap_days (30) of each other share one submission,
     which asks from the earliest of them; more than BATCH_LIMIT positions take another submission."""

@@ -15,13 +15,14 @@ Archive: the ATLAS Forced Photometry Server, https://fallingstar-data.com/forced
   ``update_lightcurves`` asks ``poll_seconds`` (10) after the submission, then every half of the job's age (at
   most a minute apart), up to ``max_wait_seconds`` (900) from the submission, while the other archives' pairs
   go on; after that, and in a django-tasks task, the next run or a deferred task asks. A finished job's
-  ``result_url`` is downloaded and the job deleted, as the API guide asks (a throttled delete is skipped: the
-  server removes finished API tasks after 31 days itself). A job the server no longer knows (404), or one still
+  ``result_url`` is downloaded and the job deleted, as the API guide asks, within the account's write budget
+  (60 writes a minute: at most ``deletes_per_minute``, 50, are deleted; the server removes finished API tasks
+  after 31 days itself). A job the server no longer knows (404), or one still
   queued after ``job_lost_hours`` (24), is submitted again. A throttled submission (429, "... available in N
   seconds") is postponed by that long, not waited for in a worker. Only paths on the configured host are
   followed. Between full reads (``full_read_days``, 7) a daily job asks only from the last stored point minus
-  ``overlap_days`` (30) (``mjd_min``). Requests per daily pair: about two (the result and the delete; the
-  batch and the task list are shared). Cadence: daily.
+  ``overlap_days`` (30) (``mjd_min``). Requests per daily pair: the result, its delete while the budget
+  lasts, and a share of the batch and the task list. Cadence: daily.
 * **A pasted result** (no token): the target's "ATLAS URL", the address of a finished result file
   (``https://fallingstar-data.com/forcedphot/static/results/job<n>.txt``); anything else is refused before
   any request. Read again only when the URL changes (or with ``--force``).
@@ -40,6 +41,8 @@ start of the 30 s exposure, stored as it is. Fluxes, ``mag5sig`` and the exposur
 """
 import logging
 import threading
+import time
+from collections import deque
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
@@ -93,6 +96,7 @@ class AtlasBroker(BHTOMBroker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.task_list = TaskList(self)
+        self.delete_budget = RateBudget(int(self.setting("deletes_per_minute", 50)), per_seconds=60.0)
 
     @property
     def token(self):
@@ -262,9 +266,14 @@ class AtlasBroker(BHTOMBroker):
         raise JobQueued(job, queued_note(job), url=submitted.url)
 
     def delete(self, task_path):
-        """Delete the finished job, as the API guide asks. A failure is logged only, and a throttled delete (the
-        server allows an account 60 writes a minute, submissions included) is not waited for: the server removes
-        an API task's record itself 31 days after it finished (its taskrunner's maintenance sweep)."""
+        """Delete the finished job, as the API guide asks, within the account's write budget: the server allows
+        60 writes a minute (submissions and deletes), so a run deletes at most ``deletes_per_minute`` (50,
+        leaving room for submissions) and leaves the others to the server, which removes a finished API task
+        31 days after it finished (its taskrunner's maintenance sweep). A failure is logged only, and a throttled
+        delete is not waited for."""
+        if not self.delete_budget.take():
+            logger.debug("ATLAS: %s left to the server's sweep (this minute's deletes are spent)", task_path)
+            return
         try:
             self.request(Request(task_path, method="DELETE", headers=self.auth_headers(), wait_when_throttled=False))
         except BrokerServiceError as exc:
@@ -336,6 +345,25 @@ class AtlasBroker(BHTOMBroker):
         return good, {name: count for name, count in dropped.items() if count}
 
 
+class RateBudget:
+    """At most ``count`` uses in any ``per_seconds`` (a sliding window), shared by a run's threads."""
+
+    def __init__(self, count, per_seconds):
+        self.count, self.per_seconds = count, per_seconds
+        self.lock, self.uses = threading.Lock(), deque()
+
+    def take(self):
+        """Use one, if the window has one left."""
+        with self.lock:
+            now = time.monotonic()
+            while self.uses and now - self.uses[0] >= self.per_seconds:
+                self.uses.popleft()
+            if len(self.uses) >= self.count:
+                return False
+            self.uses.append(now)
+            return True
+
+
 class TaskList:
     """The account's tasks as the server's task list shows them (``GET /forcedphot/queue/``, newest first, in pages
     linked by ``next``), read at most once every ``task_list_seconds`` (default: half of ``poll_seconds``) for
@@ -354,9 +382,12 @@ class TaskList:
 
     def task(self, job):
         """The job's task as the list shows it; None when the list (read since the job was submitted) does not
-        hold it or cannot be read: then the job is asked by its own path."""
+        hold it or cannot be read: then the job is asked by its own path. The list is read again only for a job
+        it showed queued, once it is older than ``fresh_for``."""
         with self.lock:
-            now = timezone.now()
+            now, known = timezone.now(), self.tasks.get(job.path.rstrip("/"))
+            if known is not None and known.get("finishtimestamp"):
+                return known  # a finished job stays finished: no read for it while its result is collected
             if self.read_at is None or self.read_at < job.submitted_at or now - self.read_at > self.fresh_for:
                 self.read_at = now
                 try:
