@@ -135,8 +135,8 @@ def table_rows(m, args, hosts, n_hosts):
              f"{daily['seconds'] / first['seconds']:.0%} of the first refresh ({first['seconds']:.1f} s; target "
              f"<= 15%); {daily['added']} points added", f"{daily['peak_mb']:.0f} MB"),
             ("  requests per due pair, daily archives", f"{requests / due:.2f}",
-             f"target <= 1.2 (ATLAS's protocol alone is >= 3 a job: submit, result, delete); {requests} requests "
-             f"for {due} pairs: "
+             f"target <= 1.2 (ATLAS: each job's result, its delete within 50 a minute, a share of the batch "
+             f"and task list); {requests} requests for {due} pairs: "
              + ", ".join(f"{k} {r / d:.1f}" for k, (r, d) in by_host.items()), ""),
             ("  the same, archives read by GET (no job queue)", f"{get_requests / get_due:.2f}",
              f"{get_requests} requests for {get_due} pairs", ""),
