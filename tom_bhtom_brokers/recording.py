@@ -248,9 +248,13 @@ def record_failure(target, broker, info, error):
 def _locked_row(target, broker):
     """The pair's status row, locked for this transaction so two runs sync the pair in turn (PostgreSQL;
     SQLite serialises writers anyway). Returns (row, created)."""
+    locked = LightcurveUpdate.objects.select_for_update()
+    row = locked.filter(target=target, source=broker.name).first()  # one query for a pair seen before
+    if row is not None:
+        return row, False
     row, created = LightcurveUpdate.objects.get_or_create(target=target, source=broker.name,
                                                           defaults={"status": Status.RUNNING})
-    return LightcurveUpdate.objects.select_for_update().get(pk=row.pk), created
+    return locked.get(pk=row.pk), created
 
 
 def _remember_identifier(target, broker, info, identifier):

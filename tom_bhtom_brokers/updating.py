@@ -389,7 +389,10 @@ def record_many(results):
     for attempt in range(1, LOCKED_RETRIES + 1):
         try:
             with transaction.atomic():
-                return [(result, record(result.item, result.lightcurve, result.error)) for result in results]
+                # the targets in one query (a missing one was deleted while its update ran)
+                targets = Target.objects.in_bulk([result.item.target.id for result in results])
+                return [(result, record(result.item, result.lightcurve, result.error,
+                                        targets.get(result.item.target.id, DELETED))) for result in results]
         except OperationalError as exc:
             # SQLite, a TOM site's default database, lets one writer at a time: another run (cron, a button)
             # holding it past the busy timeout, or a lock upgrade SQLite refuses at once, is waited out
@@ -404,12 +407,13 @@ def database_locked(exc):
     return "database is locked" in str(exc) or "database table is locked" in str(exc)
 
 
-def record(item, lightcurve, error):
+def record(item, lightcurve, error, target=None):
     """Write one pair's result in the calling thread; a deleted target is reported, not fatal, and an answer
-    the database refuses fails this pair (its status says why), never the run."""
-    try:
-        target = Target.objects.get(pk=item.target.id)
-    except Target.DoesNotExist:
+    the database refuses fails this pair (its status says why), never the run. ``target``: the Target if the
+    caller read it already (DELETED: it found none), else it is read here."""
+    if target is None:
+        target = Target.objects.filter(pk=item.target.id).first() or DELETED
+    if target is DELETED:
         return _target_gone(item)
     if error is not None:
         return record_failure(target, item.broker, item.target, error)
