@@ -24,6 +24,10 @@ class PairQueue:
         self.waiting = defaultdict(deque)  # host -> (order, item), in the run's order
         self.later = []  # (when, order, item): pairs to hand to the pool again, soonest first
         self.busy = Counter()  # host -> pairs of this run in the pool
+        self.add(items)
+
+    def add(self, items):
+        """Pairs to fetch, after those already waiting."""
         for item in items:
             self.waiting[archive_host(item)].append((next(self.order), item))
 

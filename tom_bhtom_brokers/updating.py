@@ -266,10 +266,11 @@ def run(items, workers=DEFAULT_WORKERS, on_outcome=None, health=None, collect_jo
             due.append(item)
         else:
             done(Outcome(item.target.id, item.target.name, item.broker.name, "skipped", item.reason))
-    # jobs first: an archive's queue then works on them while the other archives' pairs are fetched; those an
-    # archive takes in batches are submitted so before the pool starts
-    submitted = submit_in_batches(due, health)
-    due = [item for item in due if id(item) not in submitted]
+    # jobs first: an archive's queue then works on them while the other archives' pairs are fetched. The pairs
+    # whose jobs an archive takes in batches wait for the batches (one thread submits them); those a batch left
+    # out then join the queue
+    held = batchable(due)
+    due = [item for item in due if id(item) not in held]
     due.sort(key=lambda item: not item.broker.queues_jobs)
     queue = PairQueue(due, host_limiter().per_host)
     postponed = {}
@@ -287,11 +288,10 @@ def run(items, workers=DEFAULT_WORKERS, on_outcome=None, health=None, collect_jo
             else:
                 queue.again(again[1], again[0])
 
-    if submitted:
-        handle(list(submitted.values()))
     workers = max(1, workers)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lightcurve") as pool:
-        pending = set()
+        batches = pool.submit(submit_in_batches, list(held.values()), health) if held else None
+        pending = {batches} if batches else set()
 
         def feed():
             while len(pending) < workers and (item := queue.take()) is not None:
@@ -306,23 +306,37 @@ def run(items, workers=DEFAULT_WORKERS, on_outcome=None, health=None, collect_jo
             else:
                 time.sleep(timeout or 0)
                 finished = set()
-            results = [future.result() for future in finished]
-            for result in results:
-                queue.done(result.item)
+            results = []
+            for future in finished:
+                if future is batches:
+                    submitted = future.result()
+                    queue.add([item for key, item in held.items() if key not in submitted])
+                    results.extend(submitted.values())
+                else:
+                    results.append(future.result())
+                    queue.done(results[-1].item)
             handle(results)
             feed()
     return outcomes
 
 
-def submit_in_batches(due, health=None):
-    """The jobs of the due pairs whose archive takes many in one submission (``BHTOMBroker.submit_jobs``), for
-    pairs with no job queued yet: {id(item): Fetched with the JobQueued}. A pair left out is submitted by itself
-    in the pool. One pair alone is not a batch."""
-    submitted = {}
+def batchable(due):
+    """{id(item): item} of the due pairs whose archive takes many jobs in one submission and that have no job
+    queued yet, for archives with at least two such pairs (one pair alone is not a batch)."""
+    held = {}
     for broker in {id(item.broker): item.broker for item in due if item.broker.queues_jobs}.values():
         items = [item for item in due if item.broker is broker and broker.name not in item.target.jobs]
-        if len(items) < 2:
-            continue
+        if len(items) >= 2 and broker.batches_jobs:
+            held.update((id(item), item) for item in items)
+    return held
+
+
+def submit_in_batches(held, health=None):
+    """Worker: the jobs of ``held`` pairs (``batchable``) submitted in batches (``BHTOMBroker.submit_jobs``):
+    {id(item): Fetched with the JobQueued}. A pair left out is submitted by itself in the pool. Never raises."""
+    submitted = {}
+    for broker in {id(item.broker): item.broker for item in held}.values():
+        items = [item for item in held if item.broker is broker]
         try:
             broker.check_configured()
             with watching_hosts(health):
@@ -330,6 +344,9 @@ def submit_in_batches(due, health=None):
         except BrokerError as exc:
             logger.warning("%s: the batched submission failed (%s); pairs are submitted one by one",
                            broker.name, exc)
+            continue
+        except Exception:  # noqa: BLE001 - a bug here must not stop the run: the pairs go one by one
+            logger.exception("%s: the batched submission failed", broker.name)
             continue
         submitted.update({id(item): Fetched(item, error=queued[item.target.id]) for item in items
                           if item.target.id in queued})

@@ -201,6 +201,20 @@ def test_submissions_group_targets_asking_from_about_the_same_time(archive, make
     assert [len(r["params"]["radeclist"].splitlines()) for r in archive.requests] == [100, 30]
 
 
+@pytest.mark.django_db
+def test_other_archives_go_on_while_a_batch_waits_for_its_answer(archive, make_target):
+    """The batches are submitted by one of the pool's threads: a slow submission holds up ATLAS's pairs only."""
+    from tom_bhtom_brokers.brokers.neowise import NeowiseBroker
+
+    archive.atlas.config["submit_seconds"] = 0.8
+    targets = [make_target(f"north {i}", 300.0 + i, 85.0) for i in range(3)]
+    outcomes = updating.run(updating.plan(targets, [AtlasBroker(), NeowiseBroker()], force=True), workers=4)
+    assert all(o.status in ("ok", "no_data") for o in outcomes), [o.message for o in outcomes]
+    (post,) = [r for r in archive.requests if r["method"] == "POST" and r["path"].startswith("/forcedphot/")]
+    others = [r["time"] for r in archive.requests if not r["path"].startswith("/forcedphot/")]
+    assert len(others) >= 3 and all(post["time"] <= t < post["time"] + 0.7 for t in others)
+
+
 ODD_SUBMISSION_ANSWERS = {
     "refused": {"kind": "status", "status": 400},
     "throttled": {"kind": "status", "status": 429, "retry_after": "1"},

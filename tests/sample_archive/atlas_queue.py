@@ -5,7 +5,8 @@ token authentication and throttling.
 
 Its behaviour comes from ``tests/data/atlas/queue.json``: the tokens it accepts, how many submissions after
 a reset are throttled (429 "Expected available in N seconds", no ``Retry-After`` header, as the guide shows
-it), and how many polls a job stays queued and for how many seconds at least (``queue_seconds``). The result of
+it), how many polls a job stays queued and for how many seconds at least (``queue_seconds``), and how long a
+submission of many positions takes to answer (``submit_seconds``). The result of
 a job is the file a route for ``/forcedphot/_queue_result`` gives for the job's ra/dec (cone, region template,
 else "No data returned"), its rows within the job's ``mjd_min``/``mjd_max`` and before the archive's clock.
 A wrong token is answered 401 with the token echoed back, so the tests can show it is masked.
@@ -75,6 +76,7 @@ class AtlasQueue:
         lines = [line.replace(",", " ").split() for line in params["radeclist"].splitlines() if line.strip()]
         if not lines or len(lines) > 100 or any(len(line) != 2 for line in lines):
             return 400, JSON, json.dumps({"radeclist": f"{len(lines)} lines, or a line without two columns"}).encode()
+        time.sleep(float(self.config.get("submit_seconds", 0)))  # a slow day at the server
         shared = {key: value for key, value in params.items() if key not in ("radeclist", "ra", "dec")}
         tasks = []
         for ra, dec in lines:

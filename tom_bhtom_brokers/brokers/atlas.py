@@ -160,6 +160,10 @@ class AtlasBroker(BHTOMBroker):
 
     # --- the queue: ATLAS's own transport ------------------------------------------------------------
 
+    @property
+    def batches_jobs(self):
+        return bool(self.token)
+
     def submit_jobs(self, targets):
         """The run's jobs in few submissions: ``radeclist`` (one "ra dec" line per target, at most BATCH_LIMIT a
         POST; the other fields shared). Targets asking from about the same MJD (within ``overlap_days``) share a
@@ -184,6 +188,8 @@ class AtlasBroker(BHTOMBroker):
             except BrokerError as exc:
                 logger.warning("ATLAS: a submission of %d positions failed (%s); they are submitted one by one",
                                len(batch), masked(exc, self.secrets()))
+                if isinstance(exc, BrokerServiceError) and exc.status is None:
+                    break  # no answer at all (the host down?): the other batches would wait as long
         return queued
 
     def submit_batch(self, start, targets):

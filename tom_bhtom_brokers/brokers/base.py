@@ -89,6 +89,9 @@ class BHTOMBroker(DataService):
     #: whether the archive answers through a job queue (ATLAS): its pairs are submitted first in a run, and a
     #: job still queued comes back to the pool later instead of holding a worker (``updating.run``)
     queues_jobs = False
+    #: whether ``submit_jobs`` takes many of its jobs in one submission (ATLAS with a token): a run then submits
+    #: them in one thread before those pairs join the pool, and only the pairs a batch left out one by one
+    batches_jobs = False
     #: how the archive finds the target's object: by the target's survey name ("name", in ``name_key``'s
     #: field) and/or by a cone around its position ("cone"); a name, when set, is used first
     located_by = ("cone",)
