@@ -99,6 +99,16 @@ def test_malformed_loci_are_refused(document, reason):
         broker.parse_response(response, TargetInfo(id=1, name="x", ra=1.0, dec=1.0))
 
 
+@pytest.mark.parametrize("locus_id", ["../../v2/admin", "ANT1?x=1", "ANT 1", "A" * 65])
+def test_a_locus_id_that_is_not_a_plain_id_is_refused(locus_id):
+    """The id goes into the next request's path and is kept with the pair: an archive's answer cannot steer it."""
+    from tom_bhtom_brokers.exceptions import BrokerParseError
+
+    listing = {"data": [{"locus_id": locus_id, "ra": 1.0, "dec": 1.0, "properties": {}}]}
+    with pytest.raises(BrokerParseError, match="odd locus id"):
+        AntaresBroker().loci(json.dumps(listing).encode())
+
+
 def _parse_lightcurve_csv(text):
     from tom_bhtom_brokers.http import Response
 

@@ -27,6 +27,7 @@ UTC MJD of the exposure start, stored as it is (as the ZTF data-release broker d
 """
 import io
 import json
+import re
 from datetime import timedelta
 
 import astropy.units as u
@@ -45,6 +46,8 @@ DETECTION, UPPER_LIMIT = 1, 2
 REQUIRED = ("alert_id", "ant_mjd", "ant_survey", "ant_passband", "ant_mag", "ant_magerr", "ant_maglim")
 #: the API refuses cones of 1 degree or more
 MAX_RADIUS = 1 * u.deg
+#: what a locus id looks like (ANT2020abcdxyz; ANT2026rq61krn5dipt): letters and digits
+LOCUS_ID = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 
 class AntaresBroker(BHTOMBroker):
@@ -105,6 +108,10 @@ class AntaresBroker(BHTOMBroker):
             locus = item.get("locus", item) if isinstance(item, dict) else None
             if not isinstance(locus, dict) or not (locus.get("locus_id") or locus.get("id")):
                 raise BrokerParseError("an ANTARES listing entry has no locus id")
+            if not LOCUS_ID.fullmatch(str(locus.get("locus_id") or locus.get("id"))):
+                # the id becomes a request path (and is kept for the next update): nothing but a plain id
+                raise BrokerParseError(f"an ANTARES listing entry has an odd locus id "
+                                       f"{str(locus.get('locus_id') or locus.get('id'))[:40]!r}")
             properties = locus.get("properties") or {}
             loci.append({"locus_id": str(locus.get("locus_id") or locus.get("id")),
                          "ra": float(locus["ra"]), "dec": float(locus["dec"]),
