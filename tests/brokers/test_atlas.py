@@ -212,7 +212,8 @@ def test_other_archives_go_on_while_a_batch_waits_for_its_answer(archive, make_t
     assert all(o.status in ("ok", "no_data") for o in outcomes), [o.message for o in outcomes]
     (post,) = [r for r in archive.requests if r["method"] == "POST" and r["path"].startswith("/forcedphot/")]
     others = [r["time"] for r in archive.requests if not r["path"].startswith("/forcedphot/")]
-    assert len(others) >= 3 and all(post["time"] <= t < post["time"] + 0.7 for t in others)
+    # all asked while the batch waited 0.8 s for its answer (a run submitting first would ask them after it)
+    assert len(others) >= 3 and all(t < post["time"] + 0.7 for t in others)
 
 
 ODD_SUBMISSION_ANSWERS = {
