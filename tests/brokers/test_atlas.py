@@ -182,6 +182,17 @@ def test_jobs_are_deleted_within_the_accounts_write_budget(archive, make_target,
 
 
 @pytest.mark.django_db
+def test_a_throttled_delete_is_not_waited_for(archive, make_target):
+    archive.add_fault(kind="status", status=429, retry_after="30", path="/forcedphot/queue/900001/")
+    target = make_target("Gaia20fnr", RA, DEC)
+    started = time.monotonic()
+    outcome = update(target, AtlasBroker)
+    assert outcome.status == "ok" and outcome.added == len(GOOD), outcome.message
+    assert time.monotonic() - started < 10
+    assert [r["method"] for r in archive.requests if r["path"] == "/forcedphot/queue/900001/"] == ["DELETE"]
+
+
+@pytest.mark.django_db
 def test_submissions_group_targets_asking_from_about_the_same_time(archive, make_target):
     """Full reads go together; recent-part jobs within overlap_days (30) of each other share one submission,
     which asks from the earliest of them; more than BATCH_LIMIT positions take another submission."""
