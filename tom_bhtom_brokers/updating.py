@@ -324,19 +324,26 @@ def batchable(due):
     """{id(item): item} of the due pairs whose archive takes many jobs in one submission and that have no job
     queued yet, for archives with at least two such pairs (one pair alone is not a batch)."""
     held = {}
-    for broker in {id(item.broker): item.broker for item in due if item.broker.queues_jobs}.values():
-        items = [item for item in due if item.broker is broker and broker.name not in item.target.jobs]
+    for broker, items in by_broker(item for item in due if item.broker.queues_jobs):
+        items = [item for item in items if broker.name not in item.target.jobs]
         if len(items) >= 2 and broker.batches_jobs:
             held.update((id(item), item) for item in items)
     return held
+
+
+def by_broker(items):
+    """(broker, its items) for each broker instance among ``items``, in their order."""
+    groups = {}
+    for item in items:
+        groups.setdefault(id(item.broker), (item.broker, []))[1].append(item)
+    return list(groups.values())
 
 
 def submit_in_batches(held, health=None):
     """Worker: the jobs of ``held`` pairs (``batchable``) submitted in batches (``BHTOMBroker.submit_jobs``):
     {id(item): Fetched with the JobQueued}. A pair left out is submitted by itself in the pool. Never raises."""
     submitted = {}
-    for broker in {id(item.broker): item.broker for item in held}.values():
-        items = [item for item in held if item.broker is broker]
+    for broker, items in by_broker(held):
         try:
             broker.check_configured()
             with watching_hosts(health):

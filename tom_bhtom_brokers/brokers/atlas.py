@@ -154,9 +154,8 @@ class AtlasBroker(BHTOMBroker):
         target = located.target
         start = self.refresh_start(target)
         return [Request(QUEUE_PATH, method="POST", headers=self.auth_headers(), wait_when_throttled=False,
-                        job=target.jobs.get(self.name), asked_from_mjd=start, data={
-                            "ra": f"{target.ra:.7f}", "dec": f"{target.dec:.7f}", **self.job_range(start),
-                            "use_reduced": "false", "send_email": "false"})]
+                        job=target.jobs.get(self.name), asked_from_mjd=start,
+                        data={"ra": f"{target.ra:.7f}", "dec": f"{target.dec:.7f}", **self.job_fields(start)})]
 
     # --- the queue: ATLAS's own transport ------------------------------------------------------------
 
@@ -195,8 +194,7 @@ class AtlasBroker(BHTOMBroker):
     def submit_batch(self, start, targets):
         lines = "\n".join(f"{t.ra:.7f} {t.dec:+.7f}" for t in targets)
         answer = self.request(Request(QUEUE_PATH, method="POST", headers=self.auth_headers(),
-                                      wait_when_throttled=False, data={"radeclist": lines, **self.job_range(start),
-                                                                       "use_reduced": "false", "send_email": "false"}))
+                                      wait_when_throttled=False, data={"radeclist": lines, **self.job_fields(start)}))
         tasks = self.read(answer, lambda payload: read_json(payload, "ATLAS queue answer", kind=list))
         if len(tasks) != len(targets):
             raise BrokerParseError(f"the server queued {len(tasks)} tasks for {len(targets)} positions", url=answer.url)
@@ -208,10 +206,11 @@ class AtlasBroker(BHTOMBroker):
             queued[target.id] = JobQueued(job, queued_note(job), url=answer.url)
         return queued
 
-    def job_range(self, start):
-        """A job's mjd_min (from ``start``, else the configured or first ATLAS MJD) and mjd_max (tomorrow)."""
+    def job_fields(self, start):
+        """A submission's fields besides the position(s): mjd_min (from ``start``, else the configured or first ATLAS
+        MJD), mjd_max (tomorrow), difference imaging, no e-mail."""
         return {"mjd_min": f"{self.setting('mjd_min', FIRST_MJD) if start is None else start:.5f}",
-                "mjd_max": f"{Time.now().mjd + 1.0:.5f}"}
+                "mjd_max": f"{Time.now().mjd + 1.0:.5f}", "use_reduced": "false", "send_email": "false"}
 
     def send(self, req):
         """A result file is one GET. A job: the one already queued is asked once (its result read and the job
@@ -390,8 +389,9 @@ class TaskList:
         """The job's task as the list shows it; None when the list (read since the job was submitted) does not
         hold it or cannot be read: then the job is asked by its own path. The list is read again only for a job
         it showed queued, once it is older than ``fresh_for``."""
+        key = job.path.rstrip("/")
         with self.lock:
-            now, known = timezone.now(), self.tasks.get(job.path.rstrip("/"))
+            now, known = timezone.now(), self.tasks.get(key)
             if known is not None and known.get("finishtimestamp"):
                 return known  # a finished job stays finished: no read for it while its result is collected
             if self.read_at is None or self.read_at < job.submitted_at or now - self.read_at > self.fresh_for:
@@ -401,7 +401,7 @@ class TaskList:
                 except BrokerError as exc:
                     logger.warning("the ATLAS task list could not be read (%s): each job is asked by itself", exc)
                     self.tasks = {}
-            return self.tasks.get(job.path.rstrip("/"))
+            return self.tasks.get(key)
 
     def read(self, max_pages=TASK_LIST_MAX_PAGES):
         """({task path: task}, the first page's URL): the list's pages in turn, only on the server's own host."""
