@@ -75,4 +75,8 @@ def expected_points():
     counts["FIRST"] = 1
     with tarfile.open(DATA_DIR / "linear" / "allLINEARfinal_dat.tar.gz") as archive:  # the fleet's sample stars
         counts["LINEAR"] = len(archive.extractfile("20000000.dat").read().splitlines())
+    sources, forced = (json.loads((DATA_DIR / "lsst" / f"synthetic_{kind}.json").read_text())
+                       for kind in ("sources", "fp"))
+    detected = {(row["r:visit"], row["r:band"]) for row in sources}  # forced rows of detected visits are left out
+    counts["LSST"] = len(sources) + sum((row["r:visit"], row["r:band"]) not in detected for row in forced)
     return counts

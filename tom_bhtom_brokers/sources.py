@@ -70,6 +70,9 @@ SURVEYS = (
     Survey("PS1", "PS1", "ps1:Ps1Broker", ("g", "r", "i", "z", "y"), "pentagon", name_field="PS1 objID"),
     Survey("FIRST", "FIRST", "first:FirstBroker", ("Flux 1.4GHz",), "star"),
     Survey("LINEAR", "LINEAR", "linear:LinearBroker", ("CL",), "triangle-up", name_field="LINEAR id"),
+    # Rubin's alert stream through Fink (or ANTARES); "kind" tells detections from forced photometry
+    Survey("LSST", "LSST", "lsst:LsstBroker", ("u", "g", "r", "i", "z", "y"), "star-triangle-up",
+           name_field="LSST diaObjectId", hover=("kind", "visit")),
 )
 
 #: one public photometric archive

@@ -16,6 +16,8 @@ GAIA_DR3_ID = re.compile(r"^(?:Gaia DR3\s+)?(\d{1,19})$")
 ZTF_NAME = re.compile(r"^ZTF\d{2}[a-z]{7}$")
 INTEGER_ID = re.compile(r"^\d{1,20}$")
 CPCS_NAME = re.compile(r"^ivo://[\w.+\-/]+$")
+#: one Rubin diaObjectId, or a comma list of a few (one star split into several diaObjects)
+DIA_OBJECT_IDS = re.compile(r"^\d{1,20}(,\s?\d{1,20}){0,9}$")
 AAVSO_NAME = re.compile(r"^[\w .+\-*:/()\[\]']{1,60}$")
 
 #: hosts a pasted URL may point to; no request is ever made to any other
@@ -87,6 +89,9 @@ RULES = {
     TARGET_NAME_KEYS[DataSource.AAVSO]: (
         _pattern(AAVSO_NAME, "is a VSX star name or AUID (letters, digits, spaces, + - . only)"),
         "a VSX name or AUID, e.g. SS Cyg"),
+    TARGET_NAME_KEYS[DataSource.LSST]: (
+        _pattern(DIA_OBJECT_IDS, "is a Rubin diaObjectId, an integer (or a comma list of up to ten)"),
+        "e.g. 170587117485817955"),
 }
 
 
@@ -106,6 +111,7 @@ BROWSER_PATTERNS = {
         r"|photometry\/[0-9a-f\-]{36}(\.csv)?\/?|variables\/[\w\-]+(\.csv)?\/?)"),
     TARGET_NAME_KEYS[DataSource.ATLAS]: r"https?:\/\/fallingstar-data\.com\/forcedphot\/static\/results\/job\d+\.txt",
     TARGET_NAME_KEYS[DataSource.AAVSO]: r"[\w .+\-*:\/\(\)\[\]']{1,60}",
+    TARGET_NAME_KEYS[DataSource.LSST]: r"\d{1,20}(,\s?\d{1,20}){0,9}",
 }
 
 

@@ -78,15 +78,19 @@ class AntaresBroker(BHTOMBroker):
         return Located(target, locus["locus_id"], matched=locus["ztf_object_id"])
 
     def locate_by_cone(self, target):
-        radius = min(self.radius, MAX_RADIUS * 0.999)
-        # the filter exactly as antares-client 2.x's cone_search builds it
-        centre = SkyCoord(target.ra * u.deg, target.dec * u.deg)
-        loci = self.ask(self.listing({"sky_distance": {"radius": f"{radius.to_value(u.deg):.8f} degree",
-                                                       "location": centre.to_string("hmsdms")}}), self.loci)
+        loci = self.ask(self.listing(self.cone_condition(target, self.radius)), self.loci)
         best = nearest_within([x["ra"] for x in loci], [x["dec"] for x in loci], target.ra, target.dec, self.radius)
         if best is None:
             raise NoData(self.radius_note("ANTARES locus"))
         return Located(target, loci[best]["locus_id"], matched=loci[best]["ztf_object_id"])
+
+    @staticmethod
+    def cone_condition(target, radius):
+        """ANTARES' cone filter, exactly as antares-client 2.x's cone_search builds it."""
+        radius = min(radius, MAX_RADIUS * 0.999)
+        centre = SkyCoord(target.ra * u.deg, target.dec * u.deg)
+        return {"sky_distance": {"radius": f"{radius.to_value(u.deg):.8f} degree",
+                                 "location": centre.to_string("hmsdms")}}
 
     @staticmethod
     def listing(condition):
@@ -98,8 +102,9 @@ class AntaresBroker(BHTOMBroker):
     def query(self, located):
         return [Request(f"/v2/loci/{located.identifier}")]
 
-    def loci(self, payload):
-        """The loci of a listing: locus_id, ra, dec and ZTF name of each."""
+    @staticmethod
+    def loci(payload):
+        """The loci of a listing: locus_id, ra, dec, ZTF name and properties of each."""
         items = read_json(payload, "ANTARES locus listing").get("data")
         if not isinstance(items, list):
             raise BrokerParseError("the ANTARES locus listing has no list of loci under 'data'")
@@ -115,7 +120,7 @@ class AntaresBroker(BHTOMBroker):
             properties = locus.get("properties") or {}
             loci.append({"locus_id": str(locus.get("locus_id") or locus.get("id")),
                          "ra": float(locus["ra"]), "dec": float(locus["dec"]),
-                         "ztf_object_id": str(properties.get("ztf_object_id") or "")})
+                         "ztf_object_id": str(properties.get("ztf_object_id") or ""), "properties": properties})
         return loci
 
     def parse(self, payload, target):

@@ -278,7 +278,7 @@ class BHTOMBroker(DataService):
 
     def request(self, req: Request):
         """Send one request to this archive through the shared client; refuse HTML error pages."""
-        url = f"{self.base_url}{req.path}"
+        url = f"{req.base_url or self.base_url}{req.path}"
         response = self.http.request(req.method, url, params=req.params, data=req.data, headers=req.headers,
                                      idempotent=req.idempotent, wait_when_throttled=req.wait_when_throttled)
         if not req.expect_html and looks_like_html(response):

@@ -34,6 +34,9 @@ class Request:
     job: object = None
     #: the MJD the request asks from (an incremental refresh), None: everything; a job queued for it keeps it
     asked_from_mjd: float | None = None
+    #: scheme + host of an archive's second host (OGLE's data files, ANTARES for the LSST broker), configured like
+    #: the first; None: the broker's ``base_url``
+    base_url: str | None = None
 
 
 @dataclass(frozen=True)
