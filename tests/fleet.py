@@ -79,4 +79,7 @@ def expected_points():
                        for kind in ("sources", "fp"))
     detected = {(row["r:visit"], row["r:band"]) for row in sources}  # forced rows of detected visits are left out
     counts["LSST"] = len(sources) + sum((row["r:visit"], row["r:band"]) not in detected for row in forced)
+    lightcurve = json.loads((DATA_DIR / "alerce" / "synthetic_lightcurve.json").read_text())
+    forced = json.loads((DATA_DIR / "alerce" / "synthetic_forced.json").read_text())
+    counts["ALeRCE ZTF"] = len(lightcurve["detections"]) + len(lightcurve["non_detections"]) + len(forced)  # limits too
     return counts

@@ -56,18 +56,21 @@ def plot_payload(frame: pd.DataFrame) -> dict:
         return {"traces": [], "notes": [], "points": {"mjd": [], "y": [], "error": [], "trace": [], "note": []}}
     is_limit = frame["brightness"].isna() & frame["limit"].notna()
     unit = frame["unit"].fillna("mag").replace("", "mag")
+    # forced photometry (LSST, ALeRCE) is its own trace, drawn with the survey's marker open
+    forced = np.array([extras.get("kind") == "forced" for extras in frame["value"]], dtype=bool)
     keys = pd.DataFrame({"source": frame["source_name"], "bandpass": frame["bandpass"], "limit": is_limit,
-                         "unit": unit})
-    trace_keys = keys.drop_duplicates().sort_values(["source", "bandpass", "limit"]).reset_index(drop=True)
-    trace_index = keys.merge(trace_keys.reset_index(), on=["source", "bandpass", "limit", "unit"],
+                         "unit": unit, "forced": forced})
+    trace_keys = keys.drop_duplicates().sort_values(["source", "bandpass", "forced", "limit"]).reset_index(drop=True)
+    trace_index = keys.merge(trace_keys.reset_index(), on=["source", "bandpass", "limit", "unit", "forced"],
                              how="left")["index"].to_numpy()
     colour = colours(zip(trace_keys["source"], trace_keys["bandpass"]))
     traces = []
     for row in trace_keys.itertuples():
         traces.append({
             "source": row.source, "bandpass": row.bandpass, "unit": row.unit, "limit": bool(row.limit),
-            "flux": row.unit != "mag", "colour": colour[row.source, row.bandpass],
-            "symbol": LIMIT_SYMBOL if row.limit else SURVEY_SYMBOLS.get(row.source, "circle"),
+            "flux": row.unit != "mag", "colour": colour[row.source, row.bandpass], "forced": bool(row.forced),
+            "symbol": LIMIT_SYMBOL if row.limit else open_symbol(SURVEY_SYMBOLS.get(row.source, "circle"))
+            if row.forced else SURVEY_SYMBOLS.get(row.source, "circle"),
         })
     notes, note_index = {"": 0}, []
     for source, telescope, extras in zip(frame["source_name"], frame["telescope"], frame["value"]):
@@ -85,6 +88,11 @@ def plot_payload(frame: pd.DataFrame) -> dict:
                    "error": _none_for_nan(frame["brightness_error"], 4),
                    "trace": trace_index.astype(int).tolist(), "note": note_index},
     }
+
+
+def open_symbol(symbol):
+    """The open (or, for an open marker already, open-dotted) variant of a plotly marker."""
+    return f"{symbol}-dot" if symbol.endswith("-open") else f"{symbol}-open"
 
 
 DOWNLOAD_COLUMNS = ("source", "bandpass", "time_utc", "mjd", "time_original", "time_system", "value", "error",

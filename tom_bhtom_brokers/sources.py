@@ -37,6 +37,8 @@ class Survey:
     hover: tuple = ()
     #: the archive's page for a matched object ({id}: the matched identifier), if it has one
     object_page: str = ""
+    #: the survey named in its stored bandpasses, ``filter(label)``, where it is not ``name``
+    band_label: str | None = None
 
 
 #: in the order sites see them (status table, Data Services menu, update summary)
@@ -73,6 +75,10 @@ SURVEYS = (
     # Rubin's alert stream through Fink (or ANTARES); "kind" tells detections from forced photometry
     Survey("LSST", "LSST", "lsst:LsstBroker", ("u", "g", "r", "i", "z", "y"), "star-triangle-up",
            name_field="LSST diaObjectId", hover=("kind", "visit")),
+    # not TOM Toolkit's own "ALeRCE" data service: another name, bandpasses g(ALeRCE) ...
+    Survey("ALERCE", "ALeRCE ZTF", "alerce:AlerceBroker", ("g", "r", "i"), "circle-x", name_field="ZTF name",
+           hover=("kind", "magnitude_kind", "dubious"), object_page="https://alerce.online/object/{id}",
+           band_label="ALeRCE"),
 )
 
 #: one public photometric archive
@@ -96,4 +102,4 @@ SURVEY_NAME_EXTRA_FIELDS = [
 
 def bandpass(source: DataSource, filter_name: str) -> str:
     """The stored bandpass, BHTOM's ``filter(survey)`` convention: ``bandpass(NEOWISE, "W1") == "W1(NEOWISE)"``."""
-    return f"{filter_name}({PRETTY_SURVEY_NAME[source]})"
+    return f"{filter_name}({SURVEY[source].band_label or PRETTY_SURVEY_NAME[source]})"

@@ -9,7 +9,7 @@ from tom_dataproducts.models import PhotometryReducedDatum
 from tom_bhtom_brokers import updating
 from tom_bhtom_brokers.brokers.base import Request
 from tom_bhtom_brokers.models import LightcurveUpdate
-from tom_bhtom_brokers.sources import FILTERS, PRETTY_SURVEY_NAME, bandpass
+from tom_bhtom_brokers.sources import FILTERS, PRETTY_SURVEY_NAME, SURVEY, bandpass
 from tom_bhtom_brokers.target_info import TargetInfo
 
 
@@ -109,7 +109,8 @@ class BrokerContract:
         assert points.count() == self.expected_points
         assert set(points.values_list("bandpass", flat=True)) == {bandpass(self.broker_class.source, f)
                                                                   for f in self.expected_filters}
-        assert all(b.endswith(f"({PRETTY_SURVEY_NAME[self.broker_class.source]})")
+        survey = SURVEY[self.broker_class.source]
+        assert all(b.endswith(f"({survey.band_label or PRETTY_SURVEY_NAME[self.broker_class.source]})")
                    for b in points.values_list("bandpass", flat=True))
         stamps = [p.timestamp for p in points.order_by("timestamp")]
         assert all(s.utcoffset().total_seconds() == 0 for s in stamps)

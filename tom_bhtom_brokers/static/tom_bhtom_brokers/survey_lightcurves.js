@@ -41,7 +41,7 @@
                            : "%{y:.3f} ± %{customdata[1]} " + unit;
     return {
       type: "scattergl", mode: "markers", x: [], y: [], customdata: [],
-      name: spec.bandpass + (spec.limit ? " limit" : ""),
+      name: spec.bandpass + (spec.forced ? " forced" : "") + (spec.limit ? " limit" : ""),
       legendgroup: spec.source, legendgrouptitle: {text: spec.source},
       yaxis: spec.flux ? "y2" : "y",
       marker: {symbol: spec.symbol, color: spec.colour, size: spec.limit ? 8 : 6,
