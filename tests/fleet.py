@@ -27,7 +27,7 @@ def fleet(n):
 
 def create_fleet(n):
     """The n fleet targets in the database, with their survey names (Gaia Alerts, ASAS-SN URL, CPCS name, AAVSO
-    name); ANTARES and ATLAS (the emulated queue) find them by position."""
+    name, OGLE EWS name); ANTARES and ATLAS (the emulated queue) find them by position."""
     from tom_targets.models import Target, TargetExtra
 
     targets = []
@@ -36,7 +36,9 @@ def create_fleet(n):
         TargetExtra.objects.bulk_create([TargetExtra(target=target, key="Gaia Alerts name", value=alert),
                                          TargetExtra(target=target, key="ASAS-SN URL", value=asassn_url(i)),
                                          TargetExtra(target=target, key="CPCS name", value=f"ivo://{alert}"),
-                                         TargetExtra(target=target, key="AAVSO name", value=alert)])
+                                         TargetExtra(target=target, key="AAVSO name", value=alert),
+                                         TargetExtra(target=target, key="OGLE EWS name",
+                                                     value=f"OGLE-2029-BLG-{i:04d}")])
         targets.append(target)
     return targets
 
@@ -82,4 +84,5 @@ def expected_points():
     lightcurve = json.loads((DATA_DIR / "alerce" / "synthetic_lightcurve.json").read_text())
     forced = json.loads((DATA_DIR / "alerce" / "synthetic_forced.json").read_text())
     counts["ALeRCE ZTF"] = len(lightcurve["detections"]) + len(lightcurve["non_detections"]) + len(forced)  # limits too
+    counts["OGLE EWS"] = len((DATA_DIR / "ogle_ews" / "synthetic_phot.dat").read_text().splitlines())
     return counts

@@ -79,6 +79,8 @@ SURVEYS = (
     Survey("ALERCE", "ALeRCE ZTF", "alerce:AlerceBroker", ("g", "r", "i"), "circle-x", name_field="ZTF name",
            hover=("kind", "magnitude_kind", "dubious"), object_page="https://alerce.online/object/{id}",
            band_label="ALeRCE"),
+    Survey("OGLE_EWS", "OGLE EWS", "ogle_ews:OgleEwsBroker", ("I",), "triangle-left", name_field="OGLE EWS name",
+           hover=("seeing_px", "sky")),
 )
 
 #: one public photometric archive

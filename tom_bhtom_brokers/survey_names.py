@@ -18,6 +18,7 @@ INTEGER_ID = re.compile(r"^\d{1,20}$")
 CPCS_NAME = re.compile(r"^ivo://[\w.+\-/]+$")
 #: one Rubin diaObjectId, or a comma list of a few (one star split into several diaObjects)
 DIA_OBJECT_IDS = re.compile(r"^\d{1,20}(,\s?\d{1,20}){0,9}$")
+OGLE_EWS_NAME = re.compile(r"^OGLE-(?P<year>20\d{2})-(?P<field>BLG|GD)-(?P<number>\d{4})$")
 AAVSO_NAME = re.compile(r"^[\w .+\-*:/()\[\]']{1,60}$")
 
 #: hosts a pasted URL may point to; no request is ever made to any other
@@ -92,6 +93,9 @@ RULES = {
     TARGET_NAME_KEYS[DataSource.LSST]: (
         _pattern(DIA_OBJECT_IDS, "is a Rubin diaObjectId, an integer (or a comma list of up to ten)"),
         "e.g. 170587117485817955"),
+    TARGET_NAME_KEYS[DataSource.OGLE_EWS]: (
+        _pattern(OGLE_EWS_NAME, "is 'OGLE-', the year, BLG or GD and four digits, e.g. OGLE-2019-BLG-0001"),
+        "e.g. OGLE-2019-BLG-0001"),
 }
 
 
@@ -112,6 +116,7 @@ BROWSER_PATTERNS = {
     TARGET_NAME_KEYS[DataSource.ATLAS]: r"https?:\/\/fallingstar-data\.com\/forcedphot\/static\/results\/job\d+\.txt",
     TARGET_NAME_KEYS[DataSource.AAVSO]: r"[\w .+\-*:\/\(\)\[\]']{1,60}",
     TARGET_NAME_KEYS[DataSource.LSST]: r"\d{1,20}(,\s?\d{1,20}){0,9}",
+    TARGET_NAME_KEYS[DataSource.OGLE_EWS]: r"OGLE-20\d{2}-(BLG|GD)-\d{4}",
 }
 
 

@@ -34,7 +34,7 @@ import astropy.units as u
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, no_data, read_json
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, no_data, read_json, unless_missing
 from tom_bhtom_brokers.exceptions import BrokerParseError, BrokerServiceError, NoData
 from tom_bhtom_brokers.http import Response
 from tom_bhtom_brokers.lightcurve import Lightcurve
@@ -82,14 +82,14 @@ class AlerceBroker(BHTOMBroker):
 
     def send(self, req):
         """A 404 is ALeRCE's "no such object": no light curve (no data), or no forced photometry (none served)."""
+        if not req.path.startswith("/v2/lightcurve/forced-photometry/"):
+            return unless_missing(super().send, req, f"ALeRCE has no ZTF object {req.path.split('/')[-2]}")
         try:
             return super().send(req)
         except BrokerServiceError as exc:
             if exc.status != 404:
                 raise
-            if req.path.startswith("/v2/lightcurve/forced-photometry/"):
-                return Response(exc.url or req.path, 200, {}, b"[]")
-            raise NoData(f"ALeRCE has no ZTF object {req.path.split('/')[-2]}", url=exc.url) from None
+            return Response(exc.url or req.path, 200, {}, b"[]")
 
     def parse(self, payload, target):
         document = read_json(payload, "ALeRCE answer", kind=object)

@@ -500,6 +500,16 @@ class BHTOMBroker(DataService):
         return {key: identifier} if key and identifier else {}
 
 
+def unless_missing(send, req, note):
+    """``send(req)``, with a 404 — the archive has no object of that name — turned into NoData with ``note``."""
+    try:
+        return send(req)
+    except BrokerServiceError as exc:
+        if exc.status != 404:
+            raise
+        raise NoData(note, url=exc.url) from None
+
+
 def no_data(note):
     """An archive's answer with no points: an empty light curve whose note (the status message) says why."""
     empty = Lightcurve.empty()
