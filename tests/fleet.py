@@ -84,5 +84,7 @@ def expected_points():
     lightcurve = json.loads((DATA_DIR / "alerce" / "synthetic_lightcurve.json").read_text())
     forced = json.loads((DATA_DIR / "alerce" / "synthetic_forced.json").read_text())
     counts["ALeRCE ZTF"] = len(lightcurve["detections"]) + len(lightcurve["non_detections"]) + len(forced)  # limits too
+    ptf = pd.read_csv(DATA_DIR / "ptf" / "synthetic_cone.csv")
+    counts["PTF"] = int((ptf["mag_autocorr"] >= 0).sum())  # placeholders left out
     counts["OGLE EWS"] = len((DATA_DIR / "ogle_ews" / "synthetic_phot.dat").read_text().splitlines())
     return counts

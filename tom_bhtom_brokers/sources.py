@@ -81,6 +81,7 @@ SURVEYS = (
            band_label="ALeRCE"),
     Survey("OGLE_EWS", "OGLE EWS", "ogle_ews:OgleEwsBroker", ("I",), "triangle-left", name_field="OGLE EWS name",
            hover=("seeing_px", "sky")),
+    Survey("PTF", "PTF", "ptf:PtfBroker", ("g", "R"), "square-x", hover=("oid",)),
 )
 
 #: one public photometric archive

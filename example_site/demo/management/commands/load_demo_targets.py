@@ -1,4 +1,5 @@
-"""Create the demo targets (idempotent): two by Gaia Alerts name, one found mostly by position, one with no alert."""
+"""Create the demo targets (idempotent): two by Gaia Alerts name, one found mostly by position, one with no alert,
+and one each for Rubin (LSST), ALeRCE and OGLE EWS, found by position."""
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 
@@ -7,7 +8,7 @@ from tom_targets.models import Target, TargetExtra
 DEMO_TARGETS = [
     # name, ra, dec, survey names
     ("Gaia18cbf", 268.8875, -31.2472, {"Gaia Alerts name": "Gaia18cbf"}),
-    # ANTARES by ZTF name, CPCS by its ivo:// name; in the public LINEAR sample
+    # ANTARES by ZTF name, CPCS by its ivo:// name; in the public LINEAR sample; PTF by cone
     ("Gaia19dke", 304.7108, 55.1547, {"Gaia Alerts name": "Gaia19dke", "CPCS name": "ivo://Gaia19dke",
                                       "ZTF name": "ZTF19abdkeqz"}),
     # found by cone: alert index, WISE, ZTF, Gaia DR3, CRTS, ANTARES, ATLAS (the emulated queue), SDSS, PS1,
@@ -18,6 +19,12 @@ DEMO_TARGETS = [
     ("FU Ori", 88.0717, 9.0680,
      {"ASAS-SN URL": "https://asas-sn.osu.edu/sky-patrol/coordinate/3f9c2d4e-7a1b-4c8d-9e0f-a1b2c3d4e5f6",
       "AAVSO name": "FU Ori"}),
+    # Rubin's AT 2026qhm: LSST found by Fink's cone (and its diaObjectId recorded)
+    ("AT 2026qhm", 62.4576309, -48.4814921, {}),
+    # a ZTF alert object found by ALeRCE's cone: detections, limits and forced photometry
+    ("ZTF18abbuksn", 313.7732663, 39.0980583, {}),
+    # a microlensing event found by position in OGLE EWS's season lists (the sample archive's stand-in event)
+    ("OGLE sample event", 268.0, -29.5, {}),
 ]
 
 
