@@ -44,7 +44,8 @@ def test_first_run_stores_then_rerun_skips_and_force_adds_nothing(archive, demo_
         "Gaia Alerts": (2, 1), "NEOWISE": (2, 1), "ALLWISE": (1, 2), "ZTF": (1, 2), "Gaia DR3": (1, 2),
         "CRTS": (1, 2), "ASAS-SN": (1, 0), "CPCS": (0, 0),  # no CPCS name on these three
         "ANTARES": (1, 2), "ATLAS": (1, 2), "AAVSO": (0, 0),  # ATLAS: the emulated queue; no AAVSO name
-        "SDSS": (1, 2), "PS1": (1, 2), "FIRST": (1, 2), "LINEAR": (0, 3)}  # none is in the LINEAR sample
+        "SDSS": (1, 2), "PS1": (1, 2), "FIRST": (1, 2), "LINEAR": (0, 3),  # none is in the LINEAR sample
+        "LSST": (0, 3), "ALeRCE ZTF": (0, 3), "OGLE EWS": (0, 3), "PTF": (0, 3)}  # none holds these three
     rows = {name: row(out, name) for name in expected}
     for name, (fetched, no_data) in expected.items():
         assert (rows[name]["checked"], rows[name]["fetched"], rows[name]["no data"], rows[name]["errors"]) \
@@ -57,7 +58,9 @@ def test_first_run_stores_then_rerun_skips_and_force_adds_nothing(archive, demo_
     assert code == 0
     assert row(out, "Gaia Alerts")["not due"] == 3 and row(out, "NEOWISE")["not due"] == 3
     assert row(out, "ALLWISE")["not due"] == 3
-    assert len(archive.requests) == requests_before  # nothing due: no downloads at all
+    # nothing due: no downloads, but for ALeRCE, asked once by the ZTF name ANTARES recorded for Gaia20fnr (its cone
+    # had found nothing there)
+    assert [r["path"] for r in archive.requests[requests_before:]] == ["/ztf/v1/objects/ZTF20abkfnrq/lightcurve"]
 
     code, out, _ = run("--force")
     assert code == 0 and row(out, "total")["added"] == 0 and row(out, "total")["fetched"] == 14
@@ -73,7 +76,7 @@ def test_a_broken_archive_is_reported_with_target_source_url_and_reason(archive,
     assert f"{archive.url}/alerts/alert/Gaia18cbf/lightcurve.csv" in line and "HTML page" in line
     assert row(out, "Gaia Alerts")["errors"] == 1 and row(out, "NEOWISE")["fetched"] == 2
     assert not PhotometryReducedDatum.objects.filter(target=demo_targets[0], source_name="Gaia Alerts").exists()
-    assert "1 of 45 update(s) failed" in err
+    assert "1 of 57 update(s) failed" in err
     # the failed pair is due again next time, the others are not
     archive.reset()
     code, out, _ = run()
@@ -93,7 +96,7 @@ def test_dry_run_fetches_nothing_and_says_why(archive, demo_targets):
     # what the plan knows without a request: no AAVSO name (3), no CPCS name (3), ASAS-SN URL on FU Ori only (2)
     assert "no name Gaia18cbf · AAVSO: no AAVSO name (a VSX name or AUID)" in out
     assert "no name Gaia20fnr · ASAS-SN: no ASAS-SN URL" in out
-    assert "37 of 45 pair(s) would be fetched; 8 no name" in out
+    assert "49 of 57 pair(s) would be fetched; 8 no name" in out
     assert not LightcurveUpdate.objects.exists()
 
 

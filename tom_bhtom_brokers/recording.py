@@ -192,10 +192,24 @@ def _note_query(row, target, broker, info, identifier):
     return note
 
 
+def asked_as_before(row, broker, info):
+    """Whether the pair of status ``row`` would be asked now as its last answer was: from the same name or position,
+    or by the name now in its field when that is the very object the last answer matched (another archive sharing
+    the field — ANTARES and ALeRCE's "ZTF name" — recorded what this one found by its cone)."""
+    now = broker.queried_with(info)
+    if row.queried_with == now:
+        return True
+    key = broker.name_key()
+    if not (key and row.matched_identifier and info.survey_names.get(key) == row.matched_identifier):
+        return False
+    return row.queried_with == broker.queried_with(replace(info, survey_names={
+        name: value for name, value in info.survey_names.items() if name != key}))
+
+
 def queued_job(row, broker, info):
     """The job waiting in the archive's queue for the pair of status ``row`` (a ``QueuedJob``), unless there is
     none or the target's position or name changed since it was queued (then it is for another object)."""
-    if row is None or not row.job_path or row.queried_with != broker.queried_with(info):
+    if row is None or not row.job_path or not asked_as_before(row, broker, info):
         return None
     return QueuedJob(row.job_path, row.job_submitted_at, row.job_attempts, row.job_asked_from)
 

@@ -32,8 +32,8 @@ from tom_bhtom_brokers.exceptions import (ArchiveUnavailable, BrokerError, Broke
 from tom_bhtom_brokers.http import HostHealth, host_limiter, watching_hosts
 from tom_bhtom_brokers.lightcurve import MJD_ZERO, Lightcurve
 from tom_bhtom_brokers.models import LightcurveUpdate
-from tom_bhtom_brokers.recording import (DELETED, Outcome, failure_status, queued_job,  # noqa: F401 (API)
-                                         record_failure, record_success)
+from tom_bhtom_brokers.recording import (DELETED, Outcome, asked_as_before, failure_status,  # noqa: F401 (API)
+                                         queued_job, record_failure, record_success)
 from tom_bhtom_brokers.scheduling import PairQueue
 from tom_bhtom_brokers.store import point_columns
 from tom_bhtom_brokers.target_info import TargetInfo
@@ -142,7 +142,7 @@ class PairState:
 
     @property
     def asked_as_before(self):
-        return self.row is not None and self.row.queried_with == self.broker.queried_with(self.info)
+        return self.row is not None and asked_as_before(self.row, self.broker, self.info)
 
     @property
     def job(self):
@@ -184,7 +184,7 @@ def is_due(broker, info, row, force, now):
         return True, "forced"
     if row is None:
         return True, "never fetched"
-    if row.queried_with != broker.queried_with(info):
+    if not asked_as_before(row, broker, info):
         return True, "survey name or position changed"
     if row.status not in (Status.OK, Status.NO_DATA):
         return True, f"last attempt: {row.get_status_display()}"

@@ -34,9 +34,8 @@ import astropy.units as u
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, no_data, read_json, unless_missing
-from tom_bhtom_brokers.exceptions import BrokerParseError, BrokerServiceError, NoData
-from tom_bhtom_brokers.http import Response
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, no_data, read_json
+from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sky import nearest_within
 from tom_bhtom_brokers.sources import DataSource
@@ -75,21 +74,12 @@ class AlerceBroker(BHTOMBroker):
         return Located(target, objects[best]["oid"])
 
     def query(self, located):
-        requests = [Request(f"/ztf/v1/objects/{located.identifier}/lightcurve")]
+        # a 404 is ALeRCE's "no such object": no light curve, or no forced photometry of it
+        requests = [Request(f"/ztf/v1/objects/{located.identifier}/lightcurve",
+                            missing_note=f"ALeRCE has no ZTF object {located.identifier}")]
         if self.setting("forced_photometry", True):
-            requests.append(Request(f"/v2/lightcurve/forced-photometry/{located.identifier}"))
+            requests.append(Request(f"/v2/lightcurve/forced-photometry/{located.identifier}", missing_body=b"[]"))
         return requests
-
-    def send(self, req):
-        """A 404 is ALeRCE's "no such object": no light curve (no data), or no forced photometry (none served)."""
-        if not req.path.startswith("/v2/lightcurve/forced-photometry/"):
-            return unless_missing(super().send, req, f"ALeRCE has no ZTF object {req.path.split('/')[-2]}")
-        try:
-            return super().send(req)
-        except BrokerServiceError as exc:
-            if exc.status != 404:
-                raise
-            return Response(exc.url or req.path, 200, {}, b"[]")
 
     def parse(self, payload, target):
         document = read_json(payload, "ALeRCE answer", kind=object)

@@ -33,7 +33,7 @@ from tom_bhtom_brokers.exceptions import (MASK, BrokerError, BrokerInputError, B
                                           NoData, masked)
 from tom_bhtom_brokers.brokers import tap
 from tom_bhtom_brokers.brokers.steps import Located, Request  # noqa: F401 (the brokers' API)
-from tom_bhtom_brokers.http import HttpClient
+from tom_bhtom_brokers.http import HttpClient, Response
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import PRETTY_SURVEY_NAME, SURVEY, TARGET_NAME_KEYS, DataSource
 from tom_bhtom_brokers.survey_names import check
@@ -251,7 +251,14 @@ class BHTOMBroker(DataService):
         local copy of the archive (LINEAR's cache) overrides this, and nothing else of the chain."""
         if req.adql is not None:
             return tap.run(self, req)
-        return self.request(req)
+        try:
+            return self.request(req)
+        except BrokerServiceError as exc:
+            if exc.status != 404 or (req.missing_note is None and req.missing_body is None):
+                raise
+            if req.missing_body is not None:
+                return Response(exc.url or req.path, 200, {}, req.missing_body)
+            raise NoData(req.missing_note, url=exc.url) from None
 
     def submit_jobs(self, targets) -> dict:
         """For an archive with a job queue (``queues_jobs``) that takes many objects in one submission: queue the
@@ -498,16 +505,6 @@ class BHTOMBroker(DataService):
         key = self.name_key()
         identifier = query_results.get("identifier")
         return {key: identifier} if key and identifier else {}
-
-
-def unless_missing(send, req, note):
-    """``send(req)``, with a 404 — the archive has no object of that name — turned into NoData with ``note``."""
-    try:
-        return send(req)
-    except BrokerServiceError as exc:
-        if exc.status != 404:
-            raise
-        raise NoData(note, url=exc.url) from None
 
 
 def no_data(note):

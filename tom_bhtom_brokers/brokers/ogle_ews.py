@@ -28,7 +28,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from django.core.cache import cache
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, unless_missing
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve, geocentric_utc_mjd
 from tom_bhtom_brokers.sky import nearest_within
@@ -79,9 +79,9 @@ class OgleEwsBroker(BHTOMBroker):
         return [int(year) for year in self.setting("seasons", default)]
 
     def locate_by_name(self, target, name):
-        year, directory = event_path(self.valid_name(name))
+        self.valid_name(name)
         self.require_position(target)  # HJD -> UTC needs it
-        return Located(target, f"{year}/{directory}", matched=name)
+        return self.event(target, name)
 
     def locate_by_cone(self, target):
         if target.dec > float(self.setting("max_dec", 30.0)):
@@ -90,9 +90,14 @@ class OgleEwsBroker(BHTOMBroker):
         best = nearest_within([e[1] for e in events], [e[2] for e in events], target.ra, target.dec, self.radius)
         if best is None:
             raise NoData(self.radius_note("OGLE EWS event"))
-        name = events[best][0]
+        return self.event(target, events[best][0])
+
+    def event(self, target, name):
+        """The event's data directory; its page (on the pages host) goes into the extras."""
         year, directory = event_path(name)
-        return Located(target, f"{year}/{directory}", matched=name)
+        pages = str(self.setting("pages_url", self.default_pages_url)).rstrip("/")
+        return Located(target, f"{year}/{directory}", matched=name,
+                       extras={"event_page": f"{pages}/ogle4/ews/{year}/{directory}.html"})
 
     def season_events(self, year):
         """(name, ra, dec) of each event of one season, from the site's cache or the season's list."""
@@ -106,12 +111,8 @@ class OgleEwsBroker(BHTOMBroker):
         return events
 
     def query(self, located):
-        return [Request(f"/ogle/ogle4/ews/{located.identifier}/phot.dat")]
-
-    def send(self, req):
-        if req.path.endswith("/phot.dat"):
-            return unless_missing(super().send, req, f"OGLE EWS has no event at {req.path[:-len('/phot.dat')]}")
-        return super().send(req)
+        return [Request(f"/ogle/ogle4/ews/{located.identifier}/phot.dat",
+                        missing_note=f"OGLE EWS has no event at /ogle/ogle4/ews/{located.identifier}")]
 
     def parse(self, payload, target):
         rows = phot_rows(payload)
@@ -123,14 +124,6 @@ class OgleEwsBroker(BHTOMBroker):
             instrument=self.instrument, time_original=hjd, **columns,
             extras={"time_system": "HJD (UTC), light travel time to the Sun's centre removed",
                     "magnitude_system": "OGLE I (Vega), difference-image photometry calibrated to the OGLE standard"})
-
-    def fetch(self, target):
-        lightcurve = super().fetch(target)
-        if lightcurve.located:
-            year, directory = lightcurve.located.split("/")
-            pages = str(self.setting("pages_url", self.default_pages_url)).rstrip("/")
-            lightcurve.extras["event_page"] = f"{pages}/ogle4/ews/{year}/{directory}.html"
-        return lightcurve
 
 
 def phot_rows(payload):

@@ -34,6 +34,10 @@ class Request:
     job: object = None
     #: the MJD the request asks from (an incremental refresh), None: everything; a job queued for it keeps it
     asked_from_mjd: float | None = None
+    #: what a 404 means for this request: None, an error; a note, that the archive has no such object (the light
+    #: curve has no data, and the status says so); ``missing_body``, an answer of its own (e.g. ``b"[]"``: none)
+    missing_note: str | None = None
+    missing_body: bytes | None = None
     #: scheme + host of an archive's second host (OGLE's data files, ANTARES for the LSST broker), configured like
     #: the first; None: the broker's ``base_url``
     base_url: str | None = None
