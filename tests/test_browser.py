@@ -167,9 +167,11 @@ def test_demo_target_tab_plot_statuses_and_download(site, browser):
     assert len(limit_symbols) > 1 and set(limit_symbols) == {"triangle-down-open"}
     rows = {row.get_attribute("data-source"): row.text
             for row in browser.find_elements("css selector", "#bhtom-status-table tbody tr")}
-    assert len(rows) == 15  # every implemented source; this target has no ASAS-SN URL and no CPCS name
+    assert len(rows) == 19  # every implemented source; this target has no ASAS-SN URL and no CPCS name
     assert "not applicable" in rows.pop("ASAS-SN") and "not applicable" in rows.pop("CPCS")
     assert "not covered by the public LINEAR sample" in rows.pop("LINEAR")
+    for source in ("LSST", "ALeRCE ZTF", "OGLE EWS", "PTF"):  # no object of theirs at Gaia20fnr
+        assert "no data" in rows.pop(source).lower(), source
     assert all(" ok" in text for text in rows.values()), rows
     browser.save_screenshot(str(SCREENSHOTS / "Gaia20fnr_survey_light_curves.png"))
 

@@ -39,7 +39,7 @@ import astropy.units as u
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.antares import AntaresBroker, light_curve_rows
+from tom_bhtom_brokers.brokers.antares import AntaresBroker, column, light_curve_rows, number
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, no_data, read_json
 from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve, utc_mjd
@@ -297,13 +297,8 @@ def lsst_ids(properties):
     return [object_id(value, "ANTARES locus") for value in ids]
 
 
-def column(rows, name):
-    return rows[name] if name in rows else pd.Series([None] * len(rows), index=rows.index, dtype=object)
-
-
 def fluxes(mag, mag_error):
     """(flux, error) in nJy of AB magnitudes, the inverse of ``magnitudes``."""
-    mag = pd.to_numeric(mag.replace({"": None}), errors="raise").to_numpy(dtype=float)
-    mag_error = pd.to_numeric(mag_error.replace({"": None}), errors="raise").to_numpy(dtype=float)
+    mag, mag_error = number(mag), number(mag_error)
     flux = 10 ** ((ZERO_POINT_NJY - mag) / 2.5)
     return flux, flux * mag_error * math.log(10) / 2.5
