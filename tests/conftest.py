@@ -18,6 +18,9 @@ TEST_BROKER_SETTINGS = {"timeout": 1.0, "backoff_seconds": 0.01, "retries": 2, "
 #: the emulated ATLAS queue accepts this token and finishes a job after one poll
 ATLAS_TEST_SETTINGS = {"token": ATLAS_TEST_TOKEN, "poll_seconds": 0.05, "max_wait_seconds": 5}
 
+#: Sky Patrol v2's client speaks its own protocol to a fixed host: the tests use the recorded one
+SKYPATROL_TEST_CLIENT = "tests.sample_archive.skypatrol.RecordedSkyPatrolClient"
+
 
 def pytest_addoption(parser):
     parser.addoption("--remote-data", action="store_true", help="also run the checks against the real archives")
@@ -81,6 +84,7 @@ def archive(sample_archive_server, settings, linear_cache):
     settings.DATA_SERVICES["CPCS"]["access_key"] = CPCS_TEST_KEY
     settings.DATA_SERVICES["ATLAS"].update(ATLAS_TEST_SETTINGS)
     settings.DATA_SERVICES["LINEAR"]["cache_dir"] = str(linear_cache)
+    settings.DATA_SERVICES["ASAS-SN"]["skypatrol_client"] = SKYPATROL_TEST_CLIENT
     http.reset_host_limiter()
     GaiaAlertsBroker._index_cache.clear()
     yield sample_archive_server

@@ -45,4 +45,5 @@ if DATA_SERVICES:
     DATA_SERVICES["CPCS"]["access_key"] = CPCS_TEST_KEY
     DATA_SERVICES["ATLAS"].update({"token": ATLAS_TEST_TOKEN, "poll_seconds": 0.05})
     DATA_SERVICES["LINEAR"]["cache_dir"] = tempfile.mkdtemp(prefix="bhtom_linear_cache_")
+    DATA_SERVICES["ASAS-SN"]["skypatrol_client"] = "tests.sample_archive.skypatrol.RecordedSkyPatrolClient"
 BHTOM_BROKERS = {"max_requests_per_host": 4}

@@ -42,8 +42,8 @@ def test_first_run_stores_then_rerun_skips_and_force_adds_nothing(archive, demo_
     assert code == 0, err
     expected = {  # (fetched, no data) over Gaia18cbf (by alert name), Gaia20fnr (by position), FU Ori (ASAS-SN URL)
         "Gaia Alerts": (2, 1), "NEOWISE": (2, 1), "ALLWISE": (1, 2), "ZTF": (1, 2), "Gaia DR3": (1, 2),
-        "CRTS": (1, 2), "ASAS-SN": (1, 0), "CPCS": (0, 0),  # no CPCS name on these three
-        "ANTARES": (1, 2), "ATLAS": (1, 2), "AAVSO": (0, 0),  # ATLAS: the emulated queue; no AAVSO name
+        "CRTS": (1, 2), "ASAS-SN": (1, 2), "CPCS": (0, 0),  # no CPCS name on these three; ASAS-SN v2 by cone
+        "ANTARES": (1, 2), "ATLAS": (1, 2), "AAVSO": (1, 2),  # ATLAS: the emulated queue; AAVSO: FU Ori by VSX
         "SDSS": (1, 2), "PS1": (1, 2), "FIRST": (1, 2), "LINEAR": (0, 3),  # none is in the LINEAR sample
         "LSST": (0, 3), "ALeRCE ZTF": (0, 3), "OGLE EWS": (0, 3), "PTF": (0, 3)}  # none holds these three
     rows = {name: row(out, name) for name in expected}
@@ -93,10 +93,11 @@ def test_dry_run_fetches_nothing_and_says_why(archive, demo_targets):
     code, out, _ = run("--dry-run")
     assert code == 0 and archive.requests == []
     assert "fetch Gaia18cbf · Gaia Alerts: never fetched" in out
-    # what the plan knows without a request: no AAVSO name (3), no CPCS name (3), ASAS-SN URL on FU Ori only (2)
-    assert "no name Gaia18cbf · AAVSO: no AAVSO name (a VSX name or AUID)" in out
-    assert "no name Gaia20fnr · ASAS-SN: no ASAS-SN URL" in out
-    assert "49 of 57 pair(s) would be fetched; 8 no name" in out
+    # what the plan knows without a request: no CPCS name (3); AAVSO and ASAS-SN are searched by position where
+    # there is no AAVSO name or ASAS-SN URL
+    assert "fetch Gaia18cbf · AAVSO: never fetched" in out and "fetch Gaia20fnr · ASAS-SN: never fetched" in out
+    assert "no name Gaia20fnr · CPCS: no CPCS name" in out
+    assert "54 of 57 pair(s) would be fetched; 3 no name" in out
     assert not LightcurveUpdate.objects.exists()
 
 

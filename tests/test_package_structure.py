@@ -81,9 +81,10 @@ def test_every_broker_follows_locate_query_parse(source):
 
 
 def test_only_a_protocol_or_a_local_copy_replaces_the_transport():
-    """ATLAS's job queue and LINEAR's cached tarball answer requests their own way; everything else is HTTP."""
+    """ATLAS's job queue, LINEAR's cached tarball and ASAS-SN Sky Patrol v2's client answer requests their own way;
+    everything else is HTTP."""
     own_transport = {source for source in BROKER_CLASSES if load(source).send is not BHTOMBroker.send}
-    assert own_transport == {DataSource.ATLAS, DataSource.LINEAR}
+    assert own_transport == {DataSource.ATLAS, DataSource.LINEAR, DataSource.ASASSN}
 
 
 def test_each_archive_record_is_complete_and_its_broker_agrees():

@@ -17,6 +17,8 @@ SURVEY_YEARS = {
     DataSource.ZTF: (2018, None), DataSource.ANTARES: (2019, None), DataSource.SDSS: (1998, 2010),
     DataSource.PS1: (2009, 2015), DataSource.LINEAR: (1998, 2010), DataSource.CPCS: (2010, None),
     DataSource.ASASSN: (2012, None), DataSource.ATLAS: (2015, None), DataSource.AAVSO: (1890, None),
+    DataSource.LSST: (2025, None), DataSource.ALERCE: (2018, None), DataSource.OGLE_EWS: (2010, None),
+    DataSource.PTF: (2009, 2017),
 }
 #: sources whose check reads no points (the queue's job list, LINEAR's target list)
 NO_POINTS_CHECKED = {DataSource.ATLAS, DataSource.LINEAR}

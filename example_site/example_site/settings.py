@@ -109,5 +109,9 @@ DATA_SERVICES["CPCS"]["access_key"] = os.environ.get("CPCS_ACCESS_KEY", "demo-ke
 # accepts this one); without a token, ATLAS reads the result a user pasted into the target's "ATLAS URL"
 DATA_SERVICES["ATLAS"].update({"token": os.environ.get("ATLAS_TOKEN", "demo-token-for-the-sample-archive"),
                                "poll_seconds": 1})
+# ASAS-SN by position goes through Sky Patrol v2's own client (an Arrow protocol to a fixed host); offline, the demo
+# uses the sample archive's recorded client instead. A real site installs 'tom-bhtom-brokers[asassn]' and leaves
+# this out
+DATA_SERVICES["ASAS-SN"]["skypatrol_client"] = "tests.sample_archive.skypatrol.RecordedSkyPatrolClient"
 # LINEAR's public sample is downloaded once and cached; the demo keeps its copy beside its database
 DATA_SERVICES["LINEAR"]["cache_dir"] = os.path.join(MEDIA_ROOT, "linear_cache")

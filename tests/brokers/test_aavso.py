@@ -115,3 +115,31 @@ def test_live_api_answers_a_range_without_observations_with_its_header_or_nothin
     (request,) = [r for r in broker.chunks("SS Cyg") if float(r.params["tojd"]) < 2415100]
     response = broker.http.get("https://vsx.aavso.org/index.php", params=request.params)
     assert response.content.decode().startswith("JD@@@mag@@@") or not response.content.strip()
+
+
+@pytest.mark.django_db
+def test_by_position_the_nearest_vsx_star_is_found_recorded_and_read(archive, make_target):
+    target = make_target("a variable", RA, DEC)
+    outcome = update(target, AavsoBroker)
+    assert outcome.status == "ok", outcome.message
+    cone = archive.requests[0]
+    assert cone["path"] == "/viz-bin/asu-tsv" and cone["params"]["-source"] == "B/vsx/vsx"
+    assert cone["params"]["-c"] == "88.0717000 +9.0680000" and cone["params"]["-c.rs"] == "3"
+    assert {r["params"]["ident"] for r in archive.requests[1:]} == {"FU Ori"}  # the nearest, not the neighbour
+    assert target.targetextra_set.get(key="AAVSO name").value == "FU Ori"
+    assert stored(target, "AAVSO").count() == len(KEPT)
+    assert update(target, AavsoBroker, force=False).status == "skipped"  # asked as before: not due for a day
+    archive.reset()
+    assert update(target, AavsoBroker).status == "ok"
+    assert not [r for r in archive.requests if r["path"] == "/viz-bin/asu-tsv"]  # by the recorded name now
+
+
+@pytest.mark.django_db
+def test_no_vsx_star_is_no_data_and_an_odd_name_is_refused(archive, make_target):
+    outcome = update(make_target("empty", 10.0, 10.0), AavsoBroker)
+    assert outcome.status == "no_data" and "no VSX star within 3 arcsec" in outcome.message
+    table = (DATA_DIR / "aavso" / "vsx_FU_Ori.tsv").read_text().replace("FU Ori", "FU Ori@@@&ident=x")
+    archive.add_fault(kind="replace", path="/viz-bin/asu-tsv", body=table)
+    outcome = update(make_target("odd", RA, DEC), AavsoBroker)
+    assert outcome.status == "error" and "not a VSX name" in outcome.message
+    assert not [r for r in archive.requests if r["path"] == "/index.php"]

@@ -9,6 +9,7 @@ from tests.brokers.contract import BrokerContract, stored, update
 from tests.data.make_fixtures import ASASSN_EMPTY_JOB, ASASSN_FU_ORI_JOB, ASASSN_PHOTOMETRY_ID
 from tests.sample_archive.server import DATA_DIR
 from tom_bhtom_brokers.brokers.asassn import AsassnBroker
+from tom_bhtom_brokers.http import Response
 from tom_bhtom_brokers.lightcurve import geocentric_utc_mjd
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.target_info import TargetInfo
@@ -96,9 +97,73 @@ def test_a_wrong_url_is_refused_without_any_request(archive, make_target, url, r
 
 
 @pytest.mark.django_db
-def test_without_a_url_the_source_does_not_apply(archive, make_target):
+def test_without_a_url_nor_the_v2_client_the_source_does_not_apply(archive, make_target, settings):
+    settings.DATA_SERVICES["ASAS-SN"]["skypatrol_client"] = "not_installed.client.SkyPatrolClient"
     outcome = update(make_target("x", RA, DEC), AsassnBroker)
     assert outcome.status == LightcurveUpdate.Status.NOT_APPLICABLE and "paste" in outcome.message
+    assert "pip install 'tom-bhtom-brokers[asassn]'" in outcome.message
+
+
+V2 = pd.read_csv(DATA_DIR / "asassn" / "v2" / "lc_12702.csv", comment="#")
+V2_RA, V2_DEC = 80.0, -70.0  # where the recorded client's catalogue puts asas_sn_id 12702 (made up)
+
+
+@pytest.fixture
+def skypatrol():
+    from tests.sample_archive.skypatrol import RecordedSkyPatrolClient
+
+    RecordedSkyPatrolClient.calls, RecordedSkyPatrolClient.fail = [], None
+    yield RecordedSkyPatrolClient
+    RecordedSkyPatrolClient.calls, RecordedSkyPatrolClient.fail = [], None
+
+
+@pytest.mark.django_db
+def test_by_position_sky_patrol_v2_through_its_client(archive, make_target, skypatrol):
+    target = make_target("VX Men", V2_RA, V2_DEC)
+    outcome = update(target, AsassnBroker)
+    assert outcome.status == "ok", outcome.message
+    assert archive.requests == []  # no HTTP: the client is the transport
+    calls = [call[0] for call in skypatrol.calls]
+    assert calls == ["connect", "cone_search", "query_list"]
+    assert skypatrol.calls[1][1:] == (V2_RA, V2_DEC, 5.0, "arcsec", "master_list")
+    assert skypatrol.calls[2][1:] == ((12702,), "master_list", "asas_sn_id", True)
+    points = sorted(stored(target, "ASAS-SN"), key=lambda p: p.timestamp)
+    expected = V2.sort_values("jd")
+    assert len(points) == len(V2) == 1065 and (V2["mag_err"] <= 99).all()  # all detections in this sample
+    for point, (_, row) in zip(points, expected.iterrows()):
+        assert abs(Time(point.timestamp).jd - row["jd"]) * 86400 < 1.0  # jd stored as a geocentric UTC JD
+        assert (point.brightness, point.brightness_error) == (row["mag"], row["mag_err"])
+        assert point.bandpass == "g(ASAS-SN)"  # its cameras are all g cameras
+        assert point.value["pipeline"] == "Sky Patrol v2" and point.value["camera"] == row["cam"]
+        assert point.value["time_original"] == row["jd"]
+    # nothing recorded in the URL field (v2 has no page to paste); the next forced update asks the same way
+    assert not target.targetextra_set.filter(key="ASAS-SN URL").exclude(value="").exists()
+    again = update(target, AsassnBroker)
+    assert again.status == "ok" and again.added == 0
+
+
+@pytest.mark.django_db
+def test_v1_and_v2_points_are_told_apart(archive, make_target, skypatrol):
+    target = make_target("FU Ori", RA, DEC, **{"ASAS-SN URL": JOB_URL})
+    assert update(target, AsassnBroker).status == "ok"
+    assert {p.value["pipeline"] for p in stored(target, "ASAS-SN")} == {"Sky Patrol v1"}
+    assert skypatrol.calls == []  # a pasted page is read over HTTP, the client is never made
+
+
+@pytest.mark.django_db
+def test_v2_limits_bad_quality_and_an_unreachable_server(archive, make_target, skypatrol):
+    frame = V2.rename(columns={"cam": "camera"}).head(4).assign(quality=["G", "B", "G", "G"])
+    frame.loc[2, "mag_err"] = 99.99
+    lightcurve = AsassnBroker().parse_response(Response("skypatrol-v2:x", 200, {}, frame.to_csv(index=False).encode()),
+                                               TargetInfo(1, "x", V2_RA, V2_DEC))
+    assert len(lightcurve) == 3 and lightcurve.tallies == {"bad quality": 1}
+    row = lightcurve.frame.set_index("time_original").loc[frame.loc[2, "jd"]]
+    assert np.isnan(row["brightness"]) and row["limit"] == frame.loc[2, "limit"]
+    skypatrol.fail = ConnectionError("port 9006 refused")
+    outcome = update(make_target("VX Men", V2_RA, V2_DEC), AsassnBroker)
+    assert outcome.status == "error" and "Sky Patrol v2: ConnectionError: port 9006 refused" in outcome.message
+    skypatrol.fail = None
+    assert update(make_target("empty", 10.0, -10.0), AsassnBroker).status == "no_data"
 
 
 def test_a_cut_row_is_an_error():

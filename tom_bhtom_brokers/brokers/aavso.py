@@ -2,7 +2,10 @@
 
 Archive: ``https://vsx.aavso.org/index.php?view=api.delim&ident=<name>&fromjd=<JD>&tojd=<JD>&delimiter=@@@``
 (public, no authentication). The star is named by the target's "AAVSO name" (a VSX name such as
-``SS Cyg`` or an AUID such as ``000-BCP-220``; AAVSO has no coordinate search). Cite the AAVSO
+``SS Cyg`` or an AUID such as ``000-BCP-220``). AAVSO has no coordinate search: a target without one is found
+in VSX's catalogue at VizieR (``B/vsx/vsx``, an ASU cone of 3 arcsec by default on ``vizier_url``, by default the
+FIRST broker's VizieR, else the public one): the nearest star's VSX name is read and recorded in "AAVSO name",
+and the star is then read by that name. Cite the AAVSO
 International Database: "We acknowledge with thanks the variable star observations from the AAVSO
 International Database contributed by observers worldwide and used in this research" (Kafka, S. 2021,
 Observations from the AAVSO International Database, https://www.aavso.org).
@@ -31,18 +34,25 @@ observations in this range", not a failure of the whole pair (for other archives
 """
 from datetime import timedelta
 
+import astropy.units as u
 import numpy as np
 import pandas as pd
 from astropy.time import Time
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, frame_of_rows, no_data
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, frame_of_rows, no_data
+from tom_bhtom_brokers.brokers.first import asu_tsv
+from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve
+from tom_bhtom_brokers.sky import nearest_within
 from tom_bhtom_brokers.sources import DataSource
+from tom_bhtom_brokers.survey_names import AAVSO_NAME
 
 DELIMITER = "@@@"
 REQUIRED = ("JD", "mag", "uncert", "band", "by", "val", "mtype", "obsID", "fainterThan", "obsType")
 MJD_OFFSET = 2400000.5
 BANDS = {"Vis.": "Vis"}
+#: the VSX catalogue at VizieR
+VSX_CATALOGUE = "B/vsx/vsx"
 
 
 class AavsoBroker(BHTOMBroker):
@@ -58,9 +68,29 @@ class AavsoBroker(BHTOMBroker):
     #: a JD chunk without observations may come back as an empty body (or a header only): nothing in that range
     empty_answer_note = "AAVSO has no observations in the range asked"
 
-    located_by = ("name",)
+    located_by = ("name", "cone")
+    #: VSX's positions are J2000 catalogue positions of known variables
+    match_radius = 3 * u.arcsec
     name_hint = "a VSX name or AUID"
     takes_time_range = True
+
+    def locate_by_cone(self, target):
+        """The nearest VSX star within the radius, by its VSX name (B/vsx at VizieR)."""
+        request = Request("/viz-bin/asu-tsv", base_url=self.vizier_url(), params={
+            "-source": VSX_CATALOGUE, "-c": f"{target.ra:.7f} {target.dec:+.7f}",
+            "-c.rs": f"{self.radius.to_value(u.arcsec):g}", "-out": "Name", "-out.add": "_RAJ,_DEJ",
+            "-out.max": "20"})
+        stars = self.ask(request, vsx_stars)
+        best = nearest_within([star[1] for star in stars], [star[2] for star in stars], target.ra, target.dec,
+                              self.radius)
+        if best is None:
+            raise NoData(f"no VSX star within {self.radius.to_value(u.arcsec):g} arcsec")
+        return Located(target, stars[best][0])
+
+    def vizier_url(self):
+        from tom_bhtom_brokers.brokers.first import FirstBroker
+
+        return str(self.setting("vizier_url") or FirstBroker.setting("url", FirstBroker.default_url)).rstrip("/")
 
     def check(self):
         """One chunk (the last whole one) of the probe star, not its century."""
@@ -96,7 +126,7 @@ class AavsoBroker(BHTOMBroker):
         if not self.setting("include_differential", False):
             keep &= frame["mtype"].str.strip().str.upper() != "DIF"
         kept = frame[keep]
-        name = self.survey_name(target)
+        name = self.survey_name(target) or "this star"
         extras = {"time_system": "JD (UTC, geocentric); stored: MJD = JD - 2400000.5"}
         if kept.empty:
             empty = no_data(f"AAVSO holds no {'/'.join(flags)}-validated standard observations of {name}"
@@ -130,3 +160,19 @@ class AavsoBroker(BHTOMBroker):
         lines = payload.decode("utf-8").splitlines()
         return frame_of_rows([line.split(DELIMITER) for line in lines[1:] if line.strip()],
                              lines[0].split(DELIMITER), REQUIRED, "AAVSO api.delim answer")
+
+
+def vsx_stars(payload):
+    """(VSX name, ra, dec) of each star of a VizieR cone on B/vsx; the name becomes a request parameter and the
+    target's AAVSO name, so it must pass that field's rule."""
+    frame = asu_tsv(payload.decode("utf-8"))
+    if frame is None:
+        return []
+    missing = [c for c in ("Name", "_RAJ2000", "_DEJ2000") if c not in frame.columns]
+    if missing:
+        raise BrokerParseError(f"the VSX cone answer has no column(s) {missing}")
+    odd = [name for name in frame["Name"] if not AAVSO_NAME.match(name)]
+    if odd:
+        raise BrokerParseError(f"the VSX cone answer has a star name that is not a VSX name: {odd[0][:40]!r}")
+    return [(name, float(ra), float(dec)) for name, ra, dec in zip(frame["Name"], frame["_RAJ2000"],
+                                                                    frame["_DEJ2000"])]

@@ -14,17 +14,19 @@ DEMO_TARGETS = [
     # found by cone: alert index, WISE, ZTF, Gaia DR3, CRTS, ANTARES, ATLAS (the emulated queue), SDSS, PS1,
     # FIRST; AAVSO by name
     ("Gaia20fnr", 90.26701, -18.96770, {"AAVSO name": "Gaia20fnr"}),
-    # no Gaia alert; NEOWISE, ASAS-SN from a pasted Sky Patrol coordinate job, AAVSO's long history in JD chunks
-    # (CRTS: covered, no object)
+    # no Gaia alert; NEOWISE, ASAS-SN from a pasted Sky Patrol coordinate job, AAVSO's long history in JD chunks,
+    # its VSX name found by position (CRTS: covered, no object)
     ("FU Ori", 88.0717, 9.0680,
-     {"ASAS-SN URL": "https://asas-sn.osu.edu/sky-patrol/coordinate/3f9c2d4e-7a1b-4c8d-9e0f-a1b2c3d4e5f6",
-      "AAVSO name": "FU Ori"}),
+     {"ASAS-SN URL": "https://asas-sn.osu.edu/sky-patrol/coordinate/3f9c2d4e-7a1b-4c8d-9e0f-a1b2c3d4e5f6"}),
     # Rubin's AT 2026qhm: LSST found by Fink's cone (and its diaObjectId recorded)
     ("AT 2026qhm", 62.4576309, -48.4814921, {}),
     # a ZTF alert object found by ALeRCE's cone: detections, limits and forced photometry
     ("ZTF18abbuksn", 313.7732663, 39.0980583, {}),
     # a microlensing event found by position in OGLE EWS's season lists (the sample archive's stand-in event)
     ("OGLE sample event", 268.0, -29.5, {}),
+    # no pasted URL, no name: ASAS-SN through Sky Patrol v2's cone (the recorded client's made-up position of VX Men,
+    # asas_sn_id 12702), AAVSO through VSX's cone (no VSX star there in the sample archive)
+    ("VX Men", 80.0, -70.0, {}),
 ]
 
 
