@@ -42,3 +42,22 @@ def test_the_real_archive_answers_for_the_probe_object(source, settings):
     years = Time(lightcurve.frame["mjd"].to_numpy(), format="mjd", scale="utc").decimalyear
     assert years.min() >= first and (last is None or years.max() <= last + 1), (years.min(), years.max())
     assert years.max() <= Time.now().decimalyear
+
+
+@pytest.mark.remote_data
+@pytest.mark.django_db
+@pytest.mark.parametrize("broker_path", ["tom_bhtom_brokers.brokers.aavso.AavsoBroker",
+                                         "tom_bhtom_brokers.brokers.asassn.AsassnBroker"])
+def test_the_coordinate_routes_find_a_well_known_star(broker_path, settings):
+    """AAVSO through VSX's catalogue at VizieR, ASAS-SN through Sky Patrol v2's client (skipped where the client is
+    not installed): SS Cyg by its position alone."""
+    from tom_bhtom_brokers.target_info import TargetInfo
+
+    settings.DATA_SERVICES = {}
+    broker = import_string(broker_path)()
+    if broker_path.endswith("AsassnBroker") and broker.client_factory() is None:
+        pytest.skip("Sky Patrol v2's client is not installed: pip install 'tom-bhtom-brokers[asassn]'")
+    lightcurve = broker.fetch(TargetInfo(id=None, name="SS Cyg", ra=325.67853, dec=43.58619))
+    assert len(lightcurve) > 0, lightcurve.note
+    if broker_path.endswith("AavsoBroker"):
+        assert lightcurve.matched_identifier == "SS Cyg"
