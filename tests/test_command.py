@@ -63,7 +63,7 @@ def test_first_run_stores_then_rerun_skips_and_force_adds_nothing(archive, demo_
     assert [r["path"] for r in archive.requests[requests_before:]] == ["/ztf/v1/objects/ZTF20abkfnrq/lightcurve"]
 
     code, out, _ = run("--force")
-    assert code == 0 and row(out, "total")["added"] == 0 and row(out, "total")["fetched"] == 14
+    assert code == 0 and row(out, "total")["added"] == 0 and row(out, "total")["fetched"] == 15
     assert PhotometryReducedDatum.objects.count() == stored
 
 

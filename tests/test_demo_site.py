@@ -43,7 +43,7 @@ def test_demo_stores_points_and_a_second_run_adds_none(tmp_path, demo_first_run)
     copy_demo(demo_first_run, tmp_path)  # the first run's database (also the browser test's)
     first = demo_first_run[1]
     checked, fetched, *_, added, removed, errors = totals(first.stdout)
-    assert (checked, fetched, errors) == (133, 26, 0) and added > 3000
+    assert (checked, fetched, errors) == (152, 27, 0) and added > 3000
     for target, source in (("Gaia18cbf", "Gaia Alerts"), ("Gaia20fnr", "NEOWISE"), ("Gaia20fnr", "ALLWISE"),
                            ("Gaia20fnr", "ZTF"), ("Gaia20fnr", "Gaia DR3"), ("Gaia19dke", "Gaia DR3"),
                            ("Gaia20fnr", "CRTS"), ("FU Ori", "ASAS-SN"), ("Gaia19dke", "CPCS"),
@@ -51,12 +51,12 @@ def test_demo_stores_points_and_a_second_run_adds_none(tmp_path, demo_first_run)
                            ("Gaia20fnr", "AAVSO"), ("Gaia20fnr", "ATLAS"),
                            ("Gaia20fnr", "SDSS"), ("Gaia20fnr", "PS1"), ("Gaia20fnr", "FIRST"), ("Gaia19dke", "LINEAR"),
                            ("AT 2026qhm", "LSST"), ("ZTF18abbuksn", "ALeRCE ZTF"), ("OGLE sample event", "OGLE EWS"),
-                           ("Gaia19dke", "PTF")):
+                           ("Gaia19dke", "PTF"), ("VX Men", "ASAS-SN")):
         assert re.search(rf"stored: {target} +{source}", first.stdout), (target, source)
 
     forced = run_demo(tmp_path, "--force")
     assert forced.returncode == 0, forced.stderr
-    assert totals(forced.stdout)[1] == 26 and totals(forced.stdout)[-3:] == [0, 0, 0]
+    assert totals(forced.stdout)[1] == 27 and totals(forced.stdout)[-3:] == [0, 0, 0]
 
     env = {**os.environ, "DEMO_DB": str(tmp_path / "demo.sqlite3"), "PYTHONPATH": str(REPO),
            "DJANGO_SETTINGS_MODULE": "example_site.settings"}
