@@ -41,7 +41,6 @@ like any answer. v1 and v2 points are stored under the same source, told apart b
 or "Sky Patrol v2") in the extras; a site may name another client factory in ``skypatrol_client`` (the
 tests' recorded client).
 """
-import io
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -165,20 +164,23 @@ class AsassnBroker(BHTOMBroker):
         return Response(f"skypatrol-v2:{req.path}", 200, {}, frame.to_csv(index=False).encode())
 
     def parse(self, payload, target):
-        """v2's frame has a ``jd`` column, v1's exports an ``HJD`` (or ``hjd``) one."""
-        header = payload.split(b"\n", 1)[0].decode("utf-8", "replace").strip().split(",")
-        return self.parse_v2(payload) if "jd" in header else self.parse_v1(payload, target)
-
-    def parse_v2(self, payload):
-        frame = pd.read_csv(io.BytesIO(payload), dtype=str, keep_default_na=False)
-        frame = frame.rename(columns={"cam": "camera"})
-        required = ("jd", "mag", "mag_err", "limit", "camera")
+        """Either pipeline's CSV, read by header name: v2's frame has a ``jd`` column, v1's exports ``HJD`` (or
+        ``hjd``)."""
+        frame = read_csv(payload, (), "ASAS-SN CSV")
+        frame.columns = [c.lower() for c in frame.columns]  # v1 writes HJD on some pages, hjd on others
+        v2 = "jd" in frame.columns
+        frame = frame.rename(columns={"cam": "camera"})  # v2: older clients' name
+        required = ("jd", "mag", "mag_err", "limit", "camera") if v2 else ("hjd", "mag", "mag_err", "camera")
+        what = "Sky Patrol v2 light curve" if v2 else "ASAS-SN CSV"
         missing = [c for c in required if c not in frame.columns]
         if missing:
-            raise BrokerParseError(f"the Sky Patrol v2 light curve has no column(s) {missing}")
+            raise BrokerParseError(f"the {what} has no column(s) {missing}")
         if frame.empty:
-            return no_data("Sky Patrol v2 has no epochs of this star yet")
-        cells = require_complete(frame, required, "Sky Patrol v2 light curve")
+            return no_data(f"the {what} has no epochs yet")
+        cells = require_complete(frame, required, what)
+        return self.parse_v2(frame, cells) if v2 else self.parse_v1(frame, cells, target)
+
+    def parse_v2(self, frame, cells):
         jd, mag, error, limit = (pd.to_numeric(cells[c], errors="raise").to_numpy(dtype=float)
                                  for c in ("jd", "mag", "mag_err", "limit"))
         camera = cells["camera"].to_numpy(dtype=object)
@@ -202,16 +204,7 @@ class AsassnBroker(BHTOMBroker):
         bad = tallies.get("bad quality")
         return f"{bad} Sky Patrol v2 epoch(s) of bad quality (B) left out" if bad else ""
 
-    def parse_v1(self, payload, target):
-        frame = read_csv(payload, (), "ASAS-SN CSV")
-        frame.columns = [c.lower() for c in frame.columns]  # v1 writes HJD on some pages, hjd on others
-        required = ("hjd", "mag", "mag_err", "camera")
-        missing = [c for c in required if c not in frame.columns]
-        if missing:
-            raise BrokerParseError(f"the ASAS-SN CSV has no column(s) {missing}")
-        if frame.empty:
-            return no_data("the ASAS-SN export has no epochs yet")
-        cells = require_complete(frame, required, "ASAS-SN CSV")
+    def parse_v1(self, frame, cells, target):
         hjd = pd.to_numeric(cells["hjd"], errors="raise").to_numpy()
         mag_text = cells["mag"]
         fainter = mag_text.str.startswith(">")
