@@ -80,7 +80,7 @@ SURVEYS = (
            hover=("kind", "magnitude_kind", "dubious"), object_page="https://alerce.online/object/{id}",
            band_label="ALeRCE"),
     Survey("OGLE_EWS", "OGLE EWS", "ogle_ews:OgleEwsBroker", ("I",), "triangle-left", name_field="OGLE EWS name",
-           hover=("seeing_px", "sky")),
+           hover=("seeing_px", "sky"), band_label="OGLE"),
     Survey("PTF", "PTF", "ptf:PtfBroker", ("g", "R"), "square-x", hover=("oid",)),
 )
 

@@ -59,7 +59,7 @@ def test_real_excerpt_times_within_a_second_of_astropy_and_extras(archive, make_
         assert abs(Time(point.timestamp).mjd - mjd) * 86400 < 1.0
         assert (point.brightness, point.brightness_error) == (row[1], row[2])
         assert (point.value["seeing_px"], point.value["sky"], point.value["time_original"]) == (row[3], row[4], row[0])
-        assert point.bandpass == "I(OGLE EWS)" and point.limit is None
+        assert point.bandpass == "I(OGLE)" and point.limit is None
     # the light-time correction is real: minutes, not seconds, at this time of year
     assert np.abs(expected - (PHOT[:, 0] - 2400000.5)).max() * 86400 > 60
     assert points[0].value["event_page"] == "https://ogle.astrouw.edu.pl/ogle4/ews/2019/blg-9999.html"

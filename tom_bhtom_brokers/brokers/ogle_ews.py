@@ -16,7 +16,8 @@ is recorded in "OGLE EWS name".
 Format (``phot.dat``): no header, one observation per line, ``HJD I error seeing sky`` (OGLE-III files: the first
 three only); HJD is the full heliocentric JD (UTC-based). Stored as the UTC MJD at the Earth's centre, the light
 travel time to the Sun's centre removed for the target's position (so the target needs coordinates); the HJD is
-kept as ``time_original``, seeing (pixels, 0.26"/px) and sky level in the extras. There are no limits and no flags.
+kept as ``time_original``, seeing (pixels, 0.26"/px) and sky level in the extras; bandpass ``I(OGLE)``. There are
+no limits and no flags.
 The file holds the star's whole OGLE-IV history, not only the event's season. Cadence: daily during the bulge
 season (``season_months``, February to November), not at all outside it.
 """
