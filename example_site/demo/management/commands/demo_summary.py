@@ -9,7 +9,11 @@ class Command(BaseCommand):
     help = "Points stored per target and survey."
 
     def handle(self, *args, **options):
-        rows = (PhotometryReducedDatum.objects.values("target__name", "source_name").annotate(n=Count("id"))
-                .order_by("target__name", "source_name"))
+        rows = list(PhotometryReducedDatum.objects.values("target__name", "source_name").annotate(n=Count("id"))
+                    .order_by("target__name", "source_name"))
+        # columns as wide as the longest target and source names
+        width = max([10] + [len(row["target__name"]) for row in rows])
+        source_width = max([12] + [len(row["source_name"]) for row in rows])
         for row in rows:
-            self.stdout.write(f"stored: {row['target__name']:<10} {row['source_name']:<12} {row['n']:>6} points")
+            self.stdout.write(f"stored: {row['target__name']:<{width}} {row['source_name']:<{source_width}} "
+                              f"{row['n']:>6} points")
