@@ -40,7 +40,7 @@ import pandas as pd
 from astropy.time import Time
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, frame_of_rows, no_data
-from tom_bhtom_brokers.brokers.first import asu_tsv
+from tom_bhtom_brokers.brokers.first import FirstBroker, asu_tsv
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sky import nearest_within
@@ -88,8 +88,6 @@ class AavsoBroker(BHTOMBroker):
         return Located(target, stars[best][0])
 
     def vizier_url(self):
-        from tom_bhtom_brokers.brokers.first import FirstBroker
-
         return str(self.setting("vizier_url") or FirstBroker.setting("url", FirstBroker.default_url)).rstrip("/")
 
     def check(self):

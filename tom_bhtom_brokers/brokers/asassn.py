@@ -63,6 +63,8 @@ V_CAMERAS = frozenset(("ba", "bb", "bc", "bd", "be", "bf", "bg", "bh"))
 #: the path of a v2 light curve: not an address on any host, the client's query (``send``)
 V2_PATH = "/skypatrol-v2/asas_sn_id/"
 DEFAULT_CLIENT = "pyasassn.client.SkyPatrolClient"
+#: where the v2 client sends its queries (fixed in the client), named in its errors
+V2_SERVER = "http://asassn-lb01.ifa.hawaii.edu:9006/"
 
 
 def camera_bands(camera):
@@ -129,7 +131,7 @@ class AsassnBroker(BHTOMBroker):
             raise
         except Exception as exc:  # noqa: BLE001 - the client raises whatever requests, pyarrow or it raise
             raise BrokerServiceError(f"ASAS-SN Sky Patrol v2: {type(exc).__name__}: {str(exc)[:200]}",
-                                     url=f"skypatrol-v2:{V2_PATH}") from None
+                                     url=V2_SERVER) from None
 
     def locate_by_cone(self, target):
         client = self.skypatrol()
@@ -161,7 +163,7 @@ class AsassnBroker(BHTOMBroker):
         frame = getattr(curves, "data", None)
         if not isinstance(frame, pd.DataFrame):
             raise BrokerParseError("the Sky Patrol v2 client answered without a light-curve frame")
-        return Response(f"skypatrol-v2:{req.path}", 200, {}, frame.to_csv(index=False).encode())
+        return Response(f"{V2_SERVER}#asas_sn_id={star}", 200, {}, frame.to_csv(index=False).encode())
 
     def parse(self, payload, target):
         """Either pipeline's CSV, read by header name: v2's frame has a ``jd`` column, v1's exports ``HJD`` (or
