@@ -34,7 +34,7 @@ import astropy.units as u
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, no_data, read_json
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, column, no_data, number, read_json
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sky import nearest_within
@@ -100,10 +100,10 @@ class AlerceBroker(BHTOMBroker):
             return Lightcurve.empty()
         magnitude_kind, mag, error = total_or_difference(rows, "magpsf_corr", "sigmapsf_corr", "sigmapsf_corr_ext",
                                                          "magpsf", "sigmapsf")
-        negative = (number(rows, "isdiffpos") < 0) & (magnitude_kind == "difference")
+        negative = (numbers(rows, "isdiffpos") < 0) & (magnitude_kind == "difference")
         magnitude_kind = np.where(negative, "limit", magnitude_kind)
         return self.points(rows, "detection", np.where(negative, np.nan, mag), np.where(negative, np.nan, error),
-                           np.where(negative, number(rows, "diffmaglim"), np.nan), magnitude_kind,
+                           np.where(negative, numbers(rows, "diffmaglim"), np.nan), magnitude_kind,
                            dubious=rows["dubious"].fillna(False).astype(bool).to_numpy() if "dubious" in rows
                            else False, candid=rows["candid"].astype(str).to_numpy(dtype=object)
                            if "candid" in rows else "")
@@ -111,7 +111,7 @@ class AlerceBroker(BHTOMBroker):
     def limits(self, rows):
         if rows.empty:
             return Lightcurve.empty()
-        return self.points(rows, "non-detection", np.nan, np.nan, number(rows, "diffmaglim"), "limit")
+        return self.points(rows, "non-detection", np.nan, np.nan, numbers(rows, "diffmaglim"), "limit")
 
     def forced(self, document):
         if not all(isinstance(row, dict) for row in document):
@@ -123,20 +123,20 @@ class AlerceBroker(BHTOMBroker):
         magnitude_kind, mag, error = total_or_difference(rows, "mag_corr", "e_mag_corr", "e_mag_corr_ext", "mag",
                                                          "e_mag")
         with np.errstate(divide="ignore", invalid="ignore"):
-            snr = 2.5 / math.log(10) / number(rows, "e_mag")
+            snr = 2.5 / math.log(10) / numbers(rows, "e_mag")
         measured = np.isfinite(mag) & np.isfinite(error) & (snr >= float(self.setting("limit_snr", 3.0))) \
-            & ~((number(rows, "isdiffpos") < 0) & (magnitude_kind == "difference"))
+            & ~((numbers(rows, "isdiffpos") < 0) & (magnitude_kind == "difference"))
         return self.points(rows, "forced", np.where(measured, mag, np.nan), np.where(measured, error, np.nan),
-                           np.where(measured, np.nan, number(rows, "diffmaglim")),
+                           np.where(measured, np.nan, numbers(rows, "diffmaglim")),
                            np.where(measured, magnitude_kind, "limit"), extras=EXTRAS)
 
     def points(self, rows, kind, mag, error, limit, magnitude_kind, extras=None, **columns):
-        fid = number(rows, "fid")
+        fid = numbers(rows, "fid")
         unknown = sorted({str(f) for f in fid if f not in FILTERS})
         if unknown:
             raise BrokerParseError(f"unexpected ALeRCE fid value(s) {unknown}")
         return Lightcurve.from_columns(
-            mjd=number(rows, "mjd"), brightness=mag, brightness_error=error, limit=limit,
+            mjd=numbers(rows, "mjd"), brightness=mag, brightness_error=error, limit=limit,
             filter=np.array([FILTERS[int(f)] for f in fid], dtype=object), unit="mag", telescope=self.telescope,
             instrument=self.instrument, kind=kind, magnitude_kind=magnitude_kind, extras=extras, **columns)
 
@@ -157,25 +157,23 @@ def rows_frame(rows, what):
     return frame
 
 
-def number(rows, name):
-    """A numeric column (NaN for nulls and where the answer has no such column)."""
-    if name not in rows:
-        return np.full(len(rows), np.nan)
-    return pd.to_numeric(rows[name], errors="raise").to_numpy(dtype=float)
+def numbers(rows, name):
+    """Floats of one field of the rows; NaN for nulls and where the answer has no such field."""
+    return number(column(rows, name))
 
 
 def total_or_difference(rows, total, total_error, total_error_ext, difference, difference_error):
     """(magnitude_kind, magnitude, error) per row: the total magnitude with its error (the ``_ext`` error where the
     plain one is ALeRCE's sentinel 100), else the difference magnitude."""
-    total_mag, plain, ext = number(rows, total), number(rows, total_error), number(rows, total_error_ext)
+    total_mag, plain, ext = numbers(rows, total), numbers(rows, total_error), numbers(rows, total_error_ext)
     plain_ok = np.isfinite(plain) & (plain < SENTINEL_ERROR)
     ext_ok = np.isfinite(ext) & (ext < SENTINEL_ERROR)
     corrected = rows["corrected"].fillna(False).astype(bool).to_numpy() if "corrected" in rows \
         else np.ones(len(rows), dtype=bool)
     use_total = corrected & np.isfinite(total_mag) & (plain_ok | ext_ok)
     kind = np.where(use_total, np.where(plain_ok, "total", "total (ext error)"), "difference").astype(object)
-    mag = np.where(use_total, total_mag, number(rows, difference))
-    error = np.where(use_total, np.where(plain_ok, plain, ext), number(rows, difference_error))
+    mag = np.where(use_total, total_mag, numbers(rows, difference))
+    error = np.where(use_total, np.where(plain_ok, plain, ext), numbers(rows, difference_error))
     return kind, mag, error
 
 

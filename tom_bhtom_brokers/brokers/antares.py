@@ -35,7 +35,7 @@ from astropy.coordinates import SkyCoord
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, no_data, read_json
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, column, no_data, number, read_json
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sky import nearest_within
@@ -174,11 +174,6 @@ class AntaresBroker(BHTOMBroker):
                     "repeated_alert_rows_left_out": repeats})
 
 
-def column(rows, name):
-    """A column of the light curve, or an empty one where this answer has none (older loci)."""
-    return rows[name] if name in rows else pd.Series([""] * len(rows), index=rows.index, dtype=object)
-
-
 def light_curve_rows(value):
     """The locus light curve as a frame: a CSV text (API v2) or a list of row objects."""
     if isinstance(value, str):
@@ -188,8 +183,3 @@ def light_curve_rows(value):
     if isinstance(value, list) and all(isinstance(row, dict) for row in value):
         return pd.DataFrame(value, columns=list(value[0]) if value else list(REQUIRED)).astype(object)
     raise BrokerParseError("the ANTARES 'lightcurve' is neither CSV text nor a list of rows")
-
-
-def number(column):
-    """Floats from a column of text or JSON numbers; empty cells and nulls are NaN."""
-    return pd.to_numeric(column.replace({"": None}), errors="raise").to_numpy(dtype=float)

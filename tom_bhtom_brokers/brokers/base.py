@@ -102,6 +102,8 @@ class BHTOMBroker(DataService):
     remembers_location = False
     #: what belongs in the name field, said when it is empty and the archive cannot search by position
     name_hint = ""
+    #: the route a broker with several takes unless ``route`` in its settings names another ("wsdb", "antares")
+    default_route = "public"
     #: keys that must be present in ``settings.DATA_SERVICES[name]`` before the broker can run
     required_settings = ()
     citation = ""
@@ -154,6 +156,11 @@ class BHTOMBroker(DataService):
             return self._radius_override
         value = self.setting("radius_arcsec")
         return self.match_radius if value is None else float(value) * u.arcsec
+
+    @classmethod
+    def route(cls):
+        """Which of its routes the broker takes (``via`` chooses the route object by it)."""
+        return str(cls.setting("route", cls.default_route)).lower()
 
     @classmethod
     def cadence_interval(cls):
@@ -559,6 +566,16 @@ def read_json(payload: bytes, what, kind=dict):
     if not isinstance(document, kind):
         raise BrokerParseError(f"the {what} is not a JSON {'object' if kind is dict else kind.__name__}")
     return document
+
+
+def column(rows, name):
+    """A column of an answer's rows, or an empty one where this answer has none (an older layout)."""
+    return rows[name] if name in rows else pd.Series([""] * len(rows), index=rows.index, dtype=object)
+
+
+def number(values):
+    """Floats from a column of text or JSON numbers; empty cells and nulls are NaN."""
+    return pd.to_numeric(values.replace({"": None}), errors="raise").to_numpy(dtype=float)
 
 
 def require_complete(frame, columns, what):

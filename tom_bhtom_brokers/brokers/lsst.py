@@ -39,8 +39,8 @@ import astropy.units as u
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.antares import AntaresBroker, column, light_curve_rows, number
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, no_data, read_json
+from tom_bhtom_brokers.brokers.antares import AntaresBroker, light_curve_rows
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, column, no_data, number, read_json
 from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve, utc_mjd
 from tom_bhtom_brokers.sky import nearest_within, separations_arcsec
@@ -54,6 +54,10 @@ COMMON_COLUMNS = ("r:visit", "r:band", "r:midpointMjdTai", "r:psfFlux", "r:psfFl
 #: the id column that tells the two tables apart: (column, what the row is)
 KINDS = {"r:diaSourceId": "detection", "r:diaForcedSourceId": "forced"}
 REQUIRED = ("r:visit", "r:band", "r:midpointMjdTai", "r:psfFlux", "r:psfFluxErr")
+#: the rows' fields read as columns, and the names ``points`` knows them by
+FIELDS = {"r:midpointMjdTai": "mjd_tai", "r:band": "band", "r:psfFlux": "psf_flux", "r:psfFluxErr": "psf_flux_error",
+          "r:scienceFlux": "science_flux", "r:scienceFluxErr": "science_flux_error",
+          "r:timeWithdrawnMjdTai": "withdrawn"}
 #: the Fink cone search takes at most 18,000 arcsec
 MAX_RADIUS_ARCSEC = 18000.0
 DIA_OBJECT_ID = re.compile(r"\d{1,20}")
@@ -83,9 +87,7 @@ class LsstBroker(BHTOMBroker):
     #: the cone search's answer is kept: a daily update asks for the light curve only
     remembers_location = True
     name_hint = "a Rubin diaObjectId"
-
-    def route(self):
-        return str(self.setting("route", "fink")).lower()
+    default_route = "fink"
 
     def via(self):
         return AntaresLsstRoute(self) if self.route() == "antares" else self
@@ -127,18 +129,12 @@ class LsstBroker(BHTOMBroker):
         missing = [c for c in REQUIRED if c not in rows[0]]
         if id_column is None or missing:
             raise BrokerParseError(f"the Fink LSST answer has no column(s) {missing or list(KINDS)}")
-        withdrawn = np.array([row.get("r:timeWithdrawnMjdTai") is not None for row in rows])
-        frame = pd.DataFrame({
-            "mjd_tai": [row.get("r:midpointMjdTai") for row in rows],
-            "band": [row.get("r:band") for row in rows],
-            "psf_flux": [row.get("r:psfFlux") for row in rows],
-            "psf_flux_error": [row.get("r:psfFluxErr") for row in rows],
-            "science_flux": [row.get("r:scienceFlux") for row in rows],
-            "science_flux_error": [row.get("r:scienceFluxErr") for row in rows],
-            # 64-bit ids as text: a float column would round them
-            "visit": [object_id(row.get("r:visit"), "Fink LSST answer") for row in rows],
-            "id": [object_id(row.get(id_column), "Fink LSST answer") for row in rows],
-        })[~withdrawn]
+        frame = pd.DataFrame(rows, columns=list(FIELDS)).rename(columns=FIELDS)
+        # 64-bit ids as text, each checked: a float column would round them
+        frame["visit"] = [object_id(row.get("r:visit"), "Fink LSST answer") for row in rows]
+        frame["id"] = [object_id(row.get(id_column), "Fink LSST answer") for row in rows]
+        withdrawn = frame["withdrawn"].notna().to_numpy()
+        frame = frame[~withdrawn]
         lightcurve = self.points(frame, KINDS[id_column])
         lightcurve.tallies = {"withdrawn": int(withdrawn.sum())}
         return lightcurve

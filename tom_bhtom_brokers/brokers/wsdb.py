@@ -85,10 +85,6 @@ class HasWsdbRoute:
     wsdb_sql = ""
 
     @classmethod
-    def route(cls):
-        return str(cls.setting("route", "public")).lower()
-
-    @classmethod
     def check_configured(cls):
         super().check_configured()
         if cls.route() == "wsdb" and not (wsdb_settings().get("host") or wsdb_settings().get("service")):
