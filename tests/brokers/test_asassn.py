@@ -1,3 +1,5 @@
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -112,9 +114,9 @@ V2_RA, V2_DEC = 80.0, -70.0  # where the recorded client's catalogue puts asas_s
 def skypatrol():
     from tests.sample_archive.skypatrol import RecordedSkyPatrolClient
 
-    RecordedSkyPatrolClient.calls, RecordedSkyPatrolClient.fail = [], None
+    RecordedSkyPatrolClient.calls, RecordedSkyPatrolClient.fail, RecordedSkyPatrolClient.stall = [], None, 0.0
     yield RecordedSkyPatrolClient
-    RecordedSkyPatrolClient.calls, RecordedSkyPatrolClient.fail = [], None
+    RecordedSkyPatrolClient.calls, RecordedSkyPatrolClient.fail, RecordedSkyPatrolClient.stall = [], None, 0.0
 
 
 @pytest.mark.django_db
@@ -184,3 +186,13 @@ def test_an_epoch_past_the_bundled_earth_rotation_tables_converts_offline(caplog
     mjd = geocentric_utc_mjd(hjd, 90.0, -18.0, format="jd", scale="utc", centre="heliocentric")
     assert 0 < abs(mjd[0] - (hjd[0] - 2400000.5)) * 86400 < 500
     assert "IERS" not in caplog.text and not [w for w in recwarn if "IERS" in str(w.message)]
+
+
+@pytest.mark.django_db
+def test_a_v2_server_that_never_answers_does_not_hold_the_worker(archive, make_target, skypatrol, settings):
+    settings.DATA_SERVICES["ASAS-SN"]["deadline_seconds"] = 0.5
+    skypatrol.stall = 30.0  # the client has no timeout of its own
+    started = time.monotonic()
+    outcome = update(make_target("VX Men", V2_RA, V2_DEC), AsassnBroker)
+    assert time.monotonic() - started < 5.0
+    assert outcome.status == "error" and "Sky Patrol v2 did not answer within 0.5 s" in outcome.message

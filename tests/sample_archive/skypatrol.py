@@ -5,7 +5,9 @@ stands in for it with the same two calls the broker makes.
 ``cone_search`` answers from ``tests/data/asassn/v2/master_list.csv`` (synthetic: which asas_sn_id lies where) and
 ``query_list(..., download=True)`` with the recorded light curve ``lc_<asas_sn_id>.csv`` (real v2 data as the client
 saved it: a ``#`` metadata line, then the frame), as a collection whose ``data`` is the frame, as the client's is.
-``calls`` records what was asked; ``fail`` makes every call raise (a server that cannot be reached)."""
+``calls`` records what was asked; ``fail`` makes every call raise (a server that cannot be reached), ``stall`` makes
+every call take that many seconds first (a server that accepts and does not answer)."""
+import time
 from pathlib import Path
 
 import astropy.units as u
@@ -25,6 +27,7 @@ class Collection:
 class RecordedSkyPatrolClient:
     calls = []
     fail = None
+    stall = 0.0
 
     def __init__(self, verbose=True):
         self.ask("connect")
@@ -32,6 +35,7 @@ class RecordedSkyPatrolClient:
 
     def ask(self, *call):
         type(self).calls.append(call)
+        time.sleep(type(self).stall)
         if type(self).fail:
             raise type(self).fail
 
