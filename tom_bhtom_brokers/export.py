@@ -8,6 +8,7 @@ into the rows of the CSV/ECSV download.
 import html
 import json
 
+import astropy.units as u
 import numpy as np
 import pandas as pd
 from astropy.table import MaskedColumn, Table
@@ -15,6 +16,7 @@ from astropy.table import MaskedColumn, Table
 from tom_dataproducts.models import PhotometryReducedDatum
 
 from tom_bhtom_brokers.lightcurve import UNIX_EPOCH_MJD
+from tom_bhtom_brokers.photometry import DIFFERENCE_KINDS
 from tom_bhtom_brokers.plot_style import LIMIT_SYMBOL, SURVEY_SYMBOLS, colours
 from tom_bhtom_brokers.sources import SURVEYS
 
@@ -56,19 +58,22 @@ def plot_payload(frame: pd.DataFrame) -> dict:
         return {"traces": [], "notes": [], "points": {"mjd": [], "y": [], "error": [], "trace": [], "note": []}}
     is_limit = frame["brightness"].isna() & frame["limit"].notna()
     unit = frame["unit"].fillna("mag").replace("", "mag")
-    # forced photometry (LSST, ALeRCE) is its own trace, drawn with the survey's marker open
+    # forced photometry (LSST, ALeRCE) is its own trace, drawn with the survey's marker open; a difference flux (or
+    # a limit on the change) of an alert broker is its own trace in the flux panel, named so
     forced = np.array([extras.get("kind") == "forced" for extras in frame["value"]], dtype=bool)
+    difference = np.array([extras.get("magnitude_kind") in DIFFERENCE_KINDS for extras in frame["value"]], dtype=bool)
     keys = pd.DataFrame({"source": frame["source_name"], "bandpass": frame["bandpass"], "limit": is_limit,
-                         "unit": unit, "forced": forced})
-    trace_keys = keys.drop_duplicates().sort_values(["source", "bandpass", "forced", "limit"]).reset_index(drop=True)
-    trace_index = keys.merge(trace_keys.reset_index(), on=["source", "bandpass", "limit", "unit", "forced"],
-                             how="left")["index"].to_numpy()
+                         "unit": unit, "forced": forced, "difference": difference})
+    trace_keys = keys.drop_duplicates().sort_values(["source", "bandpass", "difference", "forced", "limit"]) \
+        .reset_index(drop=True)
+    trace_index = keys.merge(trace_keys.reset_index(), on=list(keys.columns), how="left")["index"].to_numpy()
     colour = colours(zip(trace_keys["source"], trace_keys["bandpass"]))
     traces = []
     for row in trace_keys.itertuples():
         traces.append({
-            "source": row.source, "bandpass": row.bandpass, "unit": row.unit, "limit": bool(row.limit),
+            "source": row.source, "bandpass": row.bandpass, "unit": drawn_unit(row.unit), "limit": bool(row.limit),
             "flux": row.unit != "mag", "colour": colour[row.source, row.bandpass], "forced": bool(row.forced),
+            "difference": bool(row.difference),
             "symbol": LIMIT_SYMBOL if row.limit else open_symbol(SURVEY_SYMBOLS.get(row.source, "circle"))
             if row.forced else SURVEY_SYMBOLS.get(row.source, "circle"),
         })
@@ -80,14 +85,44 @@ def plot_payload(frame: pd.DataFrame) -> dict:
         # hover labels are rendered as (plotly's subset of) HTML: archive-supplied text is escaped
         text = html.escape(", ".join(parts))
         note_index.append(notes.setdefault(text, len(notes)))
-    y = frame["brightness"].where(~is_limit, frame["limit"])
+    # one flux axis: every flux drawn in mJy (radio in mJy, alert brokers' differences in uJy or nJy)
+    scale = unit.map({name: to_mjy(name) for name in unit.unique()}).to_numpy(dtype=float)
+    y = frame["brightness"].where(~is_limit, frame["limit"]).to_numpy(dtype=float) * scale
+    error = frame["brightness_error"].to_numpy(dtype=float) * scale
     return {
         "traces": traces,
         "notes": list(notes),
-        "points": {"mjd": _none_for_nan(frame["mjd"], 6), "y": _none_for_nan(y, 4),
-                   "error": _none_for_nan(frame["brightness_error"], 4),
+        "points": {"mjd": _none_for_nan(frame["mjd"], 6), "y": _significant(y),
+                   "error": _significant(error),
                    "trace": trace_index.astype(int).tolist(), "note": note_index},
     }
+
+
+def to_mjy(unit):
+    """The factor from ``unit`` to the figure's flux unit, mJy (1 for a magnitude or a unit astropy does not know,
+    which is then drawn as stored)."""
+    if unit == "mag":
+        return 1.0
+    try:
+        return u.Unit(unit).to(u.mJy)
+    except (ValueError, TypeError, u.UnitConversionError):
+        return 1.0
+
+
+def drawn_unit(unit):
+    """The unit a trace of ``unit`` is drawn in (``to_mjy``)."""
+    return unit if unit == "mag" or to_mjy(unit) == 1.0 else "mJy"
+
+
+def _significant(values):
+    """Magnitudes to 4 decimals; small fluxes (a difference of a few uJy, in mJy) to 6 significant figures."""
+    values = np.asarray(values, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        digits = np.where(np.isfinite(values) & (np.abs(values) > 0),
+                          np.clip(5 - np.floor(np.log10(np.abs(values))), 4, 15), 4).astype(int)
+    factor = 10.0 ** digits
+    rounded = np.round(values * factor) / factor
+    return [float(v) if np.isfinite(v) else None for v in rounded]
 
 
 def open_symbol(symbol):

@@ -42,6 +42,8 @@ class BrokerContract:
     #: (first, last) UTC MJD of the stored light curve
     expected_mjd_range = (0.0, 0.0)
     unit = "mag"
+    #: the units of an archive whose points are of several kinds (a magnitude and a difference flux), else {unit}
+    units = None
     #: some archives hold detections without an error (AAVSO's visual estimates): stored with none
     errors_may_be_missing = False
     #: the path fragment a fault must match to hit this broker's data request
@@ -95,7 +97,7 @@ class BrokerContract:
         assert len(frame) == self.expected_points
         assert set(frame["filter"]) == set(self.expected_filters)
         assert set(frame["filter"]) <= set(FILTERS[self.broker_class.source])
-        assert set(frame["unit"]) == {self.unit}
+        assert set(frame["unit"]) == set(self.units or {self.unit})
         detected = frame["brightness"].notna()
         errors = frame.loc[detected, "brightness_error"]
         assert (errors.gt(0) | (self.errors_may_be_missing & errors.isna())).all()

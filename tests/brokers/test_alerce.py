@@ -1,7 +1,10 @@
 """ALeRCE ZTF on the real ALeRCE values for ZTF18abbuksn (excerpts: 9 detections, 2 non-detections, 2 forced rows).
 
-The expected magnitudes are chosen here, row by row, from the recorded JSON by the rule the README states (total
-``magpsf_corr`` with its error, ``sigmapsf_corr_ext`` where ``sigmapsf_corr`` is the sentinel 100)."""
+The expected values are chosen here, row by row, from the recorded JSON by the rule the README states (total
+``magpsf_corr`` with its error, ``sigmapsf_corr_ext`` where ``sigmapsf_corr`` is the sentinel 100; a
+non-detection of a reference source bounds only the change of its flux, in µJy), and on rows made by ALeRCE's own
+correction formula, magpsf_corr = -2.5 log10(10^(-0.4 magnr) + isdiffpos 10^(-0.4 magpsf))."""
+import math
 import json
 
 import pandas as pd
@@ -31,6 +34,7 @@ class TestAlerceContract(BrokerContract):
     expected_filters = ("g", "r")
     expected_mjd_range = (min(ALL_MJD), max(ALL_MJD))
     fault_path = "/ztf/v1/objects/ZTF18abbuksn"
+    units = {"mag", "uJy"}  # the two non-detections of this reference star are limits on the change of its flux
 
 
 def by_time(points):
@@ -56,12 +60,18 @@ def test_real_values_total_magnitudes_sentinel_limits_and_forced_points(archive,
         sentinel = row["sigmapsf_corr"] == 100.0
         assert point.brightness == pytest.approx(row["magpsf_corr"])
         assert point.brightness_error == pytest.approx(row["sigmapsf_corr_ext"] if sentinel else row["sigmapsf_corr"])
-        assert point.value["magnitude_kind"] == ("total (ext error)" if sentinel else "total")
+        assert point.value["magnitude_kind"] == "total"
         assert point.bandpass == {1: "g(ALeRCE)", 2: "r(ALeRCE)"}[row["fid"]]
         assert point.value["kind"] == "detection" and point.value["candid"] == row["candid"]
-    for row in LIGHTCURVE["non_detections"]:
+    r_totals = [row["magpsf_corr"] for row in LIGHTCURVE["detections"] if row["fid"] == 2]
+    for row in LIGHTCURVE["non_detections"]:  # r limits of 19.9 and 20.6 of a star detected at r = 13.3
         point = at(points, row["mjd"])
-        assert point.brightness is None and point.limit == pytest.approx(row["diffmaglim"])
+        assert max(r_totals) < 13.5 and row["diffmaglim"] > 19.9  # the rows are what the issue says
+        assert point.brightness is None and point.unit == "uJy"
+        assert point.limit == pytest.approx(10 ** ((23.9 - row["diffmaglim"]) / 2.5))  # AB: 23.9 at 1 uJy
+        assert point.value["magnitude_kind"] == "limit on the change"
+    on_magnitude_axis = [p for p in points.values() if p.unit == "mag"]
+    assert all(p.limit is None for p in on_magnitude_axis)  # no limit contradicts a total detection
     for row in FORCED:  # both real forced rows have S/N ~100 and a total magnitude (e_mag_corr is the sentinel)
         point = at(points, row["mjd"])
         assert point.value["kind"] == "forced"
@@ -91,17 +101,64 @@ def test_the_flattened_and_the_nested_forced_layouts_read_alike():
     assert parse(nested).frame.equals(parse(FORCED).frame)
 
 
-def test_low_signal_forced_rows_and_uncorrected_negative_detections_are_limits(settings):
-    row = dict(FORCED[0], e_mag=0.5)  # S/N 2.2
+def corrected(magnr, magpsf, isdiffpos):
+    """ALeRCE's correction: the total magnitude of a reference source of magnitude ``magnr`` whose difference
+    magnitude is ``magpsf`` with sign ``isdiffpos``."""
+    return -2.5 * math.log10(10 ** (-0.4 * magnr) + isdiffpos * 10 ** (-0.4 * magpsf))
+
+
+def test_a_weak_forced_epoch_of_a_reference_star_is_its_total_magnitude_not_a_limit():
+    """The issue's case: a 15.6 mag star, a 2-sigma difference flux: its total magnitude, never "fainter than
+    20.84"."""
+    magnr, magpsf = 15.6, 20.2
+    row = dict(FORCED[0], e_mag=0.54, mag=magpsf, mag_corr=corrected(magnr, magpsf, 1), e_mag_corr=0.02,
+               magnr=magnr)  # S/N 2
     frame = parse([row]).frame
-    assert frame.loc[0, "limit"] == pytest.approx(row["diffmaglim"]) and pd.isna(frame.loc[0, "brightness"])
-    detection = dict(LIGHTCURVE["detections"][7], corrected=False)  # isdiffpos -1, no total magnitude
-    frame = parse({"detections": [detection], "non_detections": []}).frame
-    assert frame.loc[0, "limit"] == pytest.approx(detection["diffmaglim"]) and frame.loc[0, "magnitude_kind"] == "limit"
-    positive = dict(LIGHTCURVE["detections"][0], corrected=False)
-    frame = parse({"detections": [positive], "non_detections": []}).frame
+    assert frame.loc[0, "brightness"] == pytest.approx(15.585, abs=1e-3) and pd.isna(frame.loc[0, "limit"])
+    assert frame.loc[0, "magnitude_kind"] == "total" and frame.loc[0, "unit"] == "mag"
+    # no total magnitude of it (the sentinel in both errors): the difference flux with its error, not a limit
+    row.update(e_mag_corr=100.0, e_mag_corr_ext=100.0)
+    frame = parse([row]).frame
+    flux = 10 ** ((23.9 - magpsf) / 2.5)
+    assert frame.loc[0, "unit"] == "uJy" and frame.loc[0, "magnitude_kind"] == "difference"
+    assert frame.loc[0, "brightness"] == pytest.approx(flux)
+    assert frame.loc[0, "brightness_error"] == pytest.approx(flux * 0.54 * math.log(10) / 2.5)
+    assert pd.isna(frame.loc[0, "limit"])
+
+
+def test_an_object_absent_from_the_reference_has_true_upper_limits():
+    """No reference source (``corrected`` false, distnr over 1.4"): the difference is the object's brightness,
+    a weak forced epoch and a non-detection are upper limits on it."""
+    weak = dict(FORCED[0], e_mag=0.5, corrected=False, distnr=3.2, mag_corr=None)  # S/N 2.2
+    frame = parse([weak]).frame
+    assert frame.loc[0, "limit"] == pytest.approx(weak["diffmaglim"]) and pd.isna(frame.loc[0, "brightness"])
+    assert frame.loc[0, "magnitude_kind"] == "upper limit" and frame.loc[0, "unit"] == "mag"
+    positive = dict(LIGHTCURVE["detections"][0], corrected=False, magpsf_corr=None)
+    limit = dict(LIGHTCURVE["non_detections"][0], fid=positive["fid"])
+    frame = parse({"detections": [positive], "non_detections": [limit]}).frame
     assert frame.loc[0, "brightness"] == pytest.approx(positive["magpsf"])
-    assert frame.loc[0, "magnitude_kind"] == "difference"
+    assert frame.loc[0, "magnitude_kind"] == "total (no reference source)"
+    assert frame.loc[1, "limit"] == pytest.approx(limit["diffmaglim"]) and frame.loc[1, "unit"] == "mag"
+    assert frame.loc[1, "magnitude_kind"] == "upper limit"
+    negative = dict(LIGHTCURVE["detections"][7], corrected=False, magpsf_corr=None)  # isdiffpos -1
+    frame = parse({"detections": [negative], "non_detections": []}).frame
+    assert frame.loc[0, "brightness"] == pytest.approx(-10 ** ((23.9 - negative["magpsf"]) / 2.5))
+    assert frame.loc[0, "magnitude_kind"] == "difference" and frame.loc[0, "unit"] == "uJy"
+
+
+def test_rows_made_by_alerces_correction_formula_store_the_total_they_were_made_from():
+    rows = []
+    for i, (magnr, magpsf, sign) in enumerate([(14.0, 16.5, 1), (14.0, 16.5, -1), (17.2, 18.0, 1),
+                                               (12.5, 19.9, -1)]):
+        rows.append(dict(LIGHTCURVE["detections"][0], mjd=59000.0 + i, magnr=magnr, magpsf=magpsf, isdiffpos=sign,
+                         magpsf_corr=corrected(magnr, magpsf, sign), sigmapsf_corr=0.01, corrected=True))
+    frame = parse({"detections": rows, "non_detections": [{"mjd": 59010.0, "fid": 1, "diffmaglim": 20.5}]}).frame
+    expected = [-2.5 * math.log10(10 ** (-0.4 * r["magnr"]) + r["isdiffpos"] * 10 ** (-0.4 * r["magpsf"]))
+                for r in rows]
+    assert frame["brightness"].iloc[:4].tolist() == pytest.approx(expected)
+    assert frame["brightness"].iloc[1] > 14.0 > frame["brightness"].iloc[0]  # fainter, brighter than magnr
+    assert (frame["magnitude_kind"].iloc[:4] == "total").all()
+    assert frame.loc[4, "magnitude_kind"] == "limit on the change" and frame.loc[4, "unit"] == "uJy"
 
 
 @pytest.mark.parametrize("document, reason", [

@@ -50,7 +50,9 @@ def test_the_cone_takes_the_nearest_locus_and_records_its_ztf_name(archive, make
     assert all(p.limit is not None for p in limits)
     point = points.exclude(brightness__isnull=True).first()
     assert point.value["locus_id"] == LOCUS and point.value["alert_id"].startswith("ztf_candidate:")
-    assert point.value["other_survey_alerts_left_out"] == 3
+    # what the answer left out is said in the status, never kept in the points (it would change their identity)
+    assert "3 alert(s) of other surveys left out" in outcome.message
+    assert not [key for key in point.value if key.endswith("left_out")]
     # the next update goes by the recorded name, and finds nothing new
     again = update(target, AntaresBroker)
     assert again.status == "ok" and again.added == 0
@@ -127,12 +129,24 @@ def test_the_total_magnitude_is_the_brightness_where_the_alert_has_it():
         + "2019-04-20 10:42:10.995,ztf_candidate:839445965515015001,58593.4459606,1,314.26,14.20,R,18.2997,"
           "0.0944,19.2356,16.9012,0.0231\n"
         + "2019-04-22 10:42:10.995,ztf_candidate:841445965515015001,58595.4459606,1,314.26,14.20,g,18.5000,"
-          "0.1000,19.5000,,\n")
-    total, difference = frame.iloc[0], frame.iloc[1]
+          "0.1000,19.5000,,\n"
+        + "2019-04-24 10:42:10.995,ztf_candidate:843445965515015001,58597.4459606,1,314.26,14.20,R,19.0000,"
+          "0.2000,19.5000,,\n"
+        + "2019-04-26 10:42:10.995,ztf_candidate:845445965515015001,58599.4459606,2,314.26,14.20,R,,,19.8000,,\n"
+        + "2019-04-26 10:42:10.995,ztf_candidate:845445965515015002,58599.4459606,2,314.26,14.20,g,,,19.7000,,\n")
+    total, new_source, change, change_limit, upper_limit = (frame.iloc[i] for i in range(5))
     assert (total["brightness"], total["brightness_error"], total["magnitude_kind"]) == (16.9012, 0.0231, "total")
     assert (total["difference_mag"], total["difference_mag_error"]) == (18.2997, 0.0944)
-    assert (difference["brightness"], difference["magnitude_kind"]) == (18.5, "difference")
-    assert np.isnan(difference["difference_mag"])
+    # g: no alert was corrected, the object is absent from the reference: the difference is its brightness
+    assert (new_source["brightness"], new_source["magnitude_kind"]) == (18.5, "total (no reference source)")
+    assert np.isnan(new_source["difference_mag"])
+    assert (upper_limit["limit"], upper_limit["unit"], upper_limit["magnitude_kind"]) == (19.7, "mag", "upper limit")
+    # R: a reference source; an uncorrected alert is a change of its flux, a limit bounds only the change
+    assert change["unit"] == "uJy" and change["magnitude_kind"] == "difference"
+    assert change["brightness"] == pytest.approx(10 ** ((23.9 - 19.0) / 2.5))
+    assert change["brightness_error"] == pytest.approx(change["brightness"] * 0.2 * np.log(10) / 2.5)
+    assert change_limit["unit"] == "uJy" and change_limit["magnitude_kind"] == "limit on the change"
+    assert change_limit["limit"] == pytest.approx(10 ** ((23.9 - 19.8) / 2.5))
 
 
 def test_repeated_alerts_of_one_exposure_are_stored_once():

@@ -1,7 +1,9 @@
 """Rubin LSST through Fink (and ANTARES) on the real answers for AT 2026qhm (diaObjectId 170587117485817955).
 
 Expectations are computed here from the recorded JSON with astropy and numpy, not through the broker: TAI -> UTC
-with ``Time(..., scale="tai").utc`` and m = 31.4 - 2.5 log10(f)."""
+with ``Time(..., scale="tai").utc`` and m = 31.4 - 2.5 log10(f). What each point is follows the README's rule: the
+object is in the template where the science flux exceeds the difference flux by more than 3 of its errors; there
+the point is the signed difference flux in nJy, elsewhere the difference flux's magnitude."""
 import json
 
 import numpy as np
@@ -25,6 +27,13 @@ ANTARES_LOCUS = json.loads((DATA_DIR / "antares" / "locus_ANT2026rq61krn5dipt.js
 ANTARES_ROWS = [row for row in ANTARES_LOCUS["lightcurve"] if row["alert_id"].startswith("lsst:")]
 
 
+def expected_point(flux, error, science, science_error):
+    """(magnitude_kind, brightness, error, unit) of a difference flux and the science flux of its visit."""
+    if science - flux > 3 * science_error:
+        return "difference", flux, error, "nJy"
+    return "total (no reference source)", 31.4 - 2.5 * np.log10(flux), 2.5 / np.log(10) * error / flux, "mag"
+
+
 def utc(mjd_tai):
     return Time(mjd_tai, format="mjd", scale="tai").utc.mjd
 
@@ -44,6 +53,7 @@ class TestLsstContract(BrokerContract):
     expected_mjd_range = (utc(min(r["r:midpointMjdTai"] for r in FORCED)),
                           utc(max(r["r:midpointMjdTai"] for r in FORCED)))
     fault_path = "/api/v1/"
+    units = {"nJy"}  # AT 2026qhm sits on template flux: every point a difference flux
 
 
 @pytest.mark.django_db
@@ -58,6 +68,7 @@ def test_real_answers_times_magnitudes_and_the_recorded_id(archive, make_target)
     assert LightcurveUpdate.objects.get(target=target, source="LSST").matched_identifier == OBJECT_ID
     points = {(p.value["kind"], p.value["visit"], p.bandpass): p for p in stored(target, "LSST")}
     assert len(points) == len(SOURCES) + len(FORCED_KEPT) == 20
+    kinds = set()
     for kind, rows in (("detection", SOURCES), ("forced", FORCED_KEPT)):
         for row in rows:
             point = points[(kind, str(row["r:visit"]), f"{row['r:band']}(LSST)")]
@@ -65,12 +76,16 @@ def test_real_answers_times_magnitudes_and_the_recorded_id(archive, make_target)
             assert abs(stored_mjd(point) - row["r:midpointMjdTai"]) * 86400 == pytest.approx(37.0, abs=1.0)
             flux, error = row["r:psfFlux"], row["r:psfFluxErr"]
             assert flux / error >= 3  # every real row is a detection at S/N >= 3
-            assert point.brightness == pytest.approx(31.4 - 2.5 * np.log10(flux), abs=1e-9)
-            assert point.brightness_error == pytest.approx(2.5 / np.log(10) * error / flux, rel=1e-9)
+            kind_, value, value_error, unit = expected_point(flux, error, row["r:scienceFlux"], row["r:scienceFluxErr"])
+            assert (point.value["magnitude_kind"], point.unit) == (kind_, unit)
+            assert point.brightness == pytest.approx(value, rel=1e-9)
+            assert point.brightness_error == pytest.approx(value_error, rel=1e-9)
+            kinds.add(kind_)
             assert point.value["other_mag"] == pytest.approx(31.4 - 2.5 * np.log10(row["r:scienceFlux"]), abs=1e-9)
             assert point.value["source_id"] == str(row.get("r:diaSourceId", row.get("r:diaForcedSourceId")))
-    # the README's check: psfFlux 2674.69 nJy -> 22.83 mag
-    assert points[("detection", "2026071300816", "i(LSST)")].brightness == pytest.approx(22.83, abs=0.005)
+    assert kinds == {"difference"}  # AT 2026qhm sits on template flux (a host) in every band: no magnitude
+    # the README's check: psfFlux 2674.69 nJy -> 22.83 mag, kept as the other route's magnitude
+    assert points[("detection", "2026071300816", "i(LSST)")].brightness == pytest.approx(2674.69, abs=0.01)
 
 
 @pytest.mark.django_db
@@ -96,28 +111,45 @@ def parse(payload, **settings_overrides):
                                        TargetInfo(1, "x", RA, DEC))
 
 
-def row(flux, error, band="g", withdrawn=None, visit=2026071300816):
+def row(flux, error, band="g", withdrawn=None, visit=2026071300816, science=None):
+    """A forced row; its science flux is the difference flux (no template source) unless ``science`` is given."""
     return {"r:diaForcedSourceId": 170666304474710039, "r:visit": visit, "r:band": band,
-            "r:midpointMjdTai": 61235.4191836794, "r:psfFlux": flux, "r:psfFluxErr": error, "r:scienceFlux": 6000.0,
-            "r:scienceFluxErr": 300.0, "r:timeWithdrawnMjdTai": withdrawn}
+            "r:midpointMjdTai": 61235.4191836794, "r:psfFlux": flux, "r:psfFluxErr": error,
+            "r:scienceFlux": flux if science is None else science, "r:scienceFluxErr": 300.0,
+            "r:timeWithdrawnMjdTai": withdrawn}
 
 
-def test_low_signal_and_negative_fluxes_are_limits_and_withdrawn_rows_left_out():
+def test_an_object_absent_from_the_template_has_magnitudes_and_upper_limits():
     lightcurve = parse([row(2000.0, 100.0), row(250.0, 100.0, visit=1), row(-800.0, 120.0, visit=2),
                         row(3000.0, 100.0, withdrawn=61240.0, visit=3), row(500.0, 0.0, visit=4)])
     frame = lightcurve.frame.set_index("visit")
     assert frame.loc["2026071300816", "brightness"] == pytest.approx(31.4 - 2.5 * np.log10(2000.0))
-    for visit, error in (("1", 100.0), ("2", 120.0)):  # S/N 2.5 and negative: a 5-sigma limit
-        assert np.isnan(frame.loc[visit, "brightness"])
-        assert frame.loc[visit, "limit"] == pytest.approx(31.4 - 2.5 * np.log10(5 * error))
+    assert frame.loc["2026071300816", "magnitude_kind"] == "total (no reference source)"
+    assert np.isnan(frame.loc["1", "brightness"])  # S/N 2.5: a 5-sigma upper limit on the object
+    assert frame.loc["1", "limit"] == pytest.approx(31.4 - 2.5 * np.log10(5 * 100.0))
+    assert frame.loc["1", "magnitude_kind"] == "upper limit" and frame.loc["1", "unit"] == "mag"
+    # a significant negative difference says the flux fell: a difference flux, not a limit
+    assert frame.loc["2", "brightness"] == -800.0 and frame.loc["2", "unit"] == "nJy"
+    assert frame.loc["2", "magnitude_kind"] == "difference"
     assert "3" not in frame.index and "4" not in frame.index  # withdrawn; an error of 0 is no measurement
     assert lightcurve.tallies == {"withdrawn": 1}
 
 
+def test_a_source_in_the_template_has_difference_fluxes_never_limits_on_its_magnitude():
+    """6000 nJy on the science image where the difference is 250 nJy: a star in the template. A weak difference
+    is a small change of its flux, not "fainter than" anything."""
+    frame = parse([row(250.0, 100.0, science=6000.0), row(-40.0, 100.0, visit=1, science=6000.0)]).frame
+    assert frame["unit"].tolist() == ["nJy", "nJy"] and frame["limit"].isna().all()
+    assert frame["brightness"].tolist() == pytest.approx([250.0, -40.0])
+    assert frame["brightness_error"].tolist() == pytest.approx([100.0, 100.0])
+    assert set(frame["magnitude_kind"]) == {"difference"}
+
+
 def test_the_science_flux_may_be_the_brightness(settings):
     settings.DATA_SERVICES = {"LSST": {"brightness": "science"}}
-    frame = parse([row(2000.0, 100.0)]).frame
+    frame = parse([row(2000.0, 100.0, science=6000.0)]).frame
     assert frame.loc[0, "brightness"] == pytest.approx(31.4 - 2.5 * np.log10(6000.0))
+    assert frame.loc[0, "magnitude_kind"] == "total"
     assert frame.loc[0, "other_mag"] == pytest.approx(31.4 - 2.5 * np.log10(2000.0))
 
 
@@ -159,10 +191,16 @@ def test_the_antares_route_reads_the_lsst_rows_of_the_locus(archive, make_target
     points = sorted(stored(target, "LSST"), key=lambda p: p.timestamp)
     rows = sorted(ANTARES_ROWS, key=lambda r: r["ant_mjd"])
     assert len(points) == len(rows) == 16
-    for point, expected in zip(points, rows):
-        assert abs(stored_mjd(point) - utc(expected["ant_mjd"])) * 86400 < 1.0
-        assert point.brightness == pytest.approx(expected["ant_mag"], abs=1e-9)
-        assert point.brightness_error == pytest.approx(expected["ant_magerr"], abs=1e-9)
-        assert point.value["other_mag"] == pytest.approx(expected["ant_mag_corrected"], abs=1e-9)
+    for point, row in zip(points, rows):
+        assert abs(stored_mjd(point) - utc(row["ant_mjd"])) * 86400 < 1.0
+        flux = 10 ** ((31.4 - row["ant_mag"]) / 2.5)
+        science = 10 ** ((31.4 - row["ant_mag_corrected"]) / 2.5)
+        kind_, value, value_error, unit = expected_point(flux, flux * row["ant_magerr"] * np.log(10) / 2.5,
+                                                         science,
+                                                         science * row["ant_magerr_corrected"] * np.log(10) / 2.5)
+        assert (point.value["magnitude_kind"], point.unit) == (kind_, unit)
+        assert point.brightness == pytest.approx(value, rel=1e-9)
+        assert point.brightness_error == pytest.approx(value_error, rel=1e-9)
+        assert point.value["other_mag"] == pytest.approx(row["ant_mag_corrected"], abs=1e-9)
         assert point.value["route"] == "ANTARES" and point.value["kind"] == "detection"
-        assert point.bandpass == f"{expected['ant_passband']}(LSST)"
+        assert point.bandpass == f"{row['ant_passband']}(LSST)"

@@ -14,16 +14,20 @@ Finding the object: by the target's "ZTF name" (the field ANTARES uses), else AL
 (``/ztf/v1/objects?ra=&dec=&radius=<arcsec>``, objects under ``items``): the object nearest to the target within
 the radius, whose name is recorded.
 
-Photometry (``fid`` 1/2/3 = g/r/i; ``mjd`` is the UTC exposure start, stored as it is):
-- detections: the total magnitude ``magpsf_corr`` (the difference flux plus the reference's) where the alert has
-  one with a usable error — ``sigmapsf_corr``, or, where that holds ALeRCE's sentinel ``100`` (an undefined
-  error), ``sigmapsf_corr_ext`` — otherwise the difference magnitude ``magpsf`` with ``sigmapsf``;
-  ``magnitude_kind`` says which. A negative difference (``isdiffpos`` -1) without a total magnitude is no
-  brightness: it is stored as the image's limit ``diffmaglim``. ``dubious`` corrections are kept and flagged.
-- non-detections: upper limits ``diffmaglim``.
-- forced photometry (``kind: forced`` in the extras, drawn open in the plot): ``mag_corr``/``e_mag_corr`` (or
-  ``e_mag_corr_ext`` for the sentinel) where corrected, else ``mag``/``e_mag``, when the signal-to-noise
-  (1.0857 / ``e_mag``) is at least ``limit_snr`` (3); otherwise the image's limit ``diffmaglim``. The rows' own
+Photometry (``fid`` 1/2/3 = g/r/i; ``mjd`` is the UTC exposure start, stored as it is). Each point is stored as
+what it is (``tom_bhtom_brokers.photometry``; ``magnitude_kind`` in the extras), decided from ALeRCE's own fields:
+whether the object is a source of the reference image (``corrected``: ``distnr`` < 1.4 arcsec; for a
+non-detection, whether a detection of that band was corrected) and whether a total magnitude exists.
+- detections: the total magnitude ``magpsf_corr`` (the difference flux plus the reference's) with a usable error —
+  ``sigmapsf_corr``, or, where that holds ALeRCE's sentinel ``100`` (an undefined error), ``sigmapsf_corr_ext``;
+  without one, the difference ``magpsf`` of an object absent from the reference is its total brightness, and any
+  other difference (of a reference source, or negative) is a signed difference flux in µJy.
+- non-detections (``diffmaglim``): an upper limit on the brightness where the object has no reference source in
+  that band; where it has one, a limit on the change of its flux (µJy), never a limit on its magnitude.
+- forced photometry (``kind: forced`` in the extras, drawn open in the plot): the total ``mag_corr`` (errors as
+  above) of a reference source at any signal-to-noise; else the difference ``mag``/``e_mag`` as for detections
+  when the signal-to-noise (1.0857 / ``e_mag``) is at least ``limit_snr`` (3), below it an upper limit
+  ``diffmaglim`` (no reference source) or the difference flux with its error (a reference source). The rows' own
   fields may sit in an ``extra_fields`` object (the API) or beside the others (the client's flattened rows).
 Cadence: daily.
 """
@@ -37,6 +41,7 @@ import pandas as pd
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, column, no_data, number, read_json
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve
+from tom_bhtom_brokers.photometry import classify
 from tom_bhtom_brokers.sky import nearest_within
 from tom_bhtom_brokers.sources import DataSource
 from tom_bhtom_brokers.survey_names import ZTF_NAME
@@ -88,8 +93,11 @@ class AlerceBroker(BHTOMBroker):
         if not isinstance(document, dict) or not isinstance(document.get("detections"), list) \
                 or not isinstance(document.get("non_detections"), list):
             raise BrokerParseError("the ALeRCE light curve has no 'detections' and 'non_detections' lists")
-        parts = [self.detections(rows_frame(document["detections"], "detection")),
-                 self.limits(rows_frame(document["non_detections"], "non-detection"))]
+        detections = rows_frame(document["detections"], "detection")
+        bands_in_reference = set(numbers(detections, "fid")[reference_source(detections)]) if len(detections) \
+            else set()
+        parts = [self.detections(detections),
+                 self.limits(rows_frame(document["non_detections"], "non-detection"), bands_in_reference)]
         lightcurve = Lightcurve.concat(parts, extras=EXTRAS)
         if not len(lightcurve):
             lightcurve.note = "ALeRCE has no ZTF detection or limit of this object"
@@ -98,20 +106,19 @@ class AlerceBroker(BHTOMBroker):
     def detections(self, rows):
         if rows.empty:
             return Lightcurve.empty()
-        magnitude_kind, mag, error = total_or_difference(rows, "magpsf_corr", "sigmapsf_corr", "sigmapsf_corr_ext",
-                                                         "magpsf", "sigmapsf")
-        negative = (numbers(rows, "isdiffpos") < 0) & (magnitude_kind == "difference")
-        magnitude_kind = np.where(negative, "limit", magnitude_kind)
-        return self.points(rows, "detection", np.where(negative, np.nan, mag), np.where(negative, np.nan, error),
-                           np.where(negative, numbers(rows, "diffmaglim"), np.nan), magnitude_kind,
+        return self.points(rows, "detection", detected=np.ones(len(rows), dtype=bool),
                            dubious=rows["dubious"].fillna(False).astype(bool).to_numpy() if "dubious" in rows
                            else False, candid=rows["candid"].astype(str).to_numpy(dtype=object)
                            if "candid" in rows else "")
 
-    def limits(self, rows):
+    def limits(self, rows, bands_in_reference):
+        """Non-detections: a limit on the total brightness in a band where the object has no reference source,
+        a limit on the change where it has one (a detection of that band was corrected)."""
         if rows.empty:
             return Lightcurve.empty()
-        return self.points(rows, "non-detection", np.nan, np.nan, numbers(rows, "diffmaglim"), "limit")
+        in_reference = np.isin(numbers(rows, "fid"), list(bands_in_reference))
+        return self.points(rows, "non-detection", detected=np.zeros(len(rows), dtype=bool),
+                           in_reference=in_reference)
 
     def forced(self, document):
         if not all(isinstance(row, dict) for row in document):
@@ -120,30 +127,34 @@ class AlerceBroker(BHTOMBroker):
         rows = rows_frame([{**row, **(row.get("extra_fields") or {})} for row in document], "forced photometry")
         if rows.empty:
             return no_data("ALeRCE has no forced photometry of this object")
-        magnitude_kind, mag, error = total_or_difference(rows, "mag_corr", "e_mag_corr", "e_mag_corr_ext", "mag",
-                                                         "e_mag")
         with np.errstate(divide="ignore", invalid="ignore"):
             snr = 2.5 / math.log(10) / numbers(rows, "e_mag")
-        measured = np.isfinite(mag) & np.isfinite(error) & (snr >= float(self.setting("limit_snr", 3.0))) \
-            & ~((numbers(rows, "isdiffpos") < 0) & (magnitude_kind == "difference"))
-        return self.points(rows, "forced", np.where(measured, mag, np.nan), np.where(measured, error, np.nan),
-                           np.where(measured, np.nan, numbers(rows, "diffmaglim")),
-                           np.where(measured, magnitude_kind, "limit"), extras=EXTRAS)
+        detected = np.isfinite(numbers(rows, "mag")) & (snr >= float(self.setting("limit_snr", 3.0)))
+        return self.points(rows, "forced", detected=detected, extras=EXTRAS)
 
-    def points(self, rows, kind, mag, error, limit, magnitude_kind, extras=None, **columns):
+    def points(self, rows, kind, detected, in_reference=None, extras=None, **columns):
+        """The rows as points of one kind ("detection", "non-detection", "forced"), each stored as what it is
+        (``photometry.classify``): detections and forced rows carry the magnitude fields of their own kind."""
         fid = numbers(rows, "fid")
         unknown = sorted({str(f) for f in fid if f not in FILTERS})
         if unknown:
             raise BrokerParseError(f"unexpected ALeRCE fid value(s) {unknown}")
+        names = FORCED_FIELDS if kind == "forced" else DETECTION_FIELDS
+        total, total_error = total_magnitude(rows, *names[:3])
+        if in_reference is None:
+            in_reference = reference_source(rows)
+        magnitude_kind, brightness, error, limit, unit = classify(
+            total, total_error, numbers(rows, names[3]), numbers(rows, names[4]), numbers(rows, "isdiffpos") < 0,
+            numbers(rows, "diffmaglim"), detected, in_reference)
         return Lightcurve.from_columns(
-            mjd=numbers(rows, "mjd"), brightness=mag, brightness_error=error, limit=limit,
-            filter=np.array([FILTERS[int(f)] for f in fid], dtype=object), unit="mag", telescope=self.telescope,
+            mjd=numbers(rows, "mjd"), brightness=brightness, brightness_error=error, limit=limit,
+            filter=np.array([FILTERS[int(f)] for f in fid], dtype=object), unit=unit, telescope=self.telescope,
             instrument=self.instrument, kind=kind, magnitude_kind=magnitude_kind, extras=extras, **columns)
 
 
 EXTRAS = {"time_system": "MJD (UTC), exposure start",
-          "magnitude_system": "ZTF PSF magnitudes calibrated to PS1: total (the reference flux added) where ALeRCE "
-                              "has it, else the difference-image magnitude; magnitude_kind says which"}
+          "magnitude_system": "ZTF PSF magnitudes calibrated to PS1 (AB): total (the reference flux added), or the "
+                              "difference as a flux in uJy (AB zero point 23.9); magnitude_kind says which"}
 
 
 def rows_frame(rows, what):
@@ -162,19 +173,30 @@ def numbers(rows, name):
     return number(column(rows, name))
 
 
-def total_or_difference(rows, total, total_error, total_error_ext, difference, difference_error):
-    """(magnitude_kind, magnitude, error) per row: the total magnitude with its error (the ``_ext`` error where the
-    plain one is ALeRCE's sentinel 100), else the difference magnitude."""
+#: (total, its error, its error where the first is the sentinel, difference, its error) of each kind of row
+DETECTION_FIELDS = ("magpsf_corr", "sigmapsf_corr", "sigmapsf_corr_ext", "magpsf", "sigmapsf")
+FORCED_FIELDS = ("mag_corr", "e_mag_corr", "e_mag_corr_ext", "mag", "e_mag")
+#: ZTF's (and ALeRCE's) distance within which the nearest reference source is the object itself
+REFERENCE_DISTANCE_ARCSEC = 1.4
+
+
+def reference_source(rows):
+    """Whether each row's object is a source of the reference image: ALeRCE's ``corrected`` (its own rule,
+    distnr < 1.4 arcsec), else that rule on ``distnr``."""
+    if "corrected" in rows:
+        return rows["corrected"].fillna(False).astype(bool).to_numpy()
+    with np.errstate(invalid="ignore"):
+        return numbers(rows, "distnr") < REFERENCE_DISTANCE_ARCSEC
+
+
+def total_magnitude(rows, total, total_error, total_error_ext):
+    """(total magnitude, error) per row, NaN where ALeRCE has none: the ``_ext`` error where the plain one is
+    ALeRCE's sentinel 100."""
     total_mag, plain, ext = numbers(rows, total), numbers(rows, total_error), numbers(rows, total_error_ext)
     plain_ok = np.isfinite(plain) & (plain < SENTINEL_ERROR)
     ext_ok = np.isfinite(ext) & (ext < SENTINEL_ERROR)
-    corrected = rows["corrected"].fillna(False).astype(bool).to_numpy() if "corrected" in rows \
-        else np.ones(len(rows), dtype=bool)
-    use_total = corrected & np.isfinite(total_mag) & (plain_ok | ext_ok)
-    kind = np.where(use_total, np.where(plain_ok, "total", "total (ext error)"), "difference").astype(object)
-    mag = np.where(use_total, total_mag, numbers(rows, difference))
-    error = np.where(use_total, np.where(plain_ok, plain, ext), numbers(rows, difference_error))
-    return kind, mag, error
+    usable = reference_source(rows) & np.isfinite(total_mag) & (plain_ok | ext_ok)
+    return np.where(usable, total_mag, np.nan), np.where(usable, np.where(plain_ok, plain, ext), np.nan)
 
 
 def cone_objects(payload):

@@ -17,11 +17,16 @@ Format: JSON (``{"data": ...}``); the locus' ``lightcurve`` is a CSV text inside
 and tom_antares hold a list of row objects: both are read). Rows with ``ant_survey == 1`` are detections
 (``ant_mag``, ``ant_magerr``: ZTF ``magpsf``, a difference-image PSF magnitude calibrated to PS1, not the
 total flux of the source), rows with ``ant_survey == 2`` are upper limits (``ant_maglim``, empty magnitude).
-Where an alert has the DC-corrected total magnitude ``ant_mag_corrected`` (a reference counterpart exists),
-that and ``ant_magerr_corrected`` are the stored brightness, as BHTOM did (and ALeRCE does with
-``magpsf_corr``), with the difference magnitude kept in the extras; ``magnitude_kind`` says which each point is.
+Each point is stored as what it is (``tom_bhtom_brokers.photometry``, ``magnitude_kind`` in the extras): where
+an alert has the DC-corrected total magnitude ``ant_mag_corrected`` (a reference counterpart exists), that and
+``ant_magerr_corrected`` are the stored brightness, as BHTOM did (and ALeRCE does with ``magpsf_corr``), with the
+difference magnitude kept in the extras. In a band where some alert was corrected the object is a reference
+source: an uncorrected detection there is a difference flux (µJy) and a limit only bounds the change of its flux
+(a flux limit); in a band without one, a detection is the object's total brightness (an object absent from the
+reference; ANTARES' rows do not say the difference's sign, which is then taken as positive) and a limit is an
+upper limit on it.
 ZTF passbands ``g``/``R``/``i`` become ``g``/``r``/``i``. Alerts from other surveys in the same locus (LSST,
-``alert_id`` not starting with ``ztf_``) are left out and counted in the extras, and an exposure that
+``alert_id`` not starting with ``ztf_``) are left out and counted in the status line, and an exposure that
 reached ANTARES in several alerts (same time and band) is stored once. Times: ``ant_mjd`` is the
 UTC MJD of the exposure start, stored as it is (as the ZTF data-release broker does). Cadence: daily.
 """
@@ -38,6 +43,7 @@ import pandas as pd
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, column, no_data, number, read_json
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve
+from tom_bhtom_brokers.photometry import TOTAL, classify
 from tom_bhtom_brokers.sky import nearest_within
 from tom_bhtom_brokers.sources import DataSource
 
@@ -150,28 +156,39 @@ class AntaresBroker(BHTOMBroker):
             .drop_duplicates(subset=["ant_mjd", "ant_passband"]).sort_index()
         repeats -= len(rows)
         detected = rows["_detection"].to_numpy()
-        difference, difference_error = number(rows["ant_mag"]), number(rows["ant_magerr"])
         total, total_error = number(column(rows, "ant_mag_corrected")), number(column(rows, "ant_magerr_corrected"))
-        use_total = detected & np.isfinite(total) & np.isfinite(total_error)
+        band = rows["ant_passband"].astype(str).map(PASSBANDS).to_numpy(dtype=object)
+        # a DC-corrected alert has a reference counterpart: in its band, the object is a reference source
+        corrected = detected & np.isfinite(total)
+        in_reference = np.isin(band, list(set(band[corrected])))
+        magnitude_kind, brightness, error, limit, unit = classify(
+            np.where(detected, total, np.nan), np.where(detected, total_error, np.nan),
+            np.where(detected, number(rows["ant_mag"]), np.nan), np.where(detected, number(rows["ant_magerr"]), np.nan),
+            np.zeros(len(rows), dtype=bool), number(rows["ant_maglim"]), detected, in_reference)
         properties = locus.get("properties") or locus.get("internal_properties") or {}
-        return Lightcurve.from_columns(
-            mjd=number(rows["ant_mjd"]),
-            brightness=np.where(detected, np.where(use_total, total, difference), np.nan),
-            brightness_error=np.where(detected, np.where(use_total, total_error, difference_error), np.nan),
-            limit=np.where(detected, np.nan, number(rows["ant_maglim"])),
-            filter=rows["ant_passband"].astype(str).map(PASSBANDS).to_numpy(dtype=object), unit="mag",
-            telescope=self.telescope, alert_id=rows["alert_id"].astype(str).to_numpy(dtype=object),
-            magnitude_kind=np.where(detected, np.where(use_total, "total", "difference"), "limit").astype(object),
-            difference_mag=np.where(use_total, difference, np.nan),
-            difference_mag_error=np.where(use_total, difference_error, np.nan),
+        lightcurve = Lightcurve.from_columns(
+            mjd=number(rows["ant_mjd"]), brightness=brightness, brightness_error=error, limit=limit,
+            filter=band, unit=unit, telescope=self.telescope, magnitude_kind=magnitude_kind,
+            alert_id=rows["alert_id"].astype(str).to_numpy(dtype=object),
+            difference_mag=np.where(magnitude_kind == TOTAL, number(rows["ant_mag"]), np.nan),
+            difference_mag_error=np.where(magnitude_kind == TOTAL, number(rows["ant_magerr"]), np.nan),
             matched_identifier=str(properties.get("ztf_object_id") or ""),
             extras={"locus_id": str(locus.get("locus_id") or locus.get("id") or ""),
                     "time_system": "MJD (UTC), exposure start",
-                    "magnitude_system": "ZTF PSF magnitudes calibrated to PS1: total (ant_mag_corrected, DC-corrected "
-                                        "with the reference flux) where the alert has it, else the difference-image "
-                                        "magnitude (ant_mag); magnitude_kind says which",
-                    "other_survey_alerts_left_out": other_surveys,
-                    "repeated_alert_rows_left_out": repeats})
+                    "magnitude_system": "ZTF PSF magnitudes calibrated to PS1 (AB): total (ant_mag_corrected, "
+                                        "DC-corrected with the reference flux), or the difference (ant_mag) as a flux "
+                                        "in uJy (AB zero point 23.9); magnitude_kind says which"})
+        # what the answer left out is the answer's, not the points': it goes to the status line
+        lightcurve.tallies = {"other survey alerts": other_surveys, "repeated alert rows": repeats}
+        return lightcurve
+
+    def tally_note(self, tallies):
+        parts = []
+        if tallies.get("other survey alerts"):
+            parts.append(f"{tallies['other survey alerts']} alert(s) of other surveys left out")
+        if tallies.get("repeated alert rows"):
+            parts.append(f"{tallies['repeated alert rows']} repeated alert row(s) left out")
+        return "; ".join(parts)
 
 
 def light_curve_rows(value):

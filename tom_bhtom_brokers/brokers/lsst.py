@@ -15,11 +15,14 @@ the point; Fink's two tables share ``r:visit``, not ids), and a row withdrawn by
 set) is left out.
 
 Photometry: fluxes in nJy, AB magnitude m = 31.4 - 2.5 log10(f), error 2.5/ln10 df/f. Which flux is the point's
-brightness is a choice (``brightness`` in settings): ``"difference"`` (default) the difference-image ``psfFlux``
-— the transient's own flux, what alert brokers and Fink plot, without the host or the template star — or
-``"science"``, the total ``scienceFlux`` on the science image. The other is kept in the extras (``other_mag``,
-and both raw fluxes). A flux below ``limit_snr`` (3) times its error, or negative (a source fainter than in the
-template), is no magnitude: it is stored as an upper limit at ``limit_sigma`` (5) times its error.
+brightness is a choice (``brightness`` in settings): ``"difference"`` (default) the difference-image ``psfFlux``,
+each point stored as what it is (``tom_bhtom_brokers.photometry``, ``magnitude_kind`` in the extras): of an object
+absent from the template (the science flux exceeds the difference by no more than ``limit_snr`` errors) it is
+the object's brightness, a magnitude, and below ``limit_snr`` (3) times its error an upper limit at
+``limit_sigma`` (5) times the error; of an object in the template (a star, a host) it is a signed difference
+flux in nJy with its error, drawn in the flux panel, never a magnitude or a limit on the star. ``"science"``: the
+total ``scienceFlux`` on the science image, as magnitudes, or upper limits below ``limit_snr``. The other flux
+is kept in the extras (``other_mag``, and both raw fluxes).
 Times: ``r:midpointMjdTai`` is the exposure mid-point in **TAI**; stored as UTC (37 s earlier since 2017),
 the TAI value kept as ``mjd_tai``. Bandpasses ``u(LSST)`` ... ``y(LSST)``. Cadence: daily.
 
@@ -43,6 +46,7 @@ from tom_bhtom_brokers.brokers.antares import AntaresBroker, light_curve_rows
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, column, no_data, number, read_json
 from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve, utc_mjd
+from tom_bhtom_brokers.photometry import TOTAL, UPPER_LIMIT, ab_magnitude, classify
 from tom_bhtom_brokers.sky import nearest_within, separations_arcsec
 from tom_bhtom_brokers.sources import DataSource
 
@@ -148,21 +152,48 @@ class LsstBroker(BHTOMBroker):
         if unknown:
             raise BrokerParseError(f"unexpected LSST band(s) {unknown}")
         chosen, other = ("science", "psf") if self.brightness() == "science" else ("psf", "science")
-        mag, error, limit = magnitudes(numbers[f"{chosen}_flux"], numbers[f"{chosen}_flux_error"],
-                                       float(self.setting("limit_snr", 3.0)), float(self.setting("limit_sigma", 5.0)))
+        limit_snr, limit_sigma = float(self.setting("limit_snr", 3.0)), float(self.setting("limit_sigma", 5.0))
+        if chosen == "science":
+            mag, error, limit = magnitudes(numbers["science_flux"], numbers["science_flux_error"], limit_snr,
+                                           limit_sigma)
+            magnitude_kind = np.where(np.isfinite(mag), TOTAL, UPPER_LIMIT).astype(object)
+            unit = "mag"
+        else:
+            magnitude_kind, mag, error, limit, unit = self.difference_points(numbers, limit_snr, limit_sigma)
         other_mag, other_error, _ = magnitudes(numbers[f"{other}_flux"], numbers[f"{other}_flux_error"], 0.0, 1.0)
         return Lightcurve.from_columns(
             mjd=utc_mjd(numbers["mjd_tai"], scale="tai"), brightness=mag, brightness_error=error, limit=limit,
-            filter=frame["band"].astype(str).to_numpy(dtype=object), unit="mag", telescope=self.telescope,
-            instrument=self.instrument, kind=kind, visit=frame["visit"].to_numpy(dtype=object),
+            filter=frame["band"].astype(str).to_numpy(dtype=object), unit=unit, telescope=self.telescope,
+            instrument=self.instrument, kind=kind, magnitude_kind=magnitude_kind,
+            visit=frame["visit"].to_numpy(dtype=object),
             source_id=frame["id"].to_numpy(dtype=object), mjd_tai=numbers["mjd_tai"],
             psf_flux_njy=numbers["psf_flux"], psf_flux_error_njy=numbers["psf_flux_error"],
             science_flux_njy=numbers["science_flux"], science_flux_error_njy=numbers["science_flux_error"],
             other_mag=other_mag, other_mag_error=other_error,
             extras={"time_system": "MJD (UTC), exposure mid-point (archive: midpointMjdTai, TAI)",
                     "magnitude_system": f"AB, 31.4 - 2.5 log10(flux in nJy); brightness from the {chosen} flux "
-                                        f"({'difference image' if chosen == 'psf' else 'science image, total'}), "
-                                        f"other_mag from the {other} flux"})
+                                        f"({'difference image' if chosen == 'psf' else 'science image, total'}: "
+                                        "magnitude_kind says what each point is), other_mag from the "
+                                        f"{other} flux"})
+
+    @staticmethod
+    def difference_points(numbers, limit_snr, limit_sigma):
+        """The difference fluxes as what they are (``photometry.classify``): the object is in the template where
+        the science image holds more than ``limit_snr`` errors of flux beyond the difference (science - difference
+        is the template's flux at the position); there a difference is a signed flux (nJy) and a weak one is no
+        limit on the star; elsewhere it is the object's own brightness, and a weak one an upper limit."""
+        flux, error = numbers["psf_flux"], numbers["psf_flux_error"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            template = numbers["science_flux"] - flux
+            in_template = np.isfinite(template) & (template > limit_snr * numbers["science_flux_error"])
+            usable_error = np.isfinite(error) & (error > 0)
+            detected = usable_error & (np.abs(flux) >= limit_snr * np.where(usable_error, error, 1.0))
+            magnitude = ab_magnitude(np.abs(flux), ZERO_POINT_NJY)
+            magnitude_error = 2.5 / math.log(10) * error / np.abs(flux)
+            limit = np.where(usable_error, ab_magnitude(limit_sigma * error, ZERO_POINT_NJY), np.nan)
+        nothing = np.full(len(flux), np.nan)
+        return classify(nothing, nothing, magnitude, magnitude_error, flux < 0, limit, detected, in_template,
+                        flux_unit="nJy", zero_point=ZERO_POINT_NJY, difference_flux=flux, difference_flux_error=error)
 
     def brightness(self):
         value = str(self.setting("brightness", "difference")).lower()

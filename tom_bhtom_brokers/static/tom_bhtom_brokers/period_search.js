@@ -102,7 +102,9 @@
     var traces = payload.traces.map(function (spec) {
       var trace = fig.traceFor(spec);
       trace.visible = !spec.flux && !spec.limit && chosen.indexOf(spec.bandpass) >= 0;
-      trace.hovertemplate = "<b>" + spec.bandpass + "</b><br>phase %{x:.4f}<br>%{y:.3f} mag<extra></extra>";
+      // hover text is (plotly's subset of) HTML: a bandpass from an upload is text, never markup
+      trace.hovertemplate = "<b>" + fig.escapeHtml(spec.bandpass) + "</b><br>phase %{x:.4f}<br>%{y:.3f} mag" +
+        "<extra></extra>";
       return trace;
     });
     var points = payload.points;

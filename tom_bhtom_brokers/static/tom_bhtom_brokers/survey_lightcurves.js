@@ -41,8 +41,10 @@
                            : "%{y:.3f} ± %{customdata[1]} " + unit;
     return {
       type: "scattergl", mode: "markers", x: [], y: [], customdata: [],
-      name: spec.bandpass + (spec.forced ? " forced" : "") + (spec.limit ? " limit" : ""),
-      legendgroup: spec.source, legendgrouptitle: {text: spec.source},
+      // legend entries are rendered as (plotly's subset of) HTML: a bandpass or source name from an upload is text
+      name: escapeHtml(spec.bandpass) + (spec.difference ? " difference" : "") + (spec.forced ? " forced" : "") +
+        (spec.limit ? " limit" : ""),
+      legendgroup: spec.source, legendgrouptitle: {text: escapeHtml(spec.source)},
       yaxis: spec.flux ? "y2" : "y",
       marker: {symbol: spec.symbol, color: spec.colour, size: spec.limit ? 8 : 6,
                line: {color: spec.colour, width: 1}},
@@ -135,7 +137,7 @@
       .then(function () {
         container.setAttribute("data-rendered-traces", String(container.data.length));
         // the period panel (period_search.js) folds the same points with the same trace styles
-        window.bhtomSurveyFigure = {payload: lastPayload, traceFor: traceFor, toDate: toDate};
+        window.bhtomSurveyFigure = {payload: lastPayload, traceFor: traceFor, toDate: toDate, escapeHtml: escapeHtml};
         document.dispatchEvent(new CustomEvent("bhtom:figure"));
       })
       .catch(function (error) {
