@@ -14,6 +14,7 @@ for the other band only, never an empty or stale one.
 import astropy.units as u
 import numpy as np
 
+from tom_bhtom_brokers.brokers.base import separation_note
 from tom_bhtom_brokers.brokers.irsa import IrsaTapBroker, band_character, filled
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sky import separations_arcsec
@@ -58,8 +59,7 @@ class AllwiseBroker(IrsaTapBroker):
                 qi_fact=filled(table["qi_fact"], 0)[keep].astype(float)))
         lightcurve = Lightcurve.concat(
             bands, matched_identifier=f"AllWISE cntr_mf {source_id}",
-            extras={"magnitude_system": "Vega", "time_system": "MJD (UTC), frame mid-point",
-                    "source_separation_arcsec": round(float(separation[nearest]), 3)})
-        if not len(lightcurve):
-            lightcurve.note = f"{len(table)} AllWISE epoch(s) of the source, none passing the quality cuts"
+            extras={"magnitude_system": "Vega", "time_system": "MJD (UTC), frame mid-point"})
+        lightcurve.note = separation_note(separation[nearest]) if len(lightcurve) else \
+            f"{len(table)} AllWISE epoch(s) of the source, none passing the quality cuts"
         return lightcurve

@@ -221,8 +221,12 @@ class AsassnBroker(BHTOMBroker):
         return lightcurve
 
     def tally_note(self, tallies):
-        bad = tallies.get("bad quality")
-        return f"{bad} Sky Patrol v2 epoch(s) of bad quality (B) left out" if bad else ""
+        parts = []
+        if tallies.get("bad quality"):
+            parts.append(f"{tallies['bad quality']} Sky Patrol v2 epoch(s) of bad quality (B) left out")
+        if tallies.get("failed"):
+            parts.append(f"{tallies['failed']} failed Sky Patrol v1 epoch(s) (99.99 magnitude and error) left out")
+        return "; ".join(parts)
 
     def parse_v1(self, frame, cells, target):
         hjd = pd.to_numeric(cells["hjd"], errors="raise").to_numpy()
@@ -243,7 +247,7 @@ class AsassnBroker(BHTOMBroker):
         else:
             mjd = geocentric_utc_mjd(hjd[keep], target.ra, target.dec, format="jd", scale="utc", centre="heliocentric")
             time_system = "HJD (UTC) converted to UTC at the geocentre"
-        return Lightcurve.from_columns(
+        lightcurve = Lightcurve.from_columns(
             mjd=mjd,
             brightness=np.where(detected, mag, np.nan)[keep],
             brightness_error=np.where(detected, error, np.nan)[keep],
@@ -251,5 +255,6 @@ class AsassnBroker(BHTOMBroker):
             filter=band[keep], unit="mag", telescope=self.telescope,
             time_original=hjd[keep], camera=camera[keep],
             extras={"pipeline": "Sky Patrol v1", "time_system": f"stored: {time_system}; time_original: the file's HJD",
-                    "magnitude_system": "ASAS-SN Sky Patrol v1 (V: Johnson-like, g: Sloan-like)",
-                    "failed_epochs_dropped": int(failed.sum())})
+                    "magnitude_system": "ASAS-SN Sky Patrol v1 (V: Johnson-like, g: Sloan-like)"})
+        lightcurve.tallies = {"failed": int(failed.sum())}
+        return lightcurve

@@ -361,7 +361,7 @@ class BHTOMBroker(DataService):
             parts = [self.parse_response(answer, target, route) for answer in answers]
             whole = parts[0] if len(parts) == 1 else self.combine(parts)
             whole.extras.update(located.extras)
-            whole.note = "; ".join(part for part in (whole.note, self.tally_note(whole.tallies)) if part)
+            whole.note = "; ".join(part for part in (whole.note, self.tally_note(whole.tallies), located.note) if part)
             return whole
 
         lightcurve = self.unless_unchanged(target, digest, answers[-1].url, parse)
@@ -512,6 +512,12 @@ class BHTOMBroker(DataService):
         key = self.name_key()
         identifier = query_results.get("identifier")
         return {key: identifier} if key and identifier else {}
+
+
+def separation_note(arcsec, others=0):
+    """The status line's word on the object a cone chose: how far it is, and how many others the cone held."""
+    note = f"nearest source {float(arcsec):.2f} arcsec away"
+    return f"{note}, {others} other object(s) in the cone" if others else note
 
 
 def no_data(note):

@@ -27,7 +27,7 @@ import astropy.units as u
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, read_csv, require_complete
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, read_csv, require_complete, separation_note
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sky import separations_arcsec
@@ -87,12 +87,13 @@ class CrtsBroker(BHTOMBroker):
         nearest = int(np.argmin(separation))
         master_id = positions.index[nearest]
         keep = (cells["MasterID"] == master_id).to_numpy()
-        return Lightcurve.from_columns(
+        lightcurve = Lightcurve.from_columns(
             mjd=values["MJD"].to_numpy()[keep], brightness=values["Mag"].to_numpy()[keep],
             brightness_error=values["Magerr"].to_numpy()[keep], filter="CL", unit="mag",
             telescope=self.telescope, blend=values["Blend"].to_numpy()[keep].astype("int64"),
             matched_identifier=master_id,
             extras={"magnitude_system": "unfiltered, transformed to Johnson V (V_CSS)",
-                    "time_system": "MJD, taken as UTC", "master_id": master_id,
-                    "source_separation_arcsec": round(float(separation[nearest]), 3),
-                    "other_objects_in_cone": len(positions) - 1})
+                    "time_system": "MJD, taken as UTC", "master_id": master_id})
+        # facts of this answer, not of a measurement: the status line, never the points' identity
+        lightcurve.note = separation_note(separation[nearest], len(positions) - 1)
+        return lightcurve

@@ -42,7 +42,7 @@ from astropy.table import Table
 from astropy.time import Time
 from erfa import ErfaWarning
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, no_data
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, no_data, separation_note
 from tom_bhtom_brokers.brokers.tap import read_votable
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve, geocentric_utc_mjd
@@ -184,7 +184,7 @@ class GaiaDR3Broker(BHTOMBroker):
             # not recorded as the target's "Gaia DR3 id": the next update would then ask DataLink for a light
             # curve the archive does not have, instead of looking again
             raise NoData(f"Gaia DR3 {source_id} ({separation:.2f} arcsec away) has no epoch photometry")
-        return Located(target, source_id, extras={"source_separation_arcsec": round(separation, 3)})
+        return Located(target, source_id, note=separation_note(separation))
 
     def query(self, located):
         return [Request("/data-server/data", params={

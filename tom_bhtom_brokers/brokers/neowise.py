@@ -24,6 +24,7 @@ astrometry scatters by ~0.5 arcsec; the W1 beam is 6 arcsec, so closer neighbour
 import astropy.units as u
 import numpy as np
 
+from tom_bhtom_brokers.brokers.base import separation_note
 from tom_bhtom_brokers.brokers.irsa import IrsaTapBroker, band_character, filled
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sky import separations_arcsec
@@ -61,11 +62,10 @@ class NeowiseBroker(IrsaTapBroker):
         separation = separations_arcsec([ra], [dec], target.ra, target.dec)[0]
         lightcurve = Lightcurve.concat(
             bands, matched_identifier=f"{ra:.6f} {dec:+.6f}",
-            extras={"magnitude_system": "Vega", "time_system": "MJD (UTC), frame mid-point",
-                    "source_separation_arcsec": round(float(separation), 3)})
-        if not len(lightcurve):
-            lightcurve.note = (f"{len(table)} NEOWISE-R detection(s) of the source at {separation:.1f} arcsec, "
-                               "none passing the quality cuts")
+            extras={"magnitude_system": "Vega", "time_system": "MJD (UTC), frame mid-point"})
+        lightcurve.note = separation_note(separation) if len(lightcurve) else (
+            f"{len(table)} NEOWISE-R detection(s) of the source at {separation:.1f} arcsec, none passing the quality "
+            "cuts")
         return lightcurve
 
     def _band(self, table, frame_ok, index, name):

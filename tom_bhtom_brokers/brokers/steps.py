@@ -59,12 +59,15 @@ class QueuedJob:
 class Located:
     """What ``locate`` found: the archive's identifier of the target's object (None when the cone itself is the
     query), what the target records as its survey name (``matched``; None: the identifier, "": nothing, the
-    light curve says), and facts of the search kept in the light curve's extras (a separation)."""
+    light curve says), facts of the object itself kept in every point's extras (``extras``: OGLE's event page; the
+    same however the object was found), and what the search found worth saying in the status line (``note``: a
+    separation), never in the points, whose identity must not change with how the object was found."""
 
     target: TargetInfo
     identifier: str | None = None
     matched: str | None = None
     extras: dict = field(default_factory=dict)
+    note: str = ""
 
     @property
     def recorded(self):
