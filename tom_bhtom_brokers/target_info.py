@@ -29,6 +29,9 @@ class TargetInfo:
     jobs: dict = field(default_factory=dict)
     #: source name -> the archive's identifier of the object, kept from the last answer (``remembers_location``)
     located: dict = field(default_factory=dict)
+    #: a forced run's start (UNIX time): an archive's cached list or file (OGLE's seasons, LINEAR's sample) fetched
+    #: before it is fetched again; None: a cache is used as long as it is valid
+    refresh_caches_before: float | None = None
 
     @classmethod
     def from_target(cls, target, extras=None):

@@ -92,13 +92,15 @@ def plan(targets, brokers, force=False, now=None, accept_shrink=False):
     if hasattr(targets, "iterator"):
         targets = targets.iterator(chunk_size=PLAN_CHUNK)
     targets = iter(targets)
+    # a forced run reads the archives' cached lists and files again too (those cached before it started)
+    caches_before = time.time() if force else None
     items = []
     while chunk := list(itertools.islice(targets, PLAN_CHUNK)):
-        items.extend(_plan_chunk(chunk, brokers, force, now, accept_shrink))
+        items.extend(_plan_chunk(chunk, brokers, force, now, accept_shrink, caches_before))
     return items
 
 
-def _plan_chunk(targets, brokers, force, now, accept_shrink):
+def _plan_chunk(targets, brokers, force, now, accept_shrink, caches_before=None):
     infos = TargetInfo.for_targets(targets)
     ids, names = [t.id for t in infos], [b.name for b in brokers]
     rows = {(row.target_id, row.source): row for row in
@@ -114,7 +116,8 @@ def _plan_chunk(targets, brokers, force, now, accept_shrink):
                        refresh_from={name: start for name, p in pairs.items()
                                      if (start := None if force else p.refresh_from(now)) is not None},
                        jobs={name: p.job for name, p in pairs.items() if p.job is not None},
-                       located={} if force else {name: p.located for name, p in pairs.items() if p.located})
+                       located={} if force else {name: p.located for name, p in pairs.items() if p.located},
+                       refresh_caches_before=caches_before)
         for broker in brokers:
             due, reason = is_due(broker, info, rows.get((info.id, broker.name)), force, now)
             if due and broker.name in info.refresh_from:

@@ -185,16 +185,18 @@ def test_linear_downloads_the_sample_once_and_says_when_a_target_is_not_in_it(ar
     outcome = update(star, LinearBroker)
     assert outcome.status == "ok" and star.targetextra_set.get(key="LINEAR id").value == str(LINEAR_GAIA19DKE_ID)
     elsewhere = make_target("elsewhere", 10.0, 10.0)
-    outcome = update(elsewhere, LinearBroker)
+    outcome = update(elsewhere, LinearBroker, force=False)
     assert outcome.status == LightcurveUpdate.Status.NO_DATA and "not covered by the public LINEAR sample" in \
         outcome.message
     assert len(archive.requests) == 2                                     # the list and the tarball, once
     assert sorted(p.name for p in tmp_path.rglob("*.gz")) == ["allLINEARfinal_dat.tar.gz",
                                                                "allLINEARfinal_targets.dat.gz"]
     by_id = make_target("by id", 10.0, 10.0, **{"LINEAR id": "12345"})
-    outcome = update(by_id, LinearBroker)
+    outcome = update(by_id, LinearBroker, force=False)
     assert outcome.status == LightcurveUpdate.Status.NO_DATA and "12345 is not in the public" in outcome.message
     assert len(archive.requests) == 2
+    assert update(star, LinearBroker, force=True).status == "ok"  # a forced run fetches the sample again:
+    assert len(archive.requests) == 3  # the tarball (the star goes by its recorded LINEAR id, not the list)
 
 
 @pytest.mark.django_db
@@ -203,6 +205,6 @@ def test_a_corrupt_linear_download_is_an_error_and_not_cached(archive, make_targ
     archive.add_fault(path="allLINEARfinal_targets", kind="garbage", times=1)
     star = make_target("Gaia19dke", RA19, DEC19)
     outcome = update(star, LinearBroker)
-    assert outcome.status == "error" and "not a gzip file" in outcome.message
+    assert outcome.status == "error" and "not a whole gzip file" in outcome.message
     assert not list(tmp_path.rglob("*.gz"))
     assert update(star, LinearBroker).status == "ok"

@@ -67,13 +67,13 @@ def test_real_excerpt_times_within_a_second_of_astropy_and_extras(archive, make_
 
 @pytest.mark.django_db
 def test_season_lists_are_read_once_and_the_north_is_not_searched(archive, make_target):
-    update(make_target("microlens", RA, DEC), OgleEwsBroker)
+    update(make_target("microlens", RA, DEC), OgleEwsBroker, force=False)
     lists = [r["path"] for r in archive.requests if r["path"].endswith("lenses.par")]
     assert "/ogle/ogle4/ews/2019/lenses.par" in lists and "/ogle/ogle4/ews/2020/lenses.par" not in lists
     assert len(lists) == len(set(lists)) == len(OgleEwsBroker().seasons())
     archive.reset()
-    update(make_target("another", 268.1, -29.4), OgleEwsBroker)
-    assert not [r for r in archive.requests if r["path"].endswith("lenses.par")]  # from the cache
+    update(make_target("another", 268.1, -29.4), OgleEwsBroker, force=False)
+    assert not [r for r in archive.requests if r["path"].endswith("lenses.par")]  # from the cache (a forced run would ask again)
     archive.reset()
     outcome = update(make_target("north", 10.0, 45.0), OgleEwsBroker)
     assert outcome.status == "no_data" and "outside OGLE's fields" in outcome.message and archive.requests == []
@@ -122,3 +122,20 @@ def test_read_daily_in_the_bulge_season_only(settings):
     assert OgleEwsBroker.cadence_interval() is None
     settings.DATA_SERVICES = {"OGLE EWS": {"season_months": list(range(1, 13))}}
     assert OgleEwsBroker.cadence_interval().days == 1
+
+
+@pytest.mark.django_db
+def test_a_season_list_cut_short_is_read_again_by_a_forced_run(archive, make_target):
+    """A list cut after its first event looks whole and is cached; a later event is then "no event" until a forced
+    run, which asks for the season lists again (caches filled before it started)."""
+    whole = (DATA_DIR / "ogle_ews" / "lenses_2019.par").read_text()
+    archive.add_fault(kind="replace", path="/ogle/ogle4/ews/2019/lenses.par",
+                      body="".join(whole.splitlines(keepends=True)[:2]))
+    target = make_target("microlens", RA, DEC)
+    cut = update(target, OgleEwsBroker, force=False)
+    assert cut.status == "no_data", cut.message
+    archive.reset()
+    assert update(target, OgleEwsBroker, force=False).status != "ok"  # not due, or the cached cut list again
+    forced = update(target, OgleEwsBroker, force=True)
+    assert forced.status == "ok", forced.message
+    assert target.targetextra_set.get(key="OGLE EWS name").value == "OGLE-2019-BLG-9999"

@@ -30,9 +30,7 @@ target's direction removed (:func:`~tom_bhtom_brokers.lightcurve.geocentric_utc_
 L2, 1.5 million km (at most 5 light-seconds) from the Earth; that offset is not modelled. The
 original value is kept in each point's extras. Cadence: none (a data release, read once).
 """
-import io
 import warnings
-import zipfile
 
 import astropy.units as u
 import numpy as np
@@ -42,15 +40,21 @@ from astropy.table import Table
 from astropy.time import Time
 from erfa import ErfaWarning
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, no_data, separation_note
+from tom_bhtom_brokers.brokers.base import (BHTOMBroker, Located, Request, no_data, read_csv, refuse_absurd_width,
+                                            separation_note)
 from tom_bhtom_brokers.brokers.tap import read_votable
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve, geocentric_utc_mjd
 from tom_bhtom_brokers.sky import separations_arcsec
 from tom_bhtom_brokers.sources import DataSource
 from tom_bhtom_brokers.survey_names import GAIA_DR3_ID
+from tom_bhtom_brokers.unpacking import zip_members
 
 GAIA_EPOCH = 2016.0
+#: one source's epoch photometry is one file of ~100 kB: limits on what a zip answer may unpack to
+#: (``max_members`` and ``max_unpacked_bytes`` in settings)
+MAX_MEMBERS = 100
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024
 #: Gaia's time origin: ``time`` is BJD(TCB) - 2455197.5
 TIME_ZERO_JD = 2455197.5
 #: uncertainty of each band's photometric zero point (mag), Riello et al. 2021, Table 2
@@ -116,36 +120,31 @@ def per_band_rows(frame):
 def read_member(name, content):
     """One file of the DataLink zip as a DataFrame of strings/values, whatever format it was asked in."""
     lower = name.lower()
+    what = f"Gaia epoch photometry file {name!r}"
     if lower.endswith(".csv"):
-        return pd.read_csv(io.BytesIO(content), dtype=str, keep_default_na=False, comment="#")
+        return read_csv(content, (), what, comment="#")
     if lower.endswith((".xml", ".vot", ".votable")):
-        return Table.read(io.BytesIO(content), format="votable").to_pandas()
+        return read_votable(content, what=what).to_pandas()
     if lower.endswith(".ecsv"):
+        header = content[:content.find(b"\n# schema") if b"\n# schema" in content else 0]
+        refuse_absurd_width(header.count(b"- {name:"), what)
         return Table.read(content.decode("utf-8"), format="ascii.ecsv").to_pandas()
     raise BrokerParseError(f"unexpected file {name!r} in the Gaia epoch photometry zip")
 
 
-def epoch_photometry_rows(payload: bytes) -> pd.DataFrame:
-    """Every source's rows of a DataLink EPOCH_PHOTOMETRY zip, in the one-row-per-band layout."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(payload))
-    except zipfile.BadZipFile:
-        raise BrokerParseError("the Gaia epoch photometry is not a zip file (truncated or an error message)") \
-            from None
+def epoch_photometry_rows(payload: bytes, max_members=MAX_MEMBERS, max_bytes=MAX_UNPACKED_BYTES) -> pd.DataFrame:
+    """Every source's rows of a DataLink EPOCH_PHOTOMETRY zip, in the one-row-per-band layout; at most
+    ``max_members`` files unpacking to ``max_bytes`` (``unpacking.zip_members``)."""
     frames = []
-    with archive:
-        for member in archive.namelist():
-            try:
-                frame = read_member(member, archive.read(member))
-            except zipfile.BadZipFile as exc:  # a CRC mismatch: a damaged download
-                raise BrokerParseError(f"damaged zip member {member!r}: {exc}") from None
-            if all(c in frame for c in ONE_ROW_PER_BAND):
-                frames.append(frame)
-            elif "transit_id" in frame and "source_id" in frame:
-                frames.append(per_band_rows(frame))
-            else:
-                raise BrokerParseError(f"{member!r} is in neither Gaia epoch photometry layout "
-                                       f"(columns {list(frame.columns)[:6]})")
+    for member, content in zip_members(payload, max_members, max_bytes, "Gaia epoch photometry zip"):
+        frame = read_member(member, content)
+        if all(c in frame for c in ONE_ROW_PER_BAND):
+            frames.append(frame)
+        elif "transit_id" in frame and "source_id" in frame:
+            frames.append(per_band_rows(frame))
+        else:
+            raise BrokerParseError(f"{member!r} is in neither Gaia epoch photometry layout "
+                                   f"(columns {list(frame.columns)[:6]})")
     if not frames:
         return pd.DataFrame(columns=list(ONE_ROW_PER_BAND))
     return pd.concat(frames, ignore_index=True)
@@ -228,7 +227,8 @@ class GaiaDR3Broker(BHTOMBroker):
     # --- the epoch photometry -------------------------------------------------------------------------
 
     def parse(self, payload, target):
-        rows = epoch_photometry_rows(payload)
+        rows = epoch_photometry_rows(payload, int(self.setting("max_members", MAX_MEMBERS)),
+                                     int(self.setting("max_unpacked_bytes", MAX_UNPACKED_BYTES)))
         if rows.empty:
             return no_data("the Gaia archive holds no epoch photometry for this source")
         source_ids = sorted(set(rows["source_id"].astype(str).str.strip()))

@@ -9,7 +9,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, refuse_absurd_width
 from tom_bhtom_brokers.brokers.tap import read_votable
 from tom_bhtom_brokers.exceptions import BrokerParseError
 
@@ -44,6 +44,7 @@ def read_ipac(payload: bytes) -> Table:
     if not header_rows:
         raise BrokerParseError("the IPAC table has no '|' column header")
     header = lines[header_rows[0]].rstrip()
+    refuse_absurd_width(header.count("|") - 1, "IPAC table")
     last_column_start = header[:-1].rfind("|")
     data = [line for line in lines[header_rows[-1] + 1:] if line.strip()]
     if any(len(line.rstrip()) <= last_column_start for line in data):

@@ -10,7 +10,9 @@ astroML/astroML-data repository on GitHub (no authentication). Cite Sesar et al.
 
 Both files are downloaded once and cached in ``cache_dir`` (``DATA_SERVICES['LINEAR']['cache_dir']``,
 default ``~/.cache/tom_bhtom_brokers/linear``, one folder per archive host), the tarball unpacked beside
-them; delete the folder to fetch them again. The target is matched by its "LINEAR id" when set, else by
+them. A file is cached only once it reads whole within ``max_unpacked_bytes`` and ``max_members`` (a few MB of
+gzip can unpack to gigabytes); a cached file that no longer reads is dropped and fetched again; a forced run
+(``--force``) fetches them again. The target is matched by its "LINEAR id" when set, else by
 position against the list (3 arcsec by default); outside the sample the status says "not covered by the
 public LINEAR sample".
 
@@ -21,8 +23,8 @@ WSDB route (``'route': 'wsdb'``): every LINEAR object, through ``lineardb.object
 ``lineardb.sources`` (measurements), as BHTOM read them.
 """
 import functools
-import gzip
 import io
+import logging
 import os
 import re
 import shutil
@@ -42,6 +44,7 @@ from tom_bhtom_brokers.http import Response
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sky import nearest_within
 from tom_bhtom_brokers.sources import DataSource
+from tom_bhtom_brokers.unpacking import gunzip, tar_members
 
 DATASETS = "/astroML/astroML-data/raw/master/datasets"
 TARGETS_FILE = "allLINEARfinal_targets.dat.gz"
@@ -50,19 +53,25 @@ TARGET_COLUMNS = ["objectID", "raLIN", "decLIN", "raSDSS", "decSDSS", "r", "ug",
                   "std", "rms", "Lchi2", "LP1", "phi1", "S", "prior"]
 FILTER = "CL"
 LIGHT_CURVE_NAME = re.compile(r"^\d+\.dat$")
+#: the real sample: ~7,000 light curves, ~60 MB unpacked (``max_unpacked_bytes``, ``max_members`` in settings)
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+MAX_MEMBERS = 20000
 _cache_lock = threading.Lock()
+logger = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=4)
-def target_list(path, mtime_ns):
+def target_list(path, mtime_ns, max_bytes):
     """The sample's target list, parsed once per cached file (``mtime_ns`` keys a re-download)."""
-    return parse_target_list(Path(path).read_bytes())
+    return parse_target_list(Path(path).read_bytes(), max_bytes)
 
 
-def parse_target_list(gzipped):
-    """The gzipped target list (whitespace columns, '#' comments) as a frame."""
-    text = gzip.decompress(gzipped).decode("ascii")
+def parse_target_list(gzipped, max_bytes=MAX_UNPACKED_BYTES):
+    """The gzipped target list (whitespace columns, '#' comments) as a frame, at most ``max_bytes`` unpacked."""
+    text = gunzip(gzipped, max_bytes, TARGETS_FILE).decode("ascii")
     frame = pd.read_csv(io.StringIO(text), sep=r"\s+", comment="#", header=None, names=TARGET_COLUMNS)
+    if frame.empty:
+        raise BrokerParseError(f"{TARGETS_FILE} lists no object")
     return frame.astype({"objectID": int, "raLIN": float, "decLIN": float})
 
 
@@ -95,19 +104,40 @@ class LinearBroker(HasWsdbRoute, BHTOMBroker):
         # one folder per archive host, so files from another server (a test archive) are never taken for these
         return self.cache_dir / re.sub(r"[^\w.-]+", "_", urlsplit(self.base_url).netloc)
 
-    def cached(self, name):
-        """The path of one of the sample's files, downloaded the first time."""
+    def limits(self):
+        return (int(self.setting("max_members", MAX_MEMBERS)),
+                int(self.setting("max_unpacked_bytes", MAX_UNPACKED_BYTES)))
+
+    def cached(self, name, validate, refresh_before=None):
+        """The path of one of the sample's files, downloaded the first time (and again when it was cached before
+        ``refresh_before``, a forced run's start). ``validate(bytes)`` must accept it before it is kept: a
+        truncated or absurd file is an error now, never a cache that fails every later update."""
         path = self.host_cache / name
         with _cache_lock:
+            if path.is_file() and refresh_before and path.stat().st_mtime < refresh_before:
+                self.drop(path)
             if not path.is_file():
                 response = self.request(Request(f"{DATASETS}/{name}"))
-                if self.read(response, bytes)[:2] != b"\x1f\x8b":  # read(): an empty body is an error
-                    raise BrokerParseError(f"{name} is not a gzip file", url=response.url)
+                content = self.read(response, bytes)  # read(): an empty body is an error
+                try:
+                    validate(content)
+                except BrokerParseError as exc:
+                    raise BrokerParseError(exc.reason, url=response.url) from None
                 path.parent.mkdir(parents=True, exist_ok=True)
                 partial = path.with_suffix(".partial")
-                partial.write_bytes(response.content)
+                partial.write_bytes(content)
                 os.replace(partial, path)  # never a half-written cache file
         return path
+
+    def drop(self, path):
+        """Forget a cached file (and the light curves unpacked from the tarball)."""
+        path.unlink(missing_ok=True)
+        if path.name == LIGHT_CURVES_FILE:
+            shutil.rmtree(self.host_cache / "light_curves", ignore_errors=True)
+
+    def valid_tarball(self, content):
+        archive, _ = tar_members(io.BytesIO(content), LIGHT_CURVE_NAME.match, *self.limits(), LIGHT_CURVES_FILE)
+        archive.close()
 
     def check(self):
         """The archive itself, not the cache: the target list downloaded afresh and read (the WSDB route: the
@@ -115,10 +145,7 @@ class LinearBroker(HasWsdbRoute, BHTOMBroker):
         if self.route() == "wsdb":
             return super().check()
         response = self.request(Request(f"{DATASETS}/{TARGETS_FILE}"))
-        try:
-            targets = self.read(response, parse_target_list)
-        except (OSError, EOFError) as exc:  # gzip's errors on a file that is not gzip
-            raise BrokerParseError(f"{TARGETS_FILE} is not a gzipped target list ({exc})", url=response.url) from None
+        targets = self.read(response, lambda payload: parse_target_list(payload, self.limits()[1]))
         answer = no_data(f"the target list reads: {len(targets)} objects (light curves are read once, into the "
                          "cache)")
         answer.url = response.url
@@ -127,7 +154,7 @@ class LinearBroker(HasWsdbRoute, BHTOMBroker):
     located_by = ("name", "cone")
 
     def locate_by_cone(self, target):
-        targets = self.targets()
+        targets = self.targets(target.refresh_caches_before)
         best = nearest_within(targets["raLIN"].to_numpy(), targets["decLIN"].to_numpy(), target.ra, target.dec,
                               self.radius)
         if best is None:
@@ -136,13 +163,14 @@ class LinearBroker(HasWsdbRoute, BHTOMBroker):
 
     def query(self, located):
         """The object's file in the sample's tarball (answered from the cache by ``send``)."""
-        return [Request(f"{DATASETS}/{LIGHT_CURVES_FILE}", member=f"{located.identifier}.dat")]
+        return [Request(f"{DATASETS}/{LIGHT_CURVES_FILE}", member=f"{located.identifier}.dat",
+                        refresh_before=located.target.refresh_caches_before)]
 
     def send(self, req):
         """The light-curve tarball is read once, into the cache: a member is answered from there."""
         if req.member is None:
             return super().send(req)
-        content = self.light_curve_file(req.member)
+        content = self.light_curve_file(req.member, req.refresh_before)
         if not content.strip():
             raise NoData(f"LINEAR id {req.member.removesuffix('.dat')} is not in the public LINEAR sample")
         return Response(url=f"{self.base_url}{req.path}#{req.member}", status=200, headers={}, content=content)
@@ -155,40 +183,49 @@ class LinearBroker(HasWsdbRoute, BHTOMBroker):
         frame = pd.DataFrame({"objectid": "", "mjd": rows[:, 0], "mag": rows[:, 1], "magerr": rows[:, 2]})
         return self.light_curve(frame, target)
 
-    def targets(self):
-        path = self.cached(TARGETS_FILE)
-        try:
-            return target_list(path, path.stat().st_mtime_ns)
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
-            raise BrokerParseError(f"the cached LINEAR target list {path} is unreadable ({exc}); delete it to "
-                                   "download it again") from None
+    def targets(self, refresh_before=None):
+        """The sample's target list; a cached copy that no longer reads is dropped and downloaded once more."""
+        max_bytes = self.limits()[1]
+        for attempt in (1, 2):
+            path = self.cached(TARGETS_FILE, lambda content: parse_target_list(content, max_bytes), refresh_before)
+            try:
+                return target_list(path, path.stat().st_mtime_ns, max_bytes)
+            except (OSError, ValueError, UnicodeDecodeError, BrokerParseError) as exc:
+                logger.warning("the cached LINEAR target list %s does not read (%s): fetched again", path, exc)
+                with _cache_lock:
+                    self.drop(path)
+                if attempt == 2:
+                    raise BrokerParseError(f"the LINEAR target list does not read ({exc})") from None
 
-    def light_curve_file(self, member):
+    def light_curve_file(self, member, refresh_before=None):
         """The bytes of ``member`` (``<objectid>.dat``; b"" when the sample has none). The tarball is unpacked
         once, into a folder beside it, so an update reads one small file instead of decompressing the whole sample."""
         folder = self.host_cache / "light_curves"
-        if not folder.is_dir():
-            tarball = self.cached(LIGHT_CURVES_FILE)  # takes the lock itself
-            with _cache_lock:
-                if not folder.is_dir():  # another thread may have unpacked it meanwhile
+        tarball = self.cached(LIGHT_CURVES_FILE, self.valid_tarball, refresh_before)  # takes the lock itself
+        with _cache_lock:
+            if not folder.is_dir():  # another thread may have unpacked it meanwhile
+                try:
                     self.unpack(tarball, folder)
+                except BrokerParseError:
+                    self.drop(tarball)  # the next update downloads it again
+                    raise
         path = folder / member
         return path.read_bytes() if path.is_file() else b""
 
-    @staticmethod
-    def unpack(tarball, folder):
-        """The tarball's plain ``<digits>.dat`` files into ``folder``, whole or not at all."""
+    def unpack(self, tarball, folder):
+        """The tarball's plain ``<digits>.dat`` files into ``folder``, whole or not at all, within the limits."""
         partial = folder.with_suffix(".partial")
         shutil.rmtree(partial, ignore_errors=True)
+        archive, members = tar_members(tarball, LIGHT_CURVE_NAME.match, *self.limits(),
+                                       f"cached LINEAR light curves {tarball}")
         try:
-            with tarfile.open(tarball, mode="r:gz") as archive:
-                members = [m for m in archive.getmembers() if m.isfile() and LIGHT_CURVE_NAME.match(m.name)]
+            with archive:
                 # the 'data' filter too where this Python has it
                 safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
                 archive.extractall(partial, members=members, **safe)
         except (OSError, tarfile.TarError, EOFError) as exc:
-            raise BrokerParseError(f"the cached LINEAR light curves {tarball} are unreadable ({exc}); "
-                                   "delete the file to download it again") from None
+            shutil.rmtree(partial, ignore_errors=True)
+            raise BrokerParseError(f"the cached LINEAR light curves {tarball} are unreadable ({exc})") from None
         os.replace(partial, folder)  # never a half-unpacked folder
 
     def light_curve(self, frame, target):

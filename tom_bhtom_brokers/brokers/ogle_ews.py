@@ -22,6 +22,7 @@ The file holds the star's whole OGLE-IV history, not only the event's season. Ca
 season (``season_months``, February to November), not at all outside it.
 """
 import re
+import time
 from datetime import datetime, timedelta, timezone
 
 import astropy.units as u
@@ -87,7 +88,7 @@ class OgleEwsBroker(BHTOMBroker):
     def locate_by_cone(self, target):
         if target.dec > float(self.setting("max_dec", 30.0)):
             raise NoData(f"north of Dec {float(self.setting('max_dec', 30.0)):+g}: outside OGLE's fields")
-        events = [event for year in self.seasons() for event in self.season_events(year)]
+        events = [event for year in self.seasons() for event in self.season_events(year, target.refresh_caches_before)]
         best = nearest_within([e[1] for e in events], [e[2] for e in events], target.ra, target.dec, self.radius)
         if best is None:
             raise NoData(self.radius_note("OGLE EWS event"))
@@ -100,15 +101,18 @@ class OgleEwsBroker(BHTOMBroker):
         return Located(target, f"{year}/{directory}", matched=name,
                        extras={"event_page": f"{pages}/ogle4/ews/{year}/{directory}.html"})
 
-    def season_events(self, year):
-        """(name, ra, dec) of each event of one season, from the site's cache or the season's list."""
+    def season_events(self, year, refresh_before=None):
+        """(name, ra, dec) of each event of one season, from the site's cache or the season's list; a list
+        cached before ``refresh_before`` (a forced run's start, UNIX time) is asked again."""
         key = f"tom_bhtom_brokers:ogle_ews:{self.base_url}:{year}"
-        events = cache.get(key)
-        if events is None:
-            events = self.ask(Request(f"/ogle/ogle4/ews/{year}/lenses.par"), event_list)
-            # a past season's list no longer changes; this season's grows
-            current = year >= datetime.now(timezone.utc).year
-            cache.set(key, events, timeout=86400 if current else None)
+        cached = cache.get(key)
+        # (fetched at, events); anything else (a value of an older version) is asked again
+        if isinstance(cached, tuple) and len(cached) == 2 and not (refresh_before and cached[0] < refresh_before):
+            return cached[1]
+        events = self.ask(Request(f"/ogle/ogle4/ews/{year}/lenses.par"), event_list)
+        # a past season's list no longer changes; this season's grows
+        current = year >= datetime.now(timezone.utc).year
+        cache.set(key, (time.time(), events), timeout=86400 if current else None)
         return events
 
     def query(self, located):

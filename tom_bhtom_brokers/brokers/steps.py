@@ -21,6 +21,9 @@ class Request:
     sql: str | None = None
     #: one file inside the archive file at ``path`` (LINEAR's tarball, answered from a local copy)
     member: str | None = None
+    #: for an answer from a local copy: the copy is fetched again when it was made before this UNIX time (a forced
+    #: run's start, ``TargetInfo.refresh_caches_before``)
+    refresh_before: float | None = None
     #: an ADQL query for the TAP service at ``path`` (sent by pyvo: ``brokers/tap.py``)
     adql: str | None = None
     #: whether sending it twice does no harm: by default a GET may be retried after a failure that may have

@@ -13,6 +13,7 @@ answer is skipped like any other; the table pyvo read is handed to that parse ra
 """
 import io
 import threading
+from xml.parsers import expat
 
 import requests
 from astropy.io.votable import parse_single_table
@@ -21,6 +22,9 @@ from requests.structures import CaseInsensitiveDict
 
 from tom_bhtom_brokers.brokers.steps import Request
 from tom_bhtom_brokers.exceptions import BrokerError, BrokerParseError, BrokerServiceError
+
+#: more columns than any archive's table has (the CSV readers' limit too, ``base.MAX_COLUMNS``)
+MAX_FIELDS = 1000
 
 
 class _Body(io.BytesIO):
@@ -51,6 +55,10 @@ class BrokerSession(requests.Session):
         self.answers.append(answer)
         if not answer.content.strip():
             raise BrokerParseError("the archive sent an empty response", url=answer.url)
+        try:  # before pyvo reads it: astropy would open a stream's address itself, outside our client
+            check_votable(answer.content, "TAP answer")
+        except BrokerParseError as exc:
+            raise BrokerParseError(exc.reason, url=answer.url) from None
         response = requests.Response()
         response.status_code, response.url = answer.status, answer.url
         response.headers = CaseInsensitiveDict(answer.headers)
@@ -98,8 +106,43 @@ def read_votable(payload: bytes, required=(), what="TAP answer"):
     if last is not None and last[0] == payload:
         table = last[1]
     else:
+        check_votable(payload, what)
         table = parse_single_table(io.BytesIO(payload), verify="ignore").to_table()
     missing = [c for c in required if c not in table.colnames]
     if missing:
         raise BrokerParseError(f"the {what} has no column(s) {missing}")
     return table
+
+
+class _Refused(Exception):
+    """Stops the scan of a VOTable at the first thing refused."""
+
+
+def check_votable(payload: bytes, what):
+    """Refuse, before astropy reads it, a VOTable that would make astropy fetch something itself or take minutes:
+    a ``STREAM`` with an ``href`` (astropy opens that address, any host, port or ``file://`` path, outside the
+    broker's client and its limits), or more than ``MAX_FIELDS`` columns (astropy's reading grows with their
+    square). One pass of expat over the bytes; a document expat cannot read is left to astropy's own error."""
+    fields = 0
+
+    def start(name, attributes):
+        nonlocal fields
+        local = name.rsplit(":", 1)[-1].rsplit(" ", 1)[-1].upper()
+        addresses = [value for key, value in attributes.items() if key.rsplit(" ", 1)[-1].lower() == "href"]
+        if local == "STREAM" and addresses:
+            raise _Refused(f"the {what} points its data at another address (STREAM href={addresses[0][:80]!r}): "
+                           "refused unread")
+        if local == "FIELD":
+            fields += 1
+            if fields > MAX_FIELDS:
+                raise _Refused(f"the {what} has more than {MAX_FIELDS} columns, more than any archive table: refused "
+                               "unread")
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = start
+    try:
+        parser.Parse(payload, True)
+    except _Refused as exc:
+        raise BrokerParseError(str(exc)) from None
+    except expat.ExpatError:
+        return
