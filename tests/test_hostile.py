@@ -342,3 +342,194 @@ def test_a_tap_service_refusing_the_query_inside_a_votable_is_an_error_with_its_
     assert wrong.status == "error" and "has no column(s)" in wrong.message and "ph_qual" in wrong.message
     assert PhotometryReducedDatum.objects.filter(target=target, source_name="NEOWISE").count() == stored
     survived("TAP refusal inside a VOTable with HTTP 200; a VOTable of the wrong table")
+
+
+# --- answers that reach past the HTTP client, bombs, secrets, odd values (round 3) ----------------------------------
+
+def votable_with_stream(href):
+    """A VOTable whose data is a STREAM at ``href``: astropy would open that address itself."""
+    return ('<?xml version="1.0"?><VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE>'
+            '<TABLE><FIELD name="mjd" datatype="double"/><FIELD name="w1mpro" datatype="double"/>'
+            f'<DATA><BINARY><STREAM href="{href}"/></BINARY></DATA></TABLE></RESOURCE></VOTABLE>')
+
+
+def zipped(members):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, content in members:
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("href", ["http://127.0.0.2:{port}/secret", "file:///dev/zero",
+                                  "http://127.0.0.1:{port}/TAP/sync?never"])
+def test_a_votable_whose_data_is_a_stream_elsewhere_is_refused_unread(archive, make_target, href):
+    port = archive.url.rsplit(":", 1)[1]
+    target = make_target("stream", *GAIA20FNR)
+    assert updating.run(updating.plan([target], [NeowiseBroker()]))[0].status == "ok"
+    stored = PhotometryReducedDatum.objects.filter(target=target).count()
+    archive.reset()
+    archive.add_fault(path="/TAP/sync", kind="replace", body=votable_with_stream(href.format(port=port)))
+    started = time.monotonic()
+    outcome = updating.run(updating.plan([target], [NeowiseBroker()], force=True))[0]
+    assert outcome.status == "error" and "STREAM href" in outcome.message and "refused unread" in outcome.message
+    assert time.monotonic() - started < 5
+    assert [r["path"] for r in archive.requests] == ["/TAP/sync"]  # nothing else asked, of any host
+    assert PhotometryReducedDatum.objects.filter(target=target).count() == stored
+    survived(f"VOTable STREAM href {href.split(':')[0]}")
+
+
+@pytest.mark.django_db
+def test_a_stream_inside_a_gaia_dr3_zip_is_refused(archive, make_target):
+    from tom_bhtom_brokers.brokers.gaia_dr3 import GaiaDR3Broker
+
+    target = make_target("zip stream", *GAIA20FNR, **{"Gaia DR3 id": "Gaia DR3 2945521337401118464"})
+    archive.add_fault(path="/data-server/data", kind="replace",
+                      body=zipped([("EPOCH_PHOTOMETRY-Gaia DR3 1.xml", votable_with_stream("file:///dev/zero"))]))
+    outcome = updating.run(updating.plan([target], [GaiaDR3Broker()], force=True))[0]
+    assert outcome.status == "error" and "STREAM href" in outcome.message
+    survived("STREAM href in a zip member")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("members, reason", [
+    ([("EPOCH_PHOTOMETRY-Gaia DR3 1.csv", b"0" * (300 * 1024 * 1024))], "unpacks to more than"),
+    ([(f"m{i}.csv", b"x") for i in range(5000)], "holds 5000 files"),
+])
+def test_a_decompression_bomb_from_the_gaia_archive_is_refused(archive, make_target, members, reason):
+    import resource
+
+    from tom_bhtom_brokers.brokers.gaia_dr3 import GaiaDR3Broker
+
+    target = make_target("bomb", *GAIA20FNR, **{"Gaia DR3 id": "Gaia DR3 2945521337401118464"})
+    body = zipped(members)
+    assert len(body) < 1_000_000
+    archive.add_fault(path="/data-server/data", kind="replace", body=body)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    outcome = updating.run(updating.plan([target], [GaiaDR3Broker()], force=True))[0]
+    assert outcome.status == "error" and reason in outcome.message, outcome.message
+    assert time.monotonic() - started < 10
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < 300
+    survived(f"zip bomb ({reason})")
+
+
+def gzipped(content):
+    import gzip
+
+    return gzip.compress(content, compresslevel=9)
+
+
+def tarball(members):
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, content in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            archive.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+@pytest.mark.django_db
+def test_linears_bombs_and_cut_files_never_stay_in_the_cache(archive, make_target, settings, tmp_path):
+    """A tarball that unpacks past the limit, a target list cut short: errors naming the file, nothing cached, and
+    the next run (the archive well again) downloads and stores."""
+    from tests.brokers.test_catalogues import DEC19, RA19
+    from tom_bhtom_brokers.brokers.linear import LinearBroker
+
+    settings.DATA_SERVICES["LINEAR"].update(cache_dir=str(tmp_path), max_unpacked_bytes=2 * 1024 * 1024)
+    star = make_target("Gaia19dke", RA19, DEC19)
+    archive.add_fault(path="allLINEARfinal_dat.tar.gz", kind="replace", times=1,
+                      body=tarball([("1.dat", b"0" * (8 * 1024 * 1024))]))
+    outcome = updating.run(updating.plan([star], [LinearBroker()], force=True))[0]
+    assert outcome.status == "error" and "unpacks to more than" in outcome.message, outcome.message
+    assert not list(tmp_path.rglob("*.tar.gz")) and not list(tmp_path.rglob("*.dat"))
+    whole = gzipped((archive.data_dir / "linear" / "astroML_allLINEARfinal_targets_head40.dat").read_bytes())
+    other = make_target("cut list", RA19, DEC19)
+    archive.add_fault(path="allLINEARfinal_targets", kind="replace", times=1, body=whole[:len(whole) // 2])
+    cut = updating.run(updating.plan([other], [LinearBroker()], force=True))[0]
+    assert cut.status == "error" and "not a whole gzip file" in cut.message, cut.message
+    assert not list(tmp_path.rglob("*targets*"))
+    assert updating.run(updating.plan([other], [LinearBroker()]))[0].status == "ok"
+    survived("LINEAR tarball bomb and cut target list, not cached")
+
+
+@pytest.mark.django_db
+def test_a_linear_cache_that_no_longer_reads_is_fetched_again(archive, make_target, settings, tmp_path):
+    from tests.brokers.test_catalogues import DEC19, RA19
+    from tom_bhtom_brokers.brokers.linear import TARGETS_FILE, LinearBroker
+
+    settings.DATA_SERVICES["LINEAR"]["cache_dir"] = str(tmp_path)
+    first = make_target("Gaia19dke", RA19, DEC19)
+    assert updating.run(updating.plan([first], [LinearBroker()]))[0].status == "ok"
+    (cached,) = tmp_path.rglob(TARGETS_FILE)
+    cached.write_bytes(cached.read_bytes()[:100])  # damaged on disk (a full disk, an old version's partial file)
+    again = make_target("again", RA19, DEC19)
+    outcome = updating.run(updating.plan([again], [LinearBroker()]))[0]
+    assert outcome.status == "ok", outcome.message
+    survived("damaged LINEAR cache dropped and fetched again")
+
+
+@pytest.mark.django_db
+def test_a_votable_of_many_thousand_columns_is_refused_unread(archive, make_target):
+    target = make_target("wide votable", *GAIA20FNR)
+    fields = "".join(f'<FIELD name="c{i}" datatype="int"/>' for i in range(40_000))
+    body = (f'<?xml version="1.0"?><VOTABLE version="1.4"><RESOURCE><TABLE>{fields}<DATA><TABLEDATA><TR>'
+            + "<TD>1</TD>" * 40_000 + "</TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>")
+    archive.add_fault(path="/TAP/sync", kind="replace", body=body)
+    started = time.monotonic()
+    outcome = updating.run(updating.plan([target], [NeowiseBroker()], force=True))[0]
+    assert outcome.status == "error" and "more than 1000 columns" in outcome.message
+    assert time.monotonic() - started < 5
+    survived("VOTable of 40,000 columns")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("secret_name", ["CPCS", "ATLAS"])
+def test_a_secret_echoed_across_the_cut_of_an_error_body_is_masked(archive, make_target, secret_name, client,
+                                                                   admin_user):
+    from tests.data.make_fixtures import ATLAS_TEST_TOKEN
+    from tom_bhtom_brokers.brokers.atlas import AtlasBroker
+
+    key = CPCS_TEST_KEY if secret_name == "CPCS" else ATLAS_TEST_TOKEN
+    broker, path, names = ((CpcsBroker, "/followup/get_alert_lc_data", {"CPCS name": "ivo://Gaia29aaa"})
+                           if secret_name == "CPCS" else (AtlasBroker, "/forcedphot/queue/", {}))
+    target = make_target("echo", *GAIA20FNR, **names)
+    for cut in range(150, 210, 7):  # the key straddles the 200-character cut somewhere in here
+        archive.reset()
+        archive.add_fault(path=path, kind="status", status=403, body="denied: " + "x" * (cut - 8) + key + " more")
+        outcome = updating.run(updating.plan([target], [broker()], force=True))[0]
+        assert outcome.status == "error", outcome.message
+        row = LightcurveUpdate.objects.get(target=target, source=broker.name)
+        for text in (outcome.message, row.message, row.url):
+            assert not any(key[i:i + 8] in text for i in range(len(key) - 7)), text
+    survived(f"{secret_name} secret across the cut")
+
+
+@pytest.mark.django_db
+def test_a_400_digit_integer_is_a_parse_error_not_an_internal_error(archive, make_target):
+    target = make_target("overflow", 10.0, 85.0, **{"CPCS name": "ivo://Gaia29hostile"})
+    body = cpcs_answer([59000.1], [15.0], [0.02]).replace('"mag": [15.0]', '"mag": [' + "9" * 400 + "]")
+    archive.add_fault(path="/followup/get_alert_lc_data", kind="replace", body=body)
+    outcome = updating.run(updating.plan([target], [CpcsBroker()], force=True))[0]
+    assert outcome.status == "error" and "internal error" not in outcome.message
+    assert "could not read" in outcome.message
+    survived("400-digit integer")
+
+
+def test_an_atlas_task_list_whose_next_is_not_an_address_is_a_parse_error(archive, settings):
+    from tom_bhtom_brokers.brokers.atlas import AtlasBroker, TaskList
+    from tom_bhtom_brokers.exceptions import BrokerParseError
+
+    archive.add_fault(path="/forcedphot/queue/", kind="replace",
+                      body=json.dumps({"results": [], "next": {"url": "elsewhere"}}))
+    with pytest.raises(BrokerParseError, match="'next' is not an address"):
+        TaskList(AtlasBroker()).read()
+    survived("ATLAS task list with an object as next")

@@ -89,9 +89,7 @@ def masked(error, secrets, mask=MASK):
         return error
 
     def clean(text):
-        for secret in secrets:
-            text = text.replace(secret, mask)
-        return text
+        return masked_text(text, secrets, mask)
 
     for attribute in ("reason", "url"):
         value = getattr(error, attribute, None)
@@ -99,6 +97,35 @@ def masked(error, secrets, mask=MASK):
             setattr(error, attribute, clean(value))
     error.args = tuple(clean(a) if isinstance(a, str) else a for a in error.args)
     return error
+
+
+#: a run of this many characters of a secret is masked wherever it stands (a body cut across a key keeps part of it)
+SECRET_RUN = 8
+
+
+def masked_text(text, secrets, mask=MASK):
+    """``text`` with every secret, and every run of ``SECRET_RUN`` or more characters of one, replaced by
+    ``mask``."""
+    secrets = sorted((secret for secret in secrets if secret), key=len, reverse=True)
+    for secret in secrets:
+        text = text.replace(secret, mask)
+    pieces = {secret[i:i + SECRET_RUN] for secret in secrets for i in range(len(secret) - SECRET_RUN + 1)}
+    if not pieces:
+        return text
+    covered = [False] * len(text)
+    for start in range(len(text) - SECRET_RUN + 1):
+        if text[start:start + SECRET_RUN] in pieces:
+            covered[start:start + SECRET_RUN] = [True] * SECRET_RUN
+    out, index = [], 0
+    while index < len(text):
+        if covered[index]:
+            while index < len(text) and covered[index]:
+                index += 1
+            out.append(mask)
+        else:
+            out.append(text[index])
+            index += 1
+    return "".join(out)
 
 
 class NoData(Exception):

@@ -22,7 +22,8 @@ import urllib3
 
 from tom_bhtom_brokers import __version__
 from tom_bhtom_brokers.app_settings import app_setting
-from tom_bhtom_brokers.exceptions import ArchiveUnavailable, ArchiveUnreachable, BrokerServiceError, masked
+from tom_bhtom_brokers.exceptions import (ArchiveUnavailable, ArchiveUnreachable, BrokerServiceError, masked,
+                                          masked_text)
 
 logger = logging.getLogger(__name__)
 
@@ -208,8 +209,7 @@ class SecretMaskingFilter(logging.Filter):
             secrets = sorted(_known_secrets, key=len, reverse=True)
         message = record.getMessage()
         masked_message = self.PARAM.sub(r"\1=REDACTED", message)
-        for secret in secrets:
-            masked_message = masked_message.replace(secret, "***")
+        masked_message = masked_text(masked_message, secrets)
         if masked_message != message:
             record.msg, record.args = masked_message, ()
         return True
@@ -385,7 +385,8 @@ class HttpClient:
             return error, wait, status not in (429, 503)
         if status >= 400:
             body = _read_capped(raw, 4096, shown_url, deadline, truncate=True)
-            raise BrokerServiceError(_status_reason(status, body), url=shown_url, status=status)
+            # masked whole before it is cut: a key echoed across the cut would otherwise be kept in part
+            raise BrokerServiceError(_status_reason(status, body, self.secrets), url=shown_url, status=status)
         content = _read_capped(raw, self.max_bytes, shown_url, deadline)
         return Response(url=shown_url, status=status, headers=dict(raw.headers), content=content)
 
@@ -404,8 +405,8 @@ class HttpClient:
         return target
 
 
-def _status_reason(status, body=b""):
-    text = body.decode("utf-8", "replace").strip() if body else ""
+def _status_reason(status, body=b"", secrets=()):
+    text = masked_text(body.decode("utf-8", "replace").strip(), secrets) if body else ""
     if text.lstrip().lower().startswith(("<!doctype", "<html")):
         text = ""  # an HTML error page says nothing a log line can use
     elif text.startswith("<"):

@@ -73,7 +73,7 @@ def test_season_lists_are_read_once_and_the_north_is_not_searched(archive, make_
     assert len(lists) == len(set(lists)) == len(OgleEwsBroker().seasons())
     archive.reset()
     update(make_target("another", 268.1, -29.4), OgleEwsBroker, force=False)
-    assert not [r for r in archive.requests if r["path"].endswith("lenses.par")]  # from the cache (a forced run would ask again)
+    assert not [r for r in archive.requests if r["path"].endswith("lenses.par")]  # from the cache (forced: asked again)
     archive.reset()
     outcome = update(make_target("north", 10.0, 45.0), OgleEwsBroker)
     assert outcome.status == "no_data" and "outside OGLE's fields" in outcome.message and archive.requests == []

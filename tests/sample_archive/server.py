@@ -37,7 +37,8 @@ HTML_ERROR_PAGE = (b"<!DOCTYPE html>\n<html><head><title>Service temporarily una
 class Fault:
     """An injected misbehaviour for requests whose path contains ``path`` (and whose query contains ``query``).
 
-    kind: status | html | truncate | stall | reset | garbage | oversize | empty | replace (answer ``body``, 200)
+    kind: status (``status``, with ``body`` if given) | html | truncate | stall | reset | garbage | oversize | empty
+          | replace (answer ``body``, 200)
           | drip (declare the answer's length, or ``size``, then send one byte every ``seconds``)
           | redirect (``status`` 3xx to ``location``) | cut_at_line (the first ``keep`` share of the answer's
           lines, no Content-Length, connection closed: complete as far as any client can tell)
@@ -366,8 +367,9 @@ class SampleArchive:
         kind = fault.kind
         if kind == "status":
             headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+            body = fault.body.encode() if isinstance(fault.body, str) else fault.body
             return self.send(handler, fault.status, "text/plain; charset=utf-8",
-                             f"Error {fault.status}\n".encode(), headers)
+                             body or f"Error {fault.status}\n".encode(), headers)
         if kind == "html":
             return self.send(handler, 200, "text/html; charset=utf-8", HTML_ERROR_PAGE)
         if kind == "empty":

@@ -417,6 +417,9 @@ class TaskList:
                 if isinstance(task, dict) and isinstance(task.get("url"), str):
                     tasks[urlsplit(task["url"]).path.rstrip("/")] = task
             following = page.get("next")
+            if following and not isinstance(following, str):
+                raise BrokerParseError(f"the ATLAS task list's 'next' is not an address: {str(following)[:60]!r}",
+                                       url=answer.url)
             if not following or following in seen:
                 break
             seen.add(following)

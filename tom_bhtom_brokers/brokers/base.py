@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 #: What a ``parse`` may raise on a payload that is not what it should be; turned into BrokerParseError.
 UTF8_BOM = b"\xef\xbb\xbf"
 PARSE_FAILURES = (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError, pd.errors.ParserError,
-                  RecursionError)  # RecursionError: a deeply nested JSON answer
+                  RecursionError, OverflowError)  # a deeply nested JSON answer; a 400-digit integer as a float
 
 
 class ConeQueryForm(BaseQueryForm):
