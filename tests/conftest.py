@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import network_guard
 from tests.data.make_fixtures import ATLAS_TEST_TOKEN, CPCS_TEST_KEY
 from tests.sample_archive import SampleArchive
 from tom_bhtom_brokers import http
@@ -20,6 +21,21 @@ ATLAS_TEST_SETTINGS = {"token": ATLAS_TEST_TOKEN, "poll_seconds": 0.05, "max_wai
 
 #: Sky Patrol v2's client speaks its own protocol to a fixed host: the tests use the recorded one
 SKYPATROL_TEST_CLIENT = "tests.sample_archive.skypatrol.RecordedSkyPatrolClient"
+
+
+def pytest_configure(config):
+    if not config.getoption("--remote-data"):
+        network_guard.install()
+
+
+@pytest.fixture(autouse=True)
+def stays_on_this_machine():
+    """Fails a test that looked up a name or opened a connection beyond the loopback range (network_guard)."""
+    network_guard.take_violations()
+    yield
+    reached = network_guard.take_violations()
+    if reached:
+        pytest.fail(f"the test reached past this machine: {reached[:5]}")
 
 
 def pytest_addoption(parser):

@@ -101,3 +101,19 @@ def test_retry_after_in_seconds_and_as_a_date():
     assert retry_after_seconds("7") == 7
     assert retry_after_seconds(format_datetime(now + timedelta(seconds=30), usegmt=True), now=now) == 30
     assert retry_after_seconds("soon") is None
+
+
+def test_the_suite_fails_a_test_that_reaches_past_this_machine():
+    """The guard every test runs under (tests/network_guard.py): a real archive's name is not even looked up."""
+    import requests
+
+    from tests import network_guard
+
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get("https://irsa.ipac.caltech.edu/TAP/sync", timeout=1)
+    with pytest.raises(OSError):
+        import socket
+
+        socket.create_connection(("93.184.216.34", 80), timeout=1)
+    reached = network_guard.take_violations()  # taken here, so this test itself passes
+    assert ("look up", "irsa.ipac.caltech.edu") in reached and any(where == "93.184.216.34" for _, where in reached)

@@ -8,7 +8,8 @@ from guardian.shortcuts import assign_perm
 
 from tom_targets.models import Target
 
-from tom_bhtom_brokers.models import TargetUpdateRequest
+from tom_bhtom_brokers.brokers import IMPLEMENTED_SOURCE_NAMES
+from tom_bhtom_brokers.models import LightcurveUpdate, TargetUpdateRequest
 
 KINDS = (Target.Permissions.PRIVATE, Target.Permissions.PUBLIC, Target.Permissions.OPEN)
 USERS = ("anonymous", "logged-in", "view-only", "change")
@@ -41,7 +42,7 @@ def as_user(client, db):
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("who", USERS)
-def test_each_url_for_each_user_and_target_kind(as_user, make_target, kind, who):
+def test_each_url_for_each_user_and_target_kind(archive, as_user, make_target, kind, who):
     target = make_target(f"{kind} star", 10.0, 10.0)
     target.permissions = kind
     target.save()
@@ -65,3 +66,9 @@ def test_each_url_for_each_user_and_target_kind(as_user, make_target, kind, who)
     update = client.post(f"{base}/update/", {})
     assert refused(update) != may_change
     assert TargetUpdateRequest.objects.filter(target=target).exists() == may_change
+    # the update ran against the sample archive (never the archives' real hosts): every source was asked or said
+    # why not, and none was found down
+    rows = LightcurveUpdate.objects.filter(target=target)
+    assert rows.count() == (len(IMPLEMENTED_SOURCE_NAMES) if may_change else 0)
+    assert not rows.filter(status=LightcurveUpdate.Status.UNAVAILABLE).exists()
+    assert all(url.startswith(archive.url) for url in rows.exclude(url="").values_list("url", flat=True))
