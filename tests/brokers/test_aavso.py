@@ -143,3 +143,16 @@ def test_no_vsx_star_is_no_data_and_an_odd_name_is_refused(archive, make_target)
     outcome = update(make_target("odd", RA, DEC), AavsoBroker)
     assert outcome.status == "error" and "not a VSX name" in outcome.message
     assert not [r for r in archive.requests if r["path"] == "/index.php"]
+
+
+@pytest.mark.django_db
+def test_an_odd_name_of_another_star_in_the_cone_does_not_stop_the_search(archive, make_target):
+    """Only the chosen (nearest) star's name becomes a parameter: a neighbour's odd name is no reason to refuse."""
+    table = (DATA_DIR / "aavso" / "vsx_FU_Ori.tsv").read_text()
+    assert "\tsynthetic neighbour" in table  # 0.8 arcsec from FU Ori, which is nearer the target
+    archive.add_fault(kind="replace", path="/viz-bin/asu-tsv",
+                      body=table.replace("\tsynthetic neighbour", "\tODD<script>&ident=x"))
+    target = make_target("FU Ori", RA, DEC)
+    outcome = update(target, AavsoBroker)
+    assert outcome.status == "ok", outcome.message
+    assert target.targetextra_set.get(key="AAVSO name").value == "FU Ori"

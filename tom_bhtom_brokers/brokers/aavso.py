@@ -85,7 +85,11 @@ class AavsoBroker(BHTOMBroker):
                               self.radius)
         if best is None:
             raise NoData(f"no VSX star within {self.radius.to_value(u.arcsec):g} arcsec")
-        return Located(target, stars[best][0])
+        name = stars[best][0]
+        # only the chosen star's name becomes a request parameter and the target's AAVSO name: only it must pass
+        if not AAVSO_NAME.match(name):
+            raise BrokerParseError(f"the nearest VSX star's name is not a VSX name: {name[:40]!r}", url=request.path)
+        return Located(target, name)
 
     def vizier_url(self):
         return str(self.setting("vizier_url") or FirstBroker.setting("url", FirstBroker.default_url)).rstrip("/")
@@ -161,16 +165,13 @@ class AavsoBroker(BHTOMBroker):
 
 
 def vsx_stars(payload):
-    """(VSX name, ra, dec) of each star of a VizieR cone on B/vsx; the name becomes a request parameter and the
-    target's AAVSO name, so it must pass that field's rule."""
+    """(VSX name, ra, dec) of each star of a VizieR cone on B/vsx (the chosen one's name is checked by
+    ``locate_by_cone``: it becomes a request parameter and the target's AAVSO name)."""
     frame = asu_tsv(payload.decode("utf-8"))
     if frame is None:
         return []
     missing = [c for c in ("Name", "_RAJ2000", "_DEJ2000") if c not in frame.columns]
     if missing:
         raise BrokerParseError(f"the VSX cone answer has no column(s) {missing}")
-    odd = [name for name in frame["Name"] if not AAVSO_NAME.match(name)]
-    if odd:
-        raise BrokerParseError(f"the VSX cone answer has a star name that is not a VSX name: {odd[0][:40]!r}")
     return [(name, float(ra), float(dec)) for name, ra, dec in zip(frame["Name"], frame["_RAJ2000"],
                                                                     frame["_DEJ2000"])]
