@@ -154,3 +154,29 @@ def test_searches_beyond_the_processs_slots_are_asked_to_come_back(make_target, 
     assert response.status_code == 429 and response["Retry-After"] == "5"
     periods._running.release()
     assert viewer.get(f"/bhtom-brokers/targets/{target.pk}/periods.json", {"max_period": 10}).status_code == 200
+
+
+def test_a_band_of_one_point_is_left_out_and_no_result_is_a_grid_edge_or_not_finite(make_target, viewer):
+    """The issue's target: many bands, one of them a single point. astropy's multiband method gave NaN at every
+    frequency with it (turned into 0, so three of five "best periods" were the grid's edge)."""
+    period = 0.4321
+    t, shape, rng = injected(period)
+    target = make_target("many bands", 10.0, 20.0)
+    half = len(t) // 2
+    sync(target, DataSource.ZTF, "ZTF", Lightcurve.from_columns(
+        mjd=np.concatenate([t[:half], t[half:half + 1]]), brightness=np.concatenate(
+            [15.0 + 0.3 * shape[:half] + rng.normal(0, 0.02, half), [15.2]]), brightness_error=0.02,
+        filter=np.array(["r"] * half + ["g"], dtype=object)))
+    sync(target, DataSource.GAIA_ALERTS, "Gaia Alerts", Lightcurve.from_columns(
+        mjd=t[half:], brightness=14.0 + 0.5 * shape[half:] + rng.normal(0, 0.02, len(t) - half),
+        brightness_error=0.02, filter="G"))
+    status, result = search(viewer, target, bands=["r(ZTF)", "g(ZTF)", "G(Gaia Alerts)"])
+    assert status == 200, result
+    assert result["left_out_bands"] == {"g(ZTF)": 1} and "g(ZTF)" not in result["bands"]
+    powers = np.array(result["periodogram"]["power"], dtype=float)
+    assert np.isfinite(powers).all() and len(powers) > 100
+    low, high = 1 / 100.0, 1 / 0.1  # the view's default period range
+    for peak in result["best"]:
+        assert np.isfinite(peak["power"]) and 0 <= peak["power"] <= 1
+        assert low * 1.001 < 1 / peak["period"] < high * 0.999  # never the grid's edge
+    assert abs(result["best"][0]["period"] - period) / period < 1e-3

@@ -25,6 +25,9 @@ PLOT_POINTS = 4000
 BEST = 5
 FALSE_ALARM_PROBABILITY = 0.01
 MINIMUM_POINTS = 10
+#: a band with fewer points cannot fit its own mean and a sinusoid (astropy's multiband method then returns NaN at
+#: every frequency): it is left out of the search, and the result says so
+MINIMUM_BAND_POINTS = 5
 #: the shortest period one may ask for (about 15 minutes): shorter would ask for millions of frequencies
 MIN_PERIOD_DAYS = 0.01
 CACHE_SECONDS = 24 * 3600
@@ -70,9 +73,13 @@ def frequency_grid(baseline, minimum_period, maximum_period):
 
 
 def distinct_peaks(frequency, power, count, width):
-    """Indices of the ``count`` highest peaks at least ``width`` apart in frequency."""
+    """Indices of the ``count`` highest peaks at least ``width`` apart in frequency: local maxima inside the grid
+    with a finite power (a grid edge is where the search stopped, not a period)."""
+    inside = np.zeros(len(power), dtype=bool)
+    inside[1:-1] = (power[1:-1] >= power[:-2]) & (power[1:-1] >= power[2:])
+    candidates = np.flatnonzero(inside & np.isfinite(power))
     chosen = []
-    for index in np.argsort(power)[::-1]:
+    for index in candidates[np.argsort(power[candidates])[::-1]]:
         if all(abs(frequency[index] - frequency[other]) > width for other in chosen):
             chosen.append(index)
             if len(chosen) == count:
@@ -103,6 +110,11 @@ def search(frame, bands=None, minimum_period=0.1, maximum_period=100.0):
     if not 0 < minimum_period < maximum_period:
         raise PeriodSearchError("the shortest period must be positive and below the longest")
     t, y, dy, band = magnitudes(frame, bands)
+    names, counts = np.unique(band, return_counts=True)
+    too_few = {str(name): int(count) for name, count in zip(names, counts) if count < MINIMUM_BAND_POINTS}
+    if too_few:
+        keep = ~np.isin(band, list(too_few))
+        t, y, dy, band = t[keep], y[keep], dy[keep], band[keep]
     if len(t) < MINIMUM_POINTS:
         raise PeriodSearchError(f"{len(t)} magnitude(s) chosen; a period search needs at least {MINIMUM_POINTS}")
     key = fingerprint(t, y, dy, band, minimum_period, maximum_period)
@@ -116,7 +128,7 @@ def search(frame, bands=None, minimum_period=0.1, maximum_period=100.0):
         finally:
             _running.release()
         cache.set(key, result, CACHE_SECONDS)
-    return result
+    return {**result, "left_out_bands": too_few}
 
 
 def fast_power(model, method, frequency):
@@ -139,7 +151,7 @@ def _search(t, y, dy, band, minimum_period, maximum_period):
     else:
         model, method = LombScargleMultiband(t, y, band, dy), "LombScargleMultiband"
         level = None
-    power = np.nan_to_num(np.asarray(fast_power(model, method, frequency), dtype=float))
+    power = np.asarray(fast_power(model, method, frequency), dtype=float)
     step = frequency[1] - frequency[0]
     best = []
     for index in distinct_peaks(frequency, power, BEST, width=4 / baseline):
@@ -147,12 +159,16 @@ def _search(t, y, dy, band, minimum_period, maximum_period):
         # peaks by the exact power at each refined frequency (the fast method's approximation can swap a period
         # and its one-day alias when their peaks are nearly equal)
         fine = np.linspace(max(frequency[index] - step, frequency[0] / 2), frequency[index] + step, 201)
-        fine_power = np.nan_to_num(np.asarray(fast_power(model, method, fine), dtype=float))
-        peak = fine[int(np.argmax(fine_power))]
-        exact = model.power(np.array([peak]), method="cython" if method == "LombScargle" else "flexible")
-        best.append({"period": float(1 / peak), "power": float(np.nan_to_num(exact[0]))})
+        fine_power = np.asarray(fast_power(model, method, fine), dtype=float)
+        if not np.isfinite(fine_power).any():
+            continue
+        peak = fine[int(np.nanargmax(fine_power))]
+        exact = float(model.power(np.array([peak]), method="cython" if method == "LombScargle" else "flexible")[0])
+        if np.isfinite(exact) and 0 <= exact <= 1:  # a normalised power: anything else is no result
+            best.append({"period": float(1 / peak), "power": exact})
     best.sort(key=lambda peak: -peak["power"])
-    shown_frequency, shown_power = thinned(frequency, power)
+    finite = np.isfinite(power)
+    shown_frequency, shown_power = thinned(frequency[finite], power[finite])
     return {
         "method": method, "bands": bands, "points": int(len(t)), "t0": float(t.min()),
         "baseline_days": baseline, "frequencies": int(len(frequency)), "samples_per_peak": float(samples),

@@ -29,7 +29,26 @@
     });
   }
 
+  // the band with the most magnitudes: a single-band search gives the exact periodogram and a false-alarm
+  // level, so it is the default choice; the user may add others
+  function richestBand() {
+    var counts = {}, payload = figure().payload, best = null;
+    payload.points.trace.forEach(function (k) {
+      var t = payload.traces[k];
+      if (!t.flux && !t.limit) {
+        counts[t.bandpass] = (counts[t.bandpass] || 0) + 1;
+      }
+    });
+    Object.keys(counts).forEach(function (b) {
+      if (best === null || counts[b] > counts[best]) {
+        best = b;
+      }
+    });
+    return best;
+  }
+
   function buildChoices() {
+    var richest = richestBand();
     magnitudeBands().forEach(function (t, k) {
       var id = "bhtom-period-band-" + k;
       var wrap = document.createElement("div");
@@ -39,7 +58,7 @@
       box.className = "form-check-input bhtom-period-band";
       box.id = id;
       box.value = t.bandpass;
-      box.checked = true;
+      box.checked = t.bandpass === richest;
       var label = document.createElement("label");
       label.className = "form-check-label";
       label.htmlFor = id;
@@ -154,7 +173,11 @@
         status.textContent = result.method + " over " + result.points + " points in " + result.bands.length +
           " band(s), " + result.frequencies + " frequencies" +
           (result.false_alarm_level === null ? " (no false-alarm level for several bands)"
-                                             : "; dashed: 1% false-alarm level");
+                                             : "; dashed: 1% false-alarm level") +
+          (Object.keys(result.left_out_bands || {}).length ? "; left out (too few points to fit): " +
+            Object.keys(result.left_out_bands).map(function (b) {
+              return b + " (" + result.left_out_bands[b] + ")";
+            }).join(", ") : "");
         listBest(result);
         foldInput.value = result.best.length ? result.best[0].period.toFixed(8) : "";
         return drawPeriodogram(result).then(fold);
