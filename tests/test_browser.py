@@ -307,7 +307,12 @@ def test_a_single_source_plot_keeps_its_legend_and_the_period_panel_folds_it(sit
     assert not panel.get_attribute("data-error"), browser.find_element("id", "bhtom-period-status").text
     folded = wait(browser, lambda d: d.find_element("id", "bhtom-folded").get_attribute("data-folded-period"))
     assert abs(float(folded) - RR_LYRAE_PERIOD) / RR_LYRAE_PERIOD < 1e-3
-    assert "LombScargleMultiband over 291 points in 5 band(s)" in browser.find_element("id", "bhtom-period-status").text
+    # the default choice is the richest band alone: the exact single-band periodogram with its false-alarm level
+    checked = [box.get_attribute("value") for box in browser.find_elements("css selector", ".bhtom-period-band")
+               if box.is_selected()]
+    assert len(checked) == 1, checked
+    text = browser.find_element("id", "bhtom-period-status").text
+    assert "LombScargle over" in text and "in 1 band(s)" in text and "1% false-alarm level" in text, text
     shot(browser, "period_panel_folded.png", browser.find_element("id", "bhtom-period-best"),
          "window.scrollBy({top: -330, behavior: 'instant'})")
 
