@@ -39,6 +39,11 @@ sync(target, DataSource.ZTF, "ZTF", Lightcurve.from_columns(
     mjd=[58500.0, 58600.0], limit=[20.5, 20.7], filter="r"))
 sync(target, DataSource.FIRST, "FIRST", Lightcurve.from_columns(
     mjd=[50500.0, 51500.0], brightness=[3.2, 2.9], brightness_error=0.15, filter="Flux 1.4GHz", unit="mJy"))
+sync(target, DataSource.ALERCE, "ALeRCE ZTF", Lightcurve.from_columns(
+    mjd=[59000.0, 59010.0], brightness=[120.0, -80.0], brightness_error=10.0, filter="r", unit="uJy",
+    magnitude_kind="difference"))
+sync(target, DataSource.CPCS, "CPCS", Lightcurve.from_columns(
+    mjd=[59100.0], brightness=[15.5], brightness_error=0.02, filter='<a href="//x.test">V</a>'))
 import pandas as pd
 rows = pd.read_csv(RR_LYRAE)
 star, _ = Target.objects.get_or_create(name="RR Lyrae 1013184", defaults=dict(type="SIDEREAL", ra=1.0, dec=0.5))
@@ -148,7 +153,8 @@ def open_tab(browser, url, pk):
 def traces(browser):
     return browser.execute_script(
         "return document.getElementById('bhtom-lightcurve-plot').data.map("
-        "t => ({name: t.name, group: t.legendgroup, type: t.type, yaxis: t.yaxis, symbol: t.marker.symbol}))")
+        "t => ({name: t.name, group: t.legendgroup, type: t.type, yaxis: t.yaxis, symbol: t.marker.symbol,"
+        " y: Array.from(t.y)}))")
 
 
 @pytest.mark.slow
@@ -205,6 +211,14 @@ def test_magnitudes_and_radio_fluxes_in_separate_panels(site, browser):
         "return [{range: l.yaxis.range, domain: l.yaxis.domain}, {range: l.yaxis2.range, domain: l.yaxis2.domain}];")
     assert magnitudes["range"][0] > magnitudes["range"][1]  # inverted: brighter is up
     assert fluxes["range"][0] < fluxes["range"][1] and magnitudes["domain"][0] > fluxes["domain"][1]  # fluxes below
+    # a difference flux (uJy) is drawn in the flux panel, in its mJy, never on the magnitude axis
+    difference = shown["r(ALeRCE) difference"]
+    assert difference["yaxis"] == "y2" and sorted(difference["y"]) == pytest.approx([-0.08, 0.12])
+    # a bandpass with markup (an upload) is text in the legend, never a live link
+    links, legend = browser.execute_script(
+        "const p = document.getElementById('bhtom-lightcurve-plot');"
+        "return [p.querySelectorAll('.legend a').length, p.querySelector('.legend').textContent];")
+    assert links == 0 and '<a href="//x.test">V</a>(CPCS)' in legend
     browser.save_screenshot(str(SCREENSHOTS / "radio_and_magnitudes.png"))
 
 

@@ -246,7 +246,7 @@ def test_hover_notes_from_the_archive_are_escaped(make_target, client, editor):
     sync(target, DataSource.ZTF, "ZTF", Lightcurve.from_columns(
         mjd=[58000.0], brightness=[17.0], brightness_error=[0.02], filter="r", oid=['<a href="javascript:x">1</a>']))
     notes = data(client, target)["notes"]
-    assert 'oid=&lt;a href=&quot;javascript:x&quot;&gt;1&lt;/a&gt;' in notes and not any("<a" in n for n in notes)
+    assert 'oid=&lt;a href="javascript:x"&gt;1&lt;/a&gt;' in notes and not any("<a" in n for n in notes)
 
 
 def test_a_target_without_points_downloads_an_empty_table(make_target, client, editor):

@@ -83,7 +83,7 @@ def plot_payload(frame: pd.DataFrame) -> dict:
         if telescope:
             parts.insert(0, str(telescope))
         # hover labels are rendered as (plotly's subset of) HTML: archive-supplied text is escaped
-        text = html.escape(", ".join(parts))
+        text = html.escape(", ".join(parts), quote=False)  # plotly shows &quot; as it is
         note_index.append(notes.setdefault(text, len(notes)))
     # one flux axis: every flux drawn in mJy (radio in mJy, alert brokers' differences in uJy or nJy)
     scale = unit.map({name: to_mjy(name) for name in unit.unique()}).to_numpy(dtype=float)

@@ -29,9 +29,10 @@
     return new Date((mjd - UNIX_EPOCH_MJD) * 86400000).toISOString();
   }
 
+  // plotly's pseudo-HTML knows &amp; &lt; &gt; and numeric entities, not &quot;
   function escapeHtml(text) {
     return String(text).replace(/[&<>"']/g, function (c) {
-      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"}[c];
     });
   }
 
