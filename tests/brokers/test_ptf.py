@@ -10,7 +10,9 @@ from tom_bhtom_brokers.models import LightcurveUpdate
 
 RA, DEC = 304.7108, 55.1547
 TABLE = pd.read_csv(DATA_DIR / "ptf" / "cone_Gaia19dke.csv")
-GOOD = TABLE[TABLE["mag_autocorr"] >= 0]
+USABLE = TABLE["mag_autocorr"] >= 0
+FLAGGED = (TABLE["goodflag"] != 1) | (TABLE["photcalflag"] != 1)
+GOOD = TABLE[USABLE & ~FLAGGED]
 
 
 class TestPtfContract(BrokerContract):
@@ -32,8 +34,10 @@ def test_every_oid_kept_placeholders_left_out_and_counted(archive, make_target):
     target = make_target("Gaia19dke", RA, DEC)
     outcome = update(target, PtfBroker)
     assert outcome.status == "ok", outcome.message
-    placeholders = len(TABLE) - len(GOOD)
+    placeholders, flagged = int((~USABLE).sum()), int((USABLE & FLAGGED).sum())
     assert placeholders > 0 and f"{placeholders} PTF row(s) with a placeholder magnitude" in outcome.message
+    assert flagged > 0 and f"{flagged} PTF row(s) failing goodflag/photcalflag left out" in outcome.message
+    assert placeholders + flagged + len(GOOD) == len(TABLE)  # every row accounted for
     row = LightcurveUpdate.objects.get(target=target, source="PTF")
     assert row.matched_identifier == "PTF oid " + ",".join(sorted(TABLE["oid"].astype(str).unique()))
     points = stored(target, "PTF")

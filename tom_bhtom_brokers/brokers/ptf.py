@@ -9,7 +9,9 @@ One star has one PTF object id (``oid``) per field and CCD: every oid within the
 and listed as the matched identifier, as the ZTF broker does. Filters ``fid`` 1 = g, 2 = R (Mould R). Magnitudes:
 ``mag_autocorr`` (calibrated SExtractor MAG_AUTO) with ``magerr_auto``; a negative ``mag_autocorr`` is a placeholder
 and a non-positive or larger than ``max_error`` (0.5 mag) error is no measurement: those rows are left out and
-counted. IRSA documents no per-epoch flag column for this table that we could verify, so no other cut is made.
+counted. The table's per-epoch quality columns are applied as its public users apply them (``quality_cuts``,
+default on): ``goodflag`` 1 (the epoch passed IRSA's quality cuts) and ``photcalflag`` 1 (photometrically
+calibrated); the rows failing them are left out and counted apart.
 Times: ``obsmjd`` is an MJD, taken as UTC (as every public user of the table does; IRSA states no scale).
 The survey has ended: read once.
 """
@@ -20,7 +22,7 @@ from tom_bhtom_brokers.brokers.irsa import IrsaTapBroker, filled
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import DataSource
 
-COLUMNS = ("oid", "obsmjd", "mag_autocorr", "magerr_auto", "fid", "ra", "dec")
+COLUMNS = ("oid", "obsmjd", "mag_autocorr", "magerr_auto", "fid", "ra", "dec", "goodflag", "photcalflag")
 FILTERS = {1: "g", 2: "R"}
 
 
@@ -51,6 +53,12 @@ class PtfBroker(IrsaTapBroker):
         with np.errstate(invalid="ignore"):
             good = np.isfinite(mag) & (mag >= 0) & np.isfinite(error) & (error > 0) \
                 & (error <= float(self.setting("max_error", 0.5)))
+        flagged = np.zeros(len(table), dtype=bool)
+        if self.setting("quality_cuts", True):
+            flagged = (filled(table["goodflag"], 0).astype(int) != 1) \
+                | (filled(table["photcalflag"], 0).astype(int) != 1)
+        unusable = ~good
+        good &= ~flagged
         oid = np.asarray(filled(table["oid"], 0)).astype(np.int64).astype(str)
         lightcurve = Lightcurve.from_columns(
             mjd=filled(table["obsmjd"], np.nan).astype(float)[good], brightness=mag[good],
@@ -58,9 +66,15 @@ class PtfBroker(IrsaTapBroker):
             telescope=self.telescope, instrument=self.instrument, oid=oid[good].astype(object),
             matched_identifier="PTF oid " + ",".join(sorted(set(oid))),
             extras={"magnitude_system": "PTF MAG_AUTO, calibrated (Ofek et al. 2012)", "time_system": "MJD (UTC)"})
-        lightcurve.tallies = {"placeholder or unusable error": int((~good).sum())}
+        lightcurve.tallies = {"placeholder or unusable error": int(unusable.sum()),
+                              "quality flags": int((flagged & ~unusable).sum())}
         return lightcurve
 
     def tally_note(self, tallies):
-        left_out = tallies.get("placeholder or unusable error")
-        return f"{left_out} PTF row(s) with a placeholder magnitude or unusable error left out" if left_out else ""
+        parts = []
+        if tallies.get("placeholder or unusable error"):
+            parts.append(f"{tallies['placeholder or unusable error']} PTF row(s) with a placeholder magnitude or "
+                         "unusable error left out")
+        if tallies.get("quality flags"):
+            parts.append(f"{tallies['quality flags']} PTF row(s) failing goodflag/photcalflag left out")
+        return "; ".join(parts)
