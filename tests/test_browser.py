@@ -404,3 +404,36 @@ def test_gaia_alerts_query_form_shows_its_radius_and_readable_results(site, brow
     with sqlite3.connect(db) as connection:
         extras = dict(connection.execute("SELECT key, value FROM tom_targets_targetextra WHERE target_id = ?", (pk,)))
     assert extras["Gaia Alerts name"] == "Gaia14aaa"
+
+
+@pytest.mark.slow
+def test_the_period_search_on_the_richest_target_gives_finite_interior_results(site, browser):
+    """The demo's richest target (twelve sources, bands of one point among them): the default search, and a
+    search of every band, show only finite powers and no best period at the edge of the range searched."""
+    url, db = site
+    open_tab(browser, url, target_id(db, "Gaia20fnr"))
+    panel = browser.find_element("id", "bhtom-period-panel")
+    click(browser, panel.find_element("tag name", "summary"))
+    wait(browser, lambda d: d.find_elements("css selector", ".bhtom-period-band"))
+    low, high = (1 / float(browser.find_element("id", name).get_attribute("value"))
+                 for name in ("bhtom-max-period", "bhtom-min-period"))
+    for every_band in (False, True):
+        if every_band:
+            for box in browser.find_elements("css selector", ".bhtom-period-band"):
+                if not box.is_selected():
+                    click(browser, box)
+            browser.execute_script("arguments[0].removeAttribute('data-searched')", panel)
+        click(browser, browser.find_element("id", "bhtom-period-run"))
+        wait(browser, lambda d: panel.get_attribute("data-searched") or panel.get_attribute("data-error"), seconds=90)
+        status = browser.find_element("id", "bhtom-period-status").text
+        assert not panel.get_attribute("data-error"), status
+        powers, best = browser.execute_script(
+            "const d = document.getElementById('bhtom-periodogram').data[0];"
+            "return [Array.from(d.y), Array.from(document.querySelectorAll('#bhtom-period-best button'))"
+            ".map(b => b.textContent)];")
+        assert powers and all(p is not None and 0 <= p <= 1.0001 for p in powers), status
+        assert best, status
+        for label in best:  # "0.614318 d (power 0.512)"
+            period = float(label.split(" d ")[0])
+            assert low * 1.001 < 1 / period < high * 0.999, (label, status)
+    shot(browser, "period_panel_richest_target.png", panel)

@@ -68,7 +68,7 @@ def test_an_injected_period_is_recovered_within_a_thousandth_across_two_surveys(
         mjd=t[:40], limit=18 + np.sin(2 * np.pi * t[:40] / 3.3), filter="o"))
     status, result = search(viewer, target, min_period=0.1, max_period=50)
     assert status == 200, result
-    assert result["method"] == "LombScargleMultiband" and sorted(result["bands"]) == ["g(ZTF)", "r(PS1)"]
+    assert result["method"] == "LombScargle per band, summed" and sorted(result["bands"]) == ["g(ZTF)", "r(PS1)"]
     assert result["points"] == len(t)  # the limits are not in it
     assert abs(result["best"][0]["period"] - period) / period < 1e-3
     assert result["false_alarm_level"] is None  # astropy has none for several bands: none is invented
@@ -170,7 +170,7 @@ def test_a_band_of_one_point_is_left_out_and_no_result_is_a_grid_edge_or_not_fin
     sync(target, DataSource.GAIA_ALERTS, "Gaia Alerts", Lightcurve.from_columns(
         mjd=t[half:], brightness=14.0 + 0.5 * shape[half:] + rng.normal(0, 0.02, len(t) - half),
         brightness_error=0.02, filter="G"))
-    status, result = search(viewer, target, bands=["r(ZTF)", "g(ZTF)", "G(Gaia Alerts)"])
+    status, result = search(viewer, target, band=["r(ZTF)", "g(ZTF)", "G(Gaia Alerts)"])
     assert status == 200, result
     assert result["left_out_bands"] == {"g(ZTF)": 1} and "g(ZTF)" not in result["bands"]
     powers = np.array(result["periodogram"]["power"], dtype=float)
@@ -180,3 +180,20 @@ def test_a_band_of_one_point_is_left_out_and_no_result_is_a_grid_edge_or_not_fin
         assert np.isfinite(peak["power"]) and 0 <= peak["power"] <= 1
         assert low * 1.001 < 1 / peak["period"] < high * 0.999  # never the grid's edge
     assert abs(result["best"][0]["period"] - period) / period < 1e-3
+
+
+def test_several_bands_sum_to_astropys_exact_multiband_power_of_independent_bands():
+    """SummedBands against astropy's own exact (``flexible``) multiband periodogram of the model it computes: each
+    band its own mean, amplitude and phase (nterms_base=0, nterms_band=1)."""
+    from astropy.timeseries import LombScargleMultiband
+
+    t, shape, rng = injected(0.4321, count=120)
+    band = np.array(["g", "r", "i"] * 40)
+    y = 15.0 + np.select([band == "g", band == "r"], [0.5, 0.3], 0.2) * shape + rng.normal(0, 0.02, len(t)) \
+        + np.select([band == "g", band == "r"], [0.0, 0.7], 1.1)
+    dy = rng.uniform(0.01, 0.05, len(t))
+    frequency = np.linspace(0.05, 5.0, 40)
+    exact = LombScargleMultiband(t, y, band, dy, nterms_base=0, nterms_band=1).power(frequency, method="flexible")
+    summed = periods.SummedBands(t, y, dy, band).power(frequency, method="cython")
+    assert summed == pytest.approx(exact, abs=1e-4)  # astropy's two solvers agree to ~1e-5
+    assert ((summed >= 0) & (summed <= 1)).all()
