@@ -15,9 +15,9 @@ def run(*args):
         call_command("update_lightcurves", *args, "--no-progress", stdout=out, stderr=err)
         code = 0
     except CommandError as exc:
-        if exc.returncode != 1:
+        if exc.returncode not in (1, 3):
             raise
-        code, _ = 1, err.write(str(exc))
+        code, _ = exc.returncode, err.write(str(exc))
     return code, out.getvalue(), err.getvalue()
 
 
@@ -125,3 +125,88 @@ def test_disabled_and_not_configured_sources(archive, demo_targets, settings):
     settings.DATA_SERVICES["NEOWISE"]["enabled"] = False
     code, out, _ = run()
     assert "NEOWISE" not in out and code == 0
+
+
+def test_an_archive_refusing_connections_is_exit_status_3_not_0(archive, demo_targets, settings):
+    """Every archive's host refuses: nothing fetched, every pair "archive unavailable" or unreachable. cron must see
+    it (was exit 0)."""
+    from tests.postgres import free_port
+
+    for name in settings.DATA_SERVICES:
+        settings.DATA_SERVICES[name]["url"] = f"http://127.0.0.1:{free_port()}"
+    code, out, err = run("--source", "NEOWISE", "--source", "Gaia Alerts", "--force")
+    assert code == 3 and "an archive was unavailable" in err, (code, err[-500:])
+
+
+def test_an_archive_that_hangs_is_exit_status_3(archive, make_target, settings):
+    from tests.fleet import create_fleet
+
+    create_fleet(4)
+    archive.add_fault(path="/TAP/sync", kind="stall", seconds=5)
+    code, out, err = run("--source", "NEOWISE", "--workers", "4")
+    assert code == 3 and "an archive was unavailable" in err, (code, err[-500:])
+
+
+def test_a_pair_error_alone_is_exit_status_1_and_all_well_is_0(archive, demo_targets):
+    assert run("--source", "Gaia Alerts")[0] == 0
+    archive.add_fault(path="/alerts/alert/Gaia18cbf", kind="garbage")
+    code, out, err = run("--source", "Gaia Alerts", "--force")
+    assert code == 1 and "failed" in err
+
+
+@pytest.mark.parametrize("args, says", [
+    (("--workers", "0"), "must be 1 or more"),
+    (("--workers", "-3"), "must be 1 or more"),
+    (("--source", "Gaia Alert"), "did you mean 'gaia alerts'"),
+])
+def test_wrong_options_are_refused_with_a_reason(archive, demo_targets, args, says):
+    with pytest.raises(CommandError, match=says):
+        call_command("update_lightcurves", *args, "--no-progress", stdout=StringIO(), stderr=StringIO())
+
+
+def test_enqueue_on_the_immediate_backend_updates_here_with_the_summary(archive, demo_targets):
+    """tom_setup's ImmediateBackend would run the tasks in this process and say only "enqueued": the command
+    updates as without --enqueue, summary and exit status included."""
+    archive.add_fault(path="/alerts/alert/Gaia18cbf", kind="garbage")
+    code, out, err = run("--enqueue", "--source", "Gaia Alerts")
+    assert "updating here instead of enqueueing" in out and "enqueued" not in out.replace("instead of enqueueing", "")
+    assert row(out, "Gaia Alerts")["errors"] == 1 and code == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ctrl_c_stops_cleanly_and_the_next_run_finishes(archive):
+    """SIGINT mid-run: no traceback, the pairs done are stored, "interrupted: N pairs stored, M not asked", exit
+    130; the next run asks what was left."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.db import connection
+
+    from tests.fleet import create_fleet, expected_points
+
+    repo = Path(__file__).resolve().parent.parent
+    targets = create_fleet(8)
+    archive.latency = 0.3
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(repo),
+           "BHTOM_TEST_SQLITE": connection.settings_dict["NAME"], "BHTOM_TEST_ARCHIVE_URL": archive.url}
+    command = subprocess.Popen([sys.executable, "-m", "django", "update_lightcurves", "--no-progress", "--workers", "2",
+                                "--source", "Gaia Alerts", "--source", "NEOWISE"], cwd=repo, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while LightcurveUpdate.objects.count() < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    command.send_signal(signal.SIGINT)
+    out, err = command.communicate(timeout=60)
+    assert command.returncode == 130, err[-2000:]
+    assert "Traceback" not in err and "interrupted:" in err and "not asked (due next run" in err, err[-2000:]
+    done = LightcurveUpdate.objects.count()
+    assert 0 < done < 16
+    archive.latency = 0.0
+    code, out, err = run("--source", "Gaia Alerts", "--source", "NEOWISE")
+    assert code == 0 and row(out, "total")["fetched"] == 16 - done
+    assert PhotometryReducedDatum.objects.count() == len(targets) * (expected_points()["Gaia Alerts"]
+                                                                     + expected_points()["NEOWISE"])

@@ -13,8 +13,8 @@ from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import TargetExtra
 
 from tom_bhtom_brokers.brokers.steps import QueuedJob
-from tom_bhtom_brokers.exceptions import (ArchiveUnavailable, BrokerInputError, BrokerNotApplicable,
-                                          BrokerNotConfigured, JobPostponed, JobQueued)
+from tom_bhtom_brokers.exceptions import (ArchiveUnavailable, ArchiveUnreachable, BrokerInputError,
+                                          BrokerNotApplicable, BrokerNotConfigured, JobPostponed, JobQueued)
 from tom_bhtom_brokers.lightcurve import utc_datetimes
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.store import sync
@@ -42,6 +42,8 @@ class Outcome:
     added: int = 0
     removed: int = 0
     total: int = 0
+    #: the archive's host gave no answer at all (refused, unreachable, silent): an outage, not the pair's fault
+    unreachable: bool = False
 
     @property
     def failed(self):
@@ -256,7 +258,8 @@ def record_failure(target, broker, info, error):
                 row.job_path, row.job_submitted_at = error.job.path[:500], error.job.submitted_at
                 row.job_attempts, row.job_asked_from = error.job.attempts, error.job.asked_from_mjd
             row.save()
-    return Outcome(info.id, info.name, broker.name, status, message, url, total=total)
+    return Outcome(info.id, info.name, broker.name, status, message, url, total=total,
+                   unreachable=isinstance(error, ArchiveUnreachable))
 
 
 def _locked_row(target, broker):

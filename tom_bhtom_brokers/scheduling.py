@@ -34,6 +34,10 @@ class PairQueue:
     def __bool__(self):
         return bool(self.later) or any(self.waiting.values())
 
+    def __len__(self):
+        """Pairs not yet handed to the pool (waiting, or put off)."""
+        return len(self.later) + sum(len(queue) for queue in self.waiting.values())
+
     def again(self, item, seconds):
         """Hand ``item`` to the pool again in ``seconds``."""
         heapq.heappush(self.later, (time.monotonic() + seconds, next(self.order), item))

@@ -63,12 +63,18 @@ def defer_collection(target_id, brokers, outcomes, workers):
                                                                      workers=workers)
 
 
+def runs_inline():
+    """Whether the site's task backend runs a task at once, in the caller (django-tasks' ImmediateBackend, which
+    ``tom_setup`` writes): then nothing is queued for a worker."""
+    return isinstance(update_target_lightcurves.get_backend(), ImmediateBackend)
+
+
 def enqueue_updates(items, sources=None, force=False):
     """One task per target that has a due (target, source) pair; returns the enqueued task results. A backend
     that stores tasks gets them in one transaction (thousands of tasks, one commit); one that runs them at once
     (ImmediateBackend) runs each in its own, as a worker would."""
     due_targets = list(dict.fromkeys(item.target.id for item in items if item.due))
-    stores = not isinstance(update_target_lightcurves.get_backend(), ImmediateBackend)
+    stores = not runs_inline()
     with transaction.atomic() if stores else nullcontext():
         return [update_target_lightcurves.enqueue(target_id, sources=sources or None, force=force)
                 for target_id in due_targets]

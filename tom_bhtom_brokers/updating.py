@@ -9,6 +9,7 @@ A job an archive queues (ATLAS) holds no worker: its pair is recorded as queued 
 ``poll_seconds`` later, one request per pass, while the other pairs go on (``run``'s later passes). Which pair
 a free thread takes is ``scheduling.PairQueue``'s choice: the first whose archive host has a free slot.
 """
+import difflib
 import itertools
 import logging
 import random
@@ -78,9 +79,13 @@ def installed_brokers(names=None):
     brokers = [cls for cls in get_data_service_classes().values() if issubclass(cls, BHTOMBroker)]
     if names:
         wanted = {n.strip().lower() for n in names}
-        unknown = wanted - {b.name.lower() for b in brokers} - {b.source.value.lower() for b in brokers}
+        known = {b.name.lower() for b in brokers} | {b.source.value.lower() for b in brokers}
+        unknown = wanted - known
         if unknown:
-            raise ValueError(f"unknown source(s) {sorted(unknown)}; installed: {sorted(b.name for b in brokers)}")
+            guesses = {name: difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6) for name in unknown}
+            hints = [f"did you mean '{guess[0]}' for '{name}'?" for name, guess in sorted(guesses.items()) if guess]
+            raise ValueError("; ".join([f"unknown source(s) {sorted(unknown)}", *hints,
+                                        f"installed: {sorted(b.name for b in brokers)}"]))
         brokers = [b for b in brokers if b.name.lower() in wanted or b.source.value.lower() in wanted]
     return [cls() for cls in brokers if cls.enabled()]
 
@@ -300,15 +305,7 @@ def run(items, workers=DEFAULT_WORKERS, on_outcome=None, health=None, collect_jo
             while len(pending) < workers and (item := queue.take()) is not None:
                 pending.add(pool.submit(fetch_one, item, health))
 
-        feed()
-        while pending or queue:
-            timeout = queue.seconds_to_next()
-            if pending:
-                # a pair due now whose host is busy waits for one of the pending pairs, not in a busy loop
-                finished, pending = wait(pending, timeout=timeout or None, return_when=FIRST_COMPLETED)
-            else:
-                time.sleep(timeout or 0)
-                finished = set()
+        def collect(finished):
             results = []
             for future in finished:
                 if future is batches:
@@ -319,8 +316,34 @@ def run(items, workers=DEFAULT_WORKERS, on_outcome=None, health=None, collect_jo
                     results.append(future.result())
                     queue.done(results[-1].item)
             handle(results)
-            feed()
+
+        feed()
+        try:
+            while pending or queue:
+                timeout = queue.seconds_to_next()
+                if pending:
+                    # a pair due now whose host is busy waits for one of the pending pairs, not in a busy loop
+                    finished, pending = wait(pending, timeout=timeout or None, return_when=FIRST_COMPLETED)
+                else:
+                    time.sleep(timeout or 0)
+                    finished = set()
+                collect(finished)
+                feed()
+        except KeyboardInterrupt:
+            # stop cleanly: nothing new starts, the pairs already asked finish (each within its deadline) and are
+            # stored; the rest are not asked, and stay as they were (due next run)
+            cancelled = sum(future.cancel() for future in pending)
+            collect(wait({future for future in pending if not future.cancelled()})[0])
+            raise Interrupted(outcomes, not_asked=len(queue) + cancelled) from None
     return outcomes
+
+
+class Interrupted(Exception):
+    """A run stopped by Ctrl-C (SIGINT): ``outcomes`` of the pairs it finished, ``not_asked`` pairs it left."""
+
+    def __init__(self, outcomes, not_asked):
+        super().__init__(f"interrupted: {len(outcomes)} pair(s) done, {not_asked} not asked")
+        self.outcomes, self.not_asked = outcomes, not_asked
 
 
 def batchable(due):

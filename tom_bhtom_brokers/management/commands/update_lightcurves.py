@@ -1,4 +1,5 @@
 """``python manage.py update_lightcurves``: refresh archival light curves of the site's targets."""
+import argparse
 import sys
 from collections import Counter, defaultdict
 
@@ -8,11 +9,31 @@ from django.db.models import Q
 from tom_targets.models import Target
 
 from tom_bhtom_brokers import updating
+from tom_bhtom_brokers.models import LightcurveUpdate
+from tom_bhtom_brokers.tasks import enqueue_updates, runs_inline, update_target_lightcurves
+
+#: exit statuses, for cron and monitoring (``--help`` and the README say them)
+ALL_WELL, PAIR_ERRORS, USAGE, ARCHIVE_UNAVAILABLE, INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_STATUSES = ("exit status: 0 all well; 1 some (target, source) pairs failed (errors, refused names, held "
+                 "shrinks); 2 wrong options; 3 an archive was unavailable (its host stopped answering in this "
+                 "run, or no pair got any answer: an outage; takes precedence over 1); 130 interrupted (Ctrl-C)")
+
+
+Status = LightcurveUpdate.Status
+#: statuses of a pair that asked an archive (or was to)
+ASKED = (Status.OK, Status.NO_DATA, Status.QUEUED, Status.SHRANK, Status.ERROR, Status.UNAVAILABLE)
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 
 
 class Command(BaseCommand):
     help = ("Fetch archival light curves for targets from every installed survey broker, concurrently, "
-            "honouring each archive's cadence. Exits with status 1 if any (target, source) failed.")
+            "honouring each archive's cadence. " + EXIT_STATUSES)
 
     def add_arguments(self, parser):
         parser.add_argument("--target", action="append", default=[], metavar="ID_OR_NAME",
@@ -23,7 +44,7 @@ class Command(BaseCommand):
         parser.add_argument("--accept-shrink", action="store_true",
                             help="apply answers that remove more stored points than a sudden shrink may (held "
                                  "otherwise, status 'answer shrank', until the same answer comes again)")
-        parser.add_argument("--workers", type=int, default=updating.DEFAULT_WORKERS,
+        parser.add_argument("--workers", type=positive_int, default=updating.DEFAULT_WORKERS,
                             help=f"concurrent fetches (default {updating.DEFAULT_WORKERS})")
         parser.add_argument("--dry-run", action="store_true", help="say what would be fetched and why; fetch nothing")
         parser.add_argument("--enqueue", action="store_true",
@@ -35,7 +56,7 @@ class Command(BaseCommand):
         try:
             brokers = updating.installed_brokers(options["source"])
         except ValueError as exc:
-            raise CommandError(str(exc), returncode=2) from None
+            raise CommandError(str(exc), returncode=USAGE) from None
         targets = self.targets(options["target"])
         if not (targets.exists() if hasattr(targets, "exists") else targets):
             self.stdout.write("this site has no targets: nothing to update (add targets, e.g. with TOM's target form, "
@@ -52,15 +73,24 @@ class Command(BaseCommand):
                               + "".join(f"; {n} {verdict}" for verdict, n in sorted(verdicts.items())
                                         if verdict != "fetch"))
             return
-        if options["enqueue"]:
-            from tom_bhtom_brokers.tasks import enqueue_updates, update_target_lightcurves
-
+        if options["enqueue"] and runs_inline():
+            # django-tasks' immediate backend (tom_setup's default) would run every task here, in this process,
+            # and say only "enqueued": run as a plain update instead, with its summary and exit status
+            self.stdout.write(f"the '{update_target_lightcurves.get_backend().alias}' task backend runs tasks at "
+                              "once, in this process (ImmediateBackend): updating here instead of enqueueing")
+        elif options["enqueue"]:
             results = enqueue_updates(items, sources=options["source"], force=options["force"])
             self.stdout.write(f"enqueued {len(results)} target update(s) on the "
                               f"'{update_target_lightcurves.get_backend().alias}' task backend")
             return
         health = updating.HostHealth()
-        outcomes = self.run_with_progress(items, options, health)
+        try:
+            outcomes = self.run_with_progress(items, options, health)
+        except updating.Interrupted as stopped:
+            stored = sum(o.status not in ("skipped", updating.DELETED) for o in stopped.outcomes)
+            self.stderr.write(f"interrupted: {stored} pair(s) stored, {stopped.not_asked} not asked (due next run; "
+                              "after --force, run it again with --force)")
+            raise CommandError("interrupted", returncode=INTERRUPTED) from None
         self.stdout.write(summary_table(outcomes, [b.name for b in brokers]))
         self.stdout.write(SUMMARY_LEGEND)
         for host, reason in sorted(health.down.items()):
@@ -73,8 +103,16 @@ class Command(BaseCommand):
         for outcome in failures:
             self.stderr.write(f"ERROR target '{outcome.target_name}' (id {outcome.target_id}) · {outcome.source}"
                               f" · {outcome.url or request_note(outcome)} · {outcome.message}")
+        unavailable = [o for o in outcomes if o.status == LightcurveUpdate.Status.UNAVAILABLE]
+        # an outage: a host found down (its other pairs not asked), or every pair that asked got no answer at all
+        unavailable = [o for o in outcomes if o.status == LightcurveUpdate.Status.UNAVAILABLE or o.unreachable]
+        asked = [o for o in outcomes if o.status in ASKED]
+        if health.down or (asked and len(unavailable) == len(asked)):
+            hosts = ", ".join(sorted(health.down)) or "no archive answered"
+            raise CommandError(f"an archive was unavailable ({hosts}): {len(unavailable)} of {len(asked)} pair(s) "
+                               f"got no answer, {len(failures)} failed", returncode=ARCHIVE_UNAVAILABLE)
         if failures:
-            raise CommandError(f"{len(failures)} of {len(outcomes)} update(s) failed", returncode=1)
+            raise CommandError(f"{len(failures)} of {len(outcomes)} update(s) failed", returncode=PAIR_ERRORS)
 
     def targets(self, wanted):
         if not wanted:
@@ -86,7 +124,7 @@ class Command(BaseCommand):
                 query |= Q(pk=int(value))
             matches = list(Target.objects.filter(query).distinct())
             if not matches:
-                raise CommandError(f"no target with id or name '{value}'", returncode=2)
+                raise CommandError(f"no target with id or name '{value}'", returncode=USAGE)
             found.extend(m for m in matches if m not in found)
         return found
 
@@ -107,12 +145,15 @@ COLUMNS = ("source", "checked", "fetched", "no data", "not due", "no name", "not
            "deleted", "added", "removed", "errors")
 
 
-SUMMARY_LEGEND = ("no data: the archive has nothing at the target, normal for a survey that does not cover it; "
+SUMMARY_LEGEND = ("checked: pairs planned; fetched: asked and stored; "
+                  "no data: the archive has nothing at the target, normal for a survey that does not cover it; "
                   "not due: read within its cadence (a data release: read once); no name: the archive is searched by "
                   "a name the target does not have; not conf.: the site has not configured the archive "
                   "(settings.DATA_SERVICES); unavail.: not asked, the archive's host stopped answering earlier in "
                   "this run (or kept throttling a job's submission); queued: a job still waits in the archive's queue "
-                  "(ATLAS), collected by the next run")
+                  "(ATLAS), collected by the next run; deleted: the target was deleted while its update ran; "
+                  "added/removed: points stored anew / no longer served by the archive and deleted; errors: pairs "
+                  "that failed, listed below with their URL and reason")
 
 
 def request_note(outcome):
