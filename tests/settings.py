@@ -46,4 +46,6 @@ if DATA_SERVICES:
     DATA_SERVICES["ATLAS"].update({"token": ATLAS_TEST_TOKEN, "poll_seconds": 0.05})
     DATA_SERVICES["LINEAR"]["cache_dir"] = tempfile.mkdtemp(prefix="bhtom_linear_cache_")
     DATA_SERVICES["ASAS-SN"]["skypatrol_client"] = "tests.sample_archive.skypatrol.RecordedSkyPatrolClient"
-BHTOM_BROKERS = {"max_requests_per_host": 4}
+# the web update runs inside the request in most tests (their database is one transaction a test); tests of the
+# background update (tom_setup's default) set "thread" and use a transactional database
+BHTOM_BROKERS = {"max_requests_per_host": 4, "web_update": "inline"}

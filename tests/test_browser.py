@@ -1,7 +1,9 @@
 """The target page as a person uses it: the demo site served on 127.0.0.1 (``make demo`` then ``make serve``'s
 script), driven by Debian's headless Chromium through Selenium and Debian's chromedriver (no browser
 download). Screenshots go to ``test-screenshots/`` (or ``BHTOM_SCREENSHOTS``) for a person to look at."""
+import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -19,6 +21,8 @@ REPO = Path(__file__).resolve().parent.parent
 SCREENSHOTS = Path(os.environ.get("BHTOM_SCREENSHOTS", REPO / "test-screenshots"))
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 TAB = "survey-light-curves"
+#: the archive the site fixture points at a host that accepts connections and never answers
+SILENT_SOURCE = "NEOWISE"
 #: the issue's screen: what an operator's laptop shows
 WIDTH, HEIGHT = 1280, 800
 RR_LYRAE = REPO / "tests" / "data" / "sdss" / "stripe82_rrlyrae_sesar2010_1013184_light-curve-test-data.csv"
@@ -66,7 +70,13 @@ def site(tmp_path_factory, demo_first_run):
     except debian.Unavailable as exc:
         pytest.skip(f"headless Chromium unavailable: {exc}")
     db = copy_demo(demo_first_run, tmp_path_factory.mktemp("browser"))
-    env = {**os.environ, "DEMO_DB": str(db), "SAMPLE_ARCHIVE_PORT": str(free_port()), "SERVE_PORT": str(free_port())}
+    # one archive host accepts connections and never answers (the Update button must not wait for it)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)
+    env = {**os.environ, "DEMO_DB": str(db), "SAMPLE_ARCHIVE_PORT": str(free_port()), "SERVE_PORT": str(free_port()),
+           "DEMO_DATA_SERVICES": json.dumps({SILENT_SOURCE: {"url": f"http://127.0.0.1:{silent.getsockname()[1]}",
+                                                              "timeout": 3, "retries": 0}})}
     radio = subprocess.run([sys.executable, "manage.py", "shell", "-c",
                             ADD_RADIO_TARGET.replace("{rr_lyrae!r}", repr(str(RR_LYRAE)))], cwd=REPO / "example_site",
                            env={**env, "PYTHONPATH": str(REPO), "DJANGO_SETTINGS_MODULE": "example_site.settings"},
@@ -245,11 +255,24 @@ def test_survey_names_form_and_update_button(site, browser):
 
     browser.find_element("css selector", f"a[href='#{TAB}']").click()
     wait(browser, lambda d: d.find_element("id", "bhtom-update-button").is_displayed())
+    # tom_setup's immediate task backend: the update runs in the background, the page comes back at once though
+    # one archive's host (NEOWISE's, here) never answers
     click(browser, browser.find_element("id", "bhtom-update-button"))
-    wait(browser, lambda d: "Survey light curves updated" in d.page_source, seconds=60)
+    wait(browser, lambda d: "it runs in the background" in d.page_source, seconds=30)
+    timing = browser.execute_script("const n = performance.getEntriesByType('navigation')[0];"
+                                    "return [n.redirectEnd - n.redirectStart, n.responseEnd - n.startTime,"
+                                    " n.domContentLoadedEventEnd - n.startTime];")
+    assert timing[1] < 2000, timing  # the POST, its redirect and the page, as the browser measured them
+    state = browser.find_element("id", "bhtom-update-state")
+    assert state.get_attribute("data-state") == "running" and "Update running since" in state.text
+    browser.save_screenshot(str(SCREENSHOTS / "FU_Ori_update_running.png"))
+    # the tab reloads itself until the update has ended, then shows every archive's answer
+    wait(browser, lambda d: not d.find_elements("id", "bhtom-update-state"), seconds=90)
     browser.find_element("css selector", f"a[href='#{TAB}']").click()
     statuses = browser.find_element("id", "bhtom-status-table").text
     assert "NEOWISE" in statuses and "never updated" not in statuses
+    neowise = browser.find_element("css selector", "#bhtom-status-table tr[data-source='NEOWISE']").text
+    assert "no answer within" in neowise or "error" in neowise.lower(), neowise
     browser.save_screenshot(str(SCREENSHOTS / "FU_Ori_after_update.png"))
     print(f"\n[browser] screenshots in {SCREENSHOTS}: {sorted(p.name for p in SCREENSHOTS.glob('*.png'))}")
 

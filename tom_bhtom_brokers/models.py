@@ -76,6 +76,8 @@ class TargetUpdateRequest(models.Model):
     backend = models.CharField(max_length=100, default="default")
     requested_by = models.CharField(max_length=150, blank=True, default="")
     requested_at = models.DateTimeField(default=timezone.now)
+    #: when an update run in a thread of the web process ended (``background``); null while it runs
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"update of target {self.target_id} requested {self.requested_at:%Y-%m-%d %H:%M}"

@@ -16,6 +16,7 @@ from tom_targets.models import Target
 from tom_targets.permissions import targets_for_user
 
 from tom_bhtom_brokers import updating
+from tom_bhtom_brokers.background import BACKEND as BACKGROUND, running as running_in_background
 from tom_bhtom_brokers.app_settings import app_setting
 from tom_bhtom_brokers.models import LightcurveUpdate, TargetUpdateRequest
 from tom_bhtom_brokers.sources import SURVEY
@@ -41,6 +42,8 @@ def update_state(target):
     request = TargetUpdateRequest.objects.filter(target=target).first()
     if request is None:
         return "", None
+    if request.backend == BACKGROUND:  # an update in a thread of the web process (``background``)
+        return ("running" if running_in_background(request) else ""), request
     try:
         from django_tasks import tasks
 

@@ -12,17 +12,19 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tom_targets.models import Target, TargetExtra
 
-from tom_bhtom_brokers import periods
+from tom_bhtom_brokers import background, periods
 from tom_bhtom_brokers.export import plot_payload, spreadsheet_safe, survey_points, table
 from tom_bhtom_brokers.models import TargetUpdateRequest
 from tom_bhtom_brokers.periods import MIN_PERIOD_DAYS, PeriodSearchBusy, PeriodSearchError
 from tom_bhtom_brokers.survey_names import SurveyNamesForm
 from tom_bhtom_brokers.target_tab import allowed, citations
+from tom_bhtom_brokers.tasks import update_target_lightcurves
 
 TAB_ID = "survey-light-curves"  # TOM makes the tab's id from its label
 
@@ -97,15 +99,22 @@ def download(request, pk, fmt):
 
 @require_POST
 def update(request, pk):
-    """Enqueue the target's update on the site's task backend and go back to the tab with a message. With
-    TOM's default ImmediateBackend the task runs at once; with a background backend a worker runs it."""
-    from tom_bhtom_brokers.tasks import update_target_lightcurves
-
+    """Start the target's update and go back to the tab with a message: on a site without a task worker
+    (django-tasks' immediate backend) in a thread of this process, so the request answers at once
+    (``background``); else as a task on the site's backend, which a worker runs."""
     target = target_for(request, pk, "change_target")
+    if background.in_a_thread():
+        if background.start(target, request.user.get_username()):
+            messages.info(request, "Survey light curve update started: it runs in the background (this site has no "
+                                   "task worker), and the tab shows its results as each archive answers.")
+        else:
+            messages.info(request, "An update of this target is already running.")
+        return redirect(tab_url(target))
     task = update_target_lightcurves
     result = task.enqueue(target.pk, force=True)
     TargetUpdateRequest.objects.update_or_create(target=target, defaults={
-        "task_result_id": str(result.id), "backend": task.backend, "requested_by": request.user.get_username()})
+        "task_result_id": str(result.id), "backend": task.backend, "requested_by": request.user.get_username(),
+        "requested_at": timezone.now(), "finished_at": None})
     if result.status.name == "SUCCEEDED":
         counts = result.return_value or {}
         messages.success(request, f"Survey light curves updated: {counts.get('added', 0)} point(s) added, "

@@ -4,6 +4,7 @@ The demo points every broker at the offline sample archive (``SAMPLE_ARCHIVE_URL
 simply leaves ``DATA_SERVICES`` out, or sets only what it wants to change.
 """
 import importlib.util
+import json
 import os
 import tempfile
 
@@ -115,3 +116,7 @@ DATA_SERVICES["ATLAS"].update({"token": os.environ.get("ATLAS_TOKEN", "demo-toke
 DATA_SERVICES["ASAS-SN"]["skypatrol_client"] = "tests.sample_archive.skypatrol.RecordedSkyPatrolClient"
 # LINEAR's public sample is downloaded once and cached; the demo keeps its copy beside its database
 DATA_SERVICES["LINEAR"]["cache_dir"] = os.path.join(MEDIA_ROOT, "linear_cache")
+# to try an archive elsewhere (or, in the browser tests, one that never answers): a JSON object of settings per
+# source, e.g. DEMO_DATA_SERVICES='{"PTF": {"url": "http://127.0.0.1:9", "timeout": 3}}'
+for _name, _overrides in json.loads(os.environ.get("DEMO_DATA_SERVICES", "{}")).items():
+    DATA_SERVICES[_name].update(_overrides)
