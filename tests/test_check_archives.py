@@ -72,3 +72,29 @@ def test_unreachable_and_not_configured(archive, settings):
     lines = lines_by_source(out.getvalue())
     assert "unreachable" in lines["NEOWISE"] and "HTTP 503" not in lines["CPCS"]
     assert "not configured" in lines["CPCS"] and "access_key" in lines["CPCS"]
+
+
+@pytest.mark.django_db
+def test_every_archive_down_is_said_within_thirty_seconds_without_log_lines(archive, settings, caplog):
+    """Every archive's host accepts connections and answers nothing, with a real site's timeouts (60 s): the
+    archives are asked at once, each held to the check's own timeout, and no broker log line is printed."""
+    import socket
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(128)
+    for name in settings.DATA_SERVICES:
+        settings.DATA_SERVICES[name].update(url=f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=60.0,
+                                            retries=3)
+    settings.DATA_SERVICES["ASAS-SN"].pop("skypatrol_client", None)
+    out = StringIO()
+    started = time.monotonic()
+    with pytest.raises(CommandError, match="failed the check"):
+        call_command("check_archives", stdout=out)
+    elapsed = time.monotonic() - started
+    silent.close()
+    lines = lines_by_source(out.getvalue())
+    assert elapsed <= 30, elapsed
+    assert all("unreachable" in lines[name] for name in IMPLEMENTED_SOURCE_NAMES), out.getvalue()
+    assert not [r for r in caplog.records if r.name.startswith("tom_bhtom_brokers")]

@@ -11,6 +11,8 @@ would, without touching the database, and sorts the outcome into what an operato
 ``error``           anything else the broker refused (a probe the archive no longer knows, ...)
 """
 import logging
+import threading
+import time
 from dataclasses import dataclass
 
 from astropy.time import Time
@@ -57,3 +59,29 @@ def check_archive(broker) -> ArchiveCheck:
     first, last = (Time(value, format="mjd", scale="utc").strftime("%Y-%m-%d") for value in (mjd.min(), mjd.max()))
     return ArchiveCheck(broker.name, OK, f"{len(lightcurve)} points of {broker.probe_target().name}, "
                                          f"{first} to {last}", lightcurve.url)
+
+
+def check_archives(brokers, timeout=8.0):
+    """Every broker's verdict, in the brokers' order, probed at once, each request held to ``timeout`` seconds
+    (twice that for the whole answer) with one retry at most, so a check with every archive down takes about one
+    timeout, not one per archive. A probe with no verdict after ``3 * timeout`` is "unreachable"."""
+    results = {}
+
+    def probe(broker):
+        results[broker.name] = check_archive(broker)
+
+    threads = []
+    for broker in brokers:
+        client = broker.http
+        client.timeout, client.deadline = min(client.timeout, timeout), min(client.deadline, 2 * timeout)
+        client.retries, client.max_retry_wait = min(client.retries, 1), min(client.max_retry_wait, timeout)
+        # daemon threads: a probe stuck past the verdict's time does not keep the command alive
+        thread = threading.Thread(target=probe, args=(broker,), daemon=True, name=f"check-{broker.name}")
+        thread.start()
+        threads.append(thread)
+    end = time.monotonic() + 3 * timeout
+    for thread in threads:
+        thread.join(max(0.0, end - time.monotonic()))
+    return [results.get(broker.name) or ArchiveCheck(broker.name, UNREACHABLE,
+                                                      f"no verdict within {3 * timeout:g} s")
+            for broker in brokers]
