@@ -396,7 +396,7 @@ def test_toms_target_form_has_one_line_survey_name_fields_with_their_rules(site,
     shot(browser, "target_form_survey_names.png",
          browser.find_element("css selector", "input.bhtom-survey-name[name='Gaia Alerts name']"))
     field.clear()
-    field.send_keys("ZTF18abcdefg")
+    field.send_keys("  ZTF18abcdefg ")  # pasted with spaces around it: the name, trimmed
     assert browser.execute_script("return arguments[0].checkValidity()", field) and not error.is_displayed()
     click(browser, browser.find_element("css selector", SUBMIT))
     wait(browser, lambda d: "/targets/create/" not in d.current_url)

@@ -43,7 +43,12 @@
       input.id = area.id;
       input.value = area.value.trim();
       input.className = "form-control bhtom-survey-name";
-      input.pattern = field.pattern;
+      // a name pasted with spaces around it is the name: accepted, and trimmed as the field is left (the
+      // brokers read names trimmed too)
+      input.pattern = "\\s*(?:" + field.pattern + ")\\s*";
+      input.addEventListener("change", function () {
+        input.value = input.value.trim();
+      });
       input.title = field.refusal;
       input.maxLength = 500;
       // the refusal is said under the field, as the tab's own form says it (the browser's bubble fades)
