@@ -138,6 +138,9 @@ def survey_tab_context(context):
     return {"survey_tab": {
         "target": target,
         "rows": rows,
+        # every archive asked answered "nothing here": not the same as never having asked
+        "all_no_data": bool(rows) and all(r["status_code"] in ("no_data", "not_applicable") for r in rows)
+        and any(r["status_code"] == "no_data" for r in rows),
         "points": sum(r["points"] for r in rows),
         "names": [(label, info.survey_names.get(label, "")) for label in RULES],
         "can_change": can_change,

@@ -195,7 +195,7 @@ def is_due(broker, info, row, force, now):
     if not asked_as_before(row, broker, info):
         return True, "survey name or position changed"
     if row.status not in (Status.OK, Status.NO_DATA):
-        return True, f"last attempt: {row.get_status_display()}"
+        return True, f"asked again: the last attempt ended '{row.get_status_display()}'"
     cadence = broker.cadence_interval()
     if cadence is None:
         return False, "data release already read (use --force to read again)"

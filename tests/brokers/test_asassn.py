@@ -99,8 +99,11 @@ def test_a_wrong_url_is_refused_without_any_request(archive, make_target, url, r
 
 
 @pytest.mark.django_db
-def test_without_a_url_nor_the_v2_client_the_source_does_not_apply(archive, make_target, settings):
-    settings.DATA_SERVICES["ASAS-SN"]["skypatrol_client"] = "not_installed.client.SkyPatrolClient"
+def test_without_a_url_nor_the_v2_client_the_source_does_not_apply(archive, make_target, settings, monkeypatch):
+    from tom_bhtom_brokers.brokers import asassn
+
+    settings.DATA_SERVICES["ASAS-SN"].pop("skypatrol_client")  # the default client, which is not installed
+    monkeypatch.setattr(asassn, "DEFAULT_CLIENT", "not_installed.client.SkyPatrolClient")
     outcome = update(make_target("x", RA, DEC), AsassnBroker)
     assert outcome.status == LightcurveUpdate.Status.NOT_APPLICABLE and "paste" in outcome.message
     assert "pip install 'tom-bhtom-brokers[asassn]'" in outcome.message
@@ -196,3 +199,18 @@ def test_a_v2_server_that_never_answers_does_not_hold_the_worker(archive, make_t
     outcome = update(make_target("VX Men", V2_RA, V2_DEC), AsassnBroker)
     assert time.monotonic() - started < 5.0
     assert outcome.status == "error" and "Sky Patrol v2 did not answer within 0.5 s" in outcome.message
+
+
+@pytest.mark.django_db
+def test_a_wrong_skypatrol_client_setting_says_what_is_wrong(archive, settings):
+    """A client the site named that cannot be imported: the import's own error, in the status and in
+    check_archives (not "pip install ...[asassn]", and not "ok")."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.DATA_SERVICES["ASAS-SN"]["skypatrol_client"] = "mysite.no_such_module.Client"
+    out = StringIO()
+    call_command("check_archives", "--source", "ASAS-SN", stdout=out)
+    assert "not configured" in out.getvalue() and "cannot be imported" in out.getvalue()
+    assert "mysite.no_such_module.Client" in out.getvalue() and "pip install" not in out.getvalue()

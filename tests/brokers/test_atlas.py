@@ -114,7 +114,7 @@ def test_a_job_still_queued_after_the_run_is_recorded_and_collected_by_the_next(
     assert row.job_path == f"/forcedphot/queue/{job_id}/" and row.job_attempts == 1 and row.job_submitted_at
     (status,) = [r for r in status_rows(target, TargetInfo.from_target(target)) if r["source"] == "ATLAS"]
     assert status["status"] == "queued" and status["message"].startswith("queued at ATLAS since ")  # the page
-    assert status["next_due"].startswith("next update (last attempt: queued)")
+    assert status["next_due"].startswith("next update (asked again: the last attempt ended 'queued')")
     posts = len([r for r in archive.requests if r["method"] == "POST"])
 
     archive.atlas.jobs[job_id]["polls_left"] = 0       # ATLAS finished it between the runs

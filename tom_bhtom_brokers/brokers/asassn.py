@@ -111,11 +111,23 @@ class AsassnBroker(BHTOMBroker):
 
     @classmethod
     def client_factory(cls):
-        """What makes a Sky Patrol v2 client (``skypatrol_client`` in settings), or None when it is not installed."""
+        """What makes a Sky Patrol v2 client (``skypatrol_client`` in settings), or None when the default client is
+        not installed. A client the site named that cannot be imported is its configuration's error, said with
+        the import's own words (never the pip hint for the default client)."""
+        configured = cls.setting("skypatrol_client")
         try:
-            return import_string(str(cls.setting("skypatrol_client", DEFAULT_CLIENT)))
-        except ImportError:
+            return import_string(str(configured or DEFAULT_CLIENT))
+        except ImportError as exc:
+            if configured:
+                raise BrokerNotConfigured(f"ASAS-SN's skypatrol_client {configured!r} cannot be imported: {exc}") \
+                    from None
             return None
+
+    @classmethod
+    def check_configured(cls):
+        super().check_configured()
+        if cls.setting("skypatrol_client"):
+            cls.client_factory()
 
     def skypatrol(self):
         """The Sky Patrol v2 client (made once per broker: making one asks the server for its catalogues)."""
