@@ -141,9 +141,12 @@ def test_download_csv_and_ecsv(archive, make_target, client, editor):
     assert first["source"] == "Gaia Alerts" and first["bandpass"] == "G(Gaia Alerts)"
     assert abs(first["time_original"] - 2400000.5 - first["mjd"]) * 86400 < 1  # JD as the archive wrote it
     assert "Date column (UTC" in first["time_system"] and first["unit"] == "mag"
-    ecsv = Table.read(client.get(f"/bhtom-brokers/targets/{target.pk}/lightcurves.ecsv").content.decode(),
-                      format="ascii.ecsv")
-    assert len(ecsv) == count and ecsv.meta["target"] == "Gaia18cbf"
+    answer = client.get(f"/bhtom-brokers/targets/{target.pk}/lightcurves.ecsv")
+    text = answer.content.decode()
+    assert answer["Content-Type"].startswith("text/plain")  # ECSV is not CSV
+    assert '"""' not in text and "datatype: string, subtype: json" not in text  # strings as strings
+    ecsv = Table.read(text, format="ascii.ecsv")
+    assert len(ecsv) == count and ecsv.meta["target"] == "Gaia18cbf" and ecsv["source"][0] == "Gaia Alerts"
     assert ecsv.meta["citations"] == {"Gaia Alerts": GaiaAlertsBroker.citation}  # only the sources in the file
     tab = client.get(f"/targets/{target.pk}/").content.decode()
     cited = tab[tab.index('id="bhtom-citations"'):]

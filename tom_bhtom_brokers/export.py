@@ -140,8 +140,9 @@ def table(frame: pd.DataFrame) -> Table:
     extras = frame["value"] if len(frame) else pd.Series(dtype=object)
     original = [e.get("time_original") for e in extras]
     return Table({
-        "source": frame["source_name"].astype(str).to_numpy(),
-        "bandpass": frame["bandpass"].astype(str).to_numpy(),
+        # text columns as numpy strings: object columns would be written as JSON in the ECSV ("""FIRST""")
+        "source": frame["source_name"].to_numpy(dtype=str),
+        "bandpass": frame["bandpass"].to_numpy(dtype=str),
         "time_utc": frame["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").to_numpy(dtype=str),
         "mjd": frame["mjd"].to_numpy(dtype=float),
         "time_original": np.array([np.nan if v is None else float(v) for v in original], dtype=float),
@@ -149,8 +150,8 @@ def table(frame: pd.DataFrame) -> Table:
         "value": frame["brightness"].to_numpy(dtype=float),
         "error": frame["brightness_error"].to_numpy(dtype=float),
         "limit": frame["limit"].to_numpy(dtype=float),
-        "unit": frame["unit"].fillna("").astype(str).to_numpy(),
-        "telescope": frame["telescope"].fillna("").astype(str).to_numpy(),
+        "unit": frame["unit"].fillna("").to_numpy(dtype=str),
+        "telescope": frame["telescope"].fillna("").to_numpy(dtype=str),
         "extras": np.array([json.dumps({k: v for k, v in e.items() if k not in ("time_original", "time_system")},
                                        sort_keys=True, default=str) for e in extras], dtype=str),
     }, names=DOWNLOAD_COLUMNS)

@@ -92,7 +92,9 @@ def download(request, pk, fmt):
     rows.meta["citations"] = citations(set(rows["source"]))
     buffer = io.StringIO()
     rows.write(buffer, format="ascii.ecsv" if fmt == "ecsv" else "ascii.csv")
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    # ECSV is text with a YAML header, not CSV: a spreadsheet given it as CSV would garble the header
+    content_type = "text/csv" if fmt == "csv" else "text/plain"
+    response = HttpResponse(buffer.getvalue(), content_type=f"{content_type}; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{slugify(target.name) or target.pk}_survey.{fmt}"'
     return response
 
