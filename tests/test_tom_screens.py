@@ -33,6 +33,21 @@ def test_bands_of_one_survey_never_share_a_colour_nor_one_hue_across_surveys():
     assert len(set(SURVEY_SYMBOLS.values())) == len(SURVEYS)  # and each survey has its own marker
 
 
+def test_ps1s_bands_are_told_apart_by_eye():
+    """PS1's z and y were two browns with one marker: every pair of a survey's bands differs by a visible amount
+    (Euclidean distance in RGB over 60 of 441)."""
+    colour = colours(EVERY_PAIR)
+    ps1 = [value for (survey, _), value in colour.items() if survey == "PS1"]
+    rgb = [tuple(int(value[k:k + 2], 16) for k in (1, 3, 5)) for value in ps1]
+    assert len(rgb) == 5
+    for first in range(len(rgb)):
+        for second in range(first + 1, len(rgb)):
+            distance = sum((a - b) ** 2 for a, b in zip(rgb[first], rgb[second])) ** 0.5
+            assert distance > 60, (ps1[first], ps1[second])
+    z, y = (tuple(int(colour["PS1", f"{band}(PS1)"][k:k + 2], 16) for k in (1, 3, 5)) for band in "zy")
+    assert sum((a - b) ** 2 for a, b in zip(z, y)) ** 0.5 > 100  # was 65: two browns
+
+
 def test_a_surveys_colours_do_not_depend_on_which_other_surveys_are_plotted():
     alone = colours([("Gaia Alerts", "G(Gaia Alerts)")])
     with_dr3 = colours([("Gaia DR3", "G(Gaia DR3)"), ("Gaia Alerts", "G(Gaia Alerts)")])
