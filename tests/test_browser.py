@@ -352,6 +352,13 @@ def test_a_single_source_plot_keeps_its_legend_and_the_period_panel_folds_it(sit
     assert "LombScargle over" in text and "in 1 band(s)" in text and "1% false-alarm level" in text, text
     shot(browser, "period_panel_folded.png", browser.find_element("id", "bhtom-period-best"),
          "window.scrollBy({top: -330, behavior: 'instant'})")
+    # the folded plot's legend lies below its "phase" axis title, not across it
+    title, legend = browser.execute_script(
+        "const f = document.getElementById('bhtom-folded');"
+        "const t = f.querySelector('.xtitle').getBoundingClientRect(), l = f.querySelector('.legend')"
+        ".getBoundingClientRect(); return [[t.top, t.bottom], [l.top, l.bottom]];")
+    assert legend[0] >= title[1], (title, legend)
+    shot(browser, "folded_plot.png", browser.find_element("id", "bhtom-folded"))
 
 
 @pytest.mark.slow

@@ -130,3 +130,38 @@ def test_toms_manage_data_records_an_atlas_job_and_the_next_press_collects_it(cl
     row.refresh_from_db()
     assert row.status == "ok" and row.job_path == "" and archive.atlas.jobs == {}
     assert PhotometryReducedDatum.objects.filter(target=target, source_name="ATLAS").count() == row.points_total > 0
+
+
+def test_create_targets_from_a_cone_names_them_as_an_astronomer_would(client, user, archive):
+    """ZTF's cone at Gaia20fnr finds four object ids: the created target is named by its coordinates (was
+    "ZTF DR oid 1352111200004321,…", across TOM's tab bar), and the results table wraps the list."""
+    client.force_login(user)
+    response = client.post(reverse("tom_dataservices:create"),
+                           {"data_service": "ZTF", "ra": 90.26701, "dec": -18.96770, "radius_arcsec": 5,
+                            "query_name": ""})
+    assert response.status_code == 302
+    results = client.get(reverse("tom_dataservices:run")).content.decode()
+    assert "1352111200004321" in results and "overflow-wrap: anywhere" in results
+    response = client.post(reverse("tom_dataservices:create-target"),
+                           {"data_service": "ZTF", "query_id": "", "selected_results": ["0"]})
+    assert response.status_code == 302
+    from tom_targets.models import Target
+
+    assert list(Target.objects.values_list("name", flat=True)) == ["J060104.08-185803.7"]
+
+
+@pytest.mark.parametrize("broker_name, identifier, name", [
+    ("ALeRCE ZTF", "ZTF18abbuksn", "ZTF18abbuksn"),
+    ("AAVSO", "FU Ori", "FU Ori"),
+    ("OGLE EWS", "OGLE-2019-BLG-0001", "OGLE-2019-BLG-0001"),
+    ("Gaia DR3", "2945521337401118464", "Gaia DR3 2945521337401118464"),
+    ("ZTF", "ZTF DR oid 1352111200004321,1352111300009876", ""),
+    ("ALLWISE", "AllWISE cntr_mf 1234567", ""),
+    ("NEOWISE", "90.267010 -18.967700", ""),
+    ("ASAS-SN", "ASASSN-V J060000.76-310027.8", "ASASSN-V J060000.76-310027.8"),
+])
+def test_a_designation_is_a_name_or_nothing(broker_name, identifier, name):
+    from tom_bhtom_brokers.updating import installed_brokers
+
+    (broker,) = installed_brokers([broker_name])
+    assert broker.designation(identifier) == name

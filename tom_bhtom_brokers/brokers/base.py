@@ -20,6 +20,7 @@ import logging
 from datetime import timedelta
 
 import astropy.units as u
+from astropy.coordinates import SkyCoord
 import pandas as pd
 from django import forms
 from django.conf import settings
@@ -498,9 +499,23 @@ class BHTOMBroker(DataService):
         if not len(lightcurve):
             return []
         return [{
-            "name": lightcurve.matched_identifier or f"{self.name} {ra:.5f} {dec:+.5f}",
+            "name": self.designation(lightcurve.matched_identifier) or coordinate_name(ra, dec),
             "ra": ra, "dec": dec, "identifier": lightcurve.matched_identifier, "points": len(lightcurve),
         }]
+
+    def designation(self, identifier):
+        """The name an astronomer would give the target created from ``identifier`` (TOM's "Create Targets"): a
+        name as the archive writes it (ZTF18abbuksn, FU Ori, OGLE-2019-BLG-0001), a number with the archive's
+        name before it (Gaia DR3 2945521337401118464), or "" for what is no name (a list of object ids, an
+        internal id, a position): the target is then named by its coordinates."""
+        identifier = (identifier or "").strip()
+        if not identifier or "," in identifier or len(identifier) > 40:
+            return ""
+        if identifier.isdigit():
+            return f"{self.name} {identifier}"
+        words = identifier.split()
+        return identifier if len(words) <= 2 and any(c.isalpha() for c in identifier) and not \
+            any(word.replace(".", "").lstrip("+-").isdigit() for word in words[1:]) else ""
 
     def create_target_from_query(self, target_result, **kwargs):
         from tom_targets.models import Target
@@ -518,6 +533,12 @@ def separation_note(arcsec, others=0):
     """The status line's word on the object a cone chose: how far it is, and how many others the cone held."""
     note = f"nearest source {float(arcsec):.2f} arcsec away"
     return f"{note}, {others} other object(s) in the cone" if others else note
+
+
+def coordinate_name(ra, dec):
+    """An IAU-style name from a position: J060104.08-185803.7."""
+    position = SkyCoord(ra * u.deg, dec * u.deg)
+    return "J" + position.to_string("hmsdms", sep="", precision=2, pad=True).replace(" ", "")[:-1]
 
 
 def no_data(note):

@@ -141,9 +141,10 @@
       });
     }
     traces = traces.filter(function (t) { return t.visible && t.x.length; });
-    var layout = {height: 380, margin: {l: 60, r: 10, t: 30, b: 45}, showlegend: true,
+    // the legend below the "phase" axis title, not across it
+    var layout = {height: 420, margin: {l: 60, r: 10, t: 30, b: 90}, showlegend: true,
                   title: {text: "folded at " + period.toFixed(6) + " d", font: {size: 13}},
-                  legend: {orientation: "h", y: -0.2}, hovermode: "closest",
+                  legend: {orientation: "h", x: 0, y: -0.32, yanchor: "top"}, hovermode: "closest",
                   xaxis: {title: {text: "phase"}, range: [0, 2]},
                   yaxis: {title: {text: "magnitude"}, autorange: "reversed"}};
     return window.Plotly.newPlot("bhtom-folded", traces, layout, {responsive: true, displaylogo: false})
