@@ -467,3 +467,21 @@ def test_the_period_search_on_the_richest_target_gives_finite_interior_results(s
             period = float(label.split(" d ")[0])
             assert low * 1.001 < 1 / period < high * 0.999, (label, status)
     shot(browser, "period_panel_richest_target.png", panel)
+
+
+@pytest.mark.slow
+def test_a_19_digit_gaia_dr3_id_on_the_target_page_stays_in_its_column(site, browser):
+    url, db = site
+    pk = target_id(db, "Gaia20fnr")
+    browser.get(f"{url}/targets/{pk}/")
+    value = wait(browser, lambda d: d.find_element("css selector", "dd.bhtom-survey-name-value"))
+    ids = [dd for dd in browser.find_elements("css selector", "dd.bhtom-survey-name-value")
+           if dd.get_attribute("title").isdigit() and len(dd.get_attribute("title")) == 19]
+    assert ids, "the demo's Gaia20fnr has its Gaia DR3 id recorded"
+    value = ids[0]
+    fits = browser.execute_script(
+        "const d = arguments[0], r = d.getBoundingClientRect();"
+        "return d.scrollWidth <= d.clientWidth + 1 && r.right <= d.parentElement.getBoundingClientRect().right + 1;",
+        value)
+    assert fits and value.text.replace("\n", "") == value.get_attribute("title")  # all 19 digits, on hover too
+    shot(browser, "gaia_dr3_id_19_digits.png", value)

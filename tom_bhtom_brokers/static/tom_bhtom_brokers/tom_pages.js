@@ -78,9 +78,30 @@
     });
   }
 
+  // 3. TOM's target page lists the survey names in a narrow column (dl.row, half of it for the value): a 19-digit
+  //    Gaia DR3 id or an ASAS-SN URL ran under the tab beside it. They wrap, whole on hover (and copied whole).
+  function wrapSurveyNames() {
+    var source = document.getElementById("bhtom-name-fields");
+    if (!source) {
+      return;
+    }
+    var labels = JSON.parse(source.textContent).map(function (field) { return field.label; });
+    Array.prototype.forEach.call(document.querySelectorAll("dl.row > dt"), function (term) {
+      var value = term.nextElementSibling;
+      if (labels.indexOf(term.textContent.trim()) < 0 || !value || value.tagName !== "DD") {
+        return;
+      }
+      value.style.overflowWrap = "anywhere";
+      value.style.minWidth = "0";
+      value.title = value.textContent.trim();
+      value.classList.add("bhtom-survey-name-value");
+    });
+  }
+
   function run() {
     compactDataServicesMenu();
     surveyNameFields();
+    wrapSurveyNames();
   }
 
   if (document.readyState === "loading") {
