@@ -182,13 +182,8 @@ class AntaresBroker(BHTOMBroker):
         lightcurve.tallies = {"other survey alerts": other_surveys, "repeated alert rows": repeats}
         return lightcurve
 
-    def tally_note(self, tallies):
-        parts = []
-        if tallies.get("other survey alerts"):
-            parts.append(f"{tallies['other survey alerts']} alert(s) of other surveys left out")
-        if tallies.get("repeated alert rows"):
-            parts.append(f"{tallies['repeated alert rows']} repeated alert row(s) left out")
-        return "; ".join(parts)
+    tally_notes = {"other survey alerts": "{n} alert(s) of other surveys left out",
+                   "repeated alert rows": "{n} repeated alert row(s) left out"}
 
 
 def light_curve_rows(value):

@@ -232,13 +232,8 @@ class AsassnBroker(BHTOMBroker):
         lightcurve.tallies = {"bad quality": int(bad.sum())}
         return lightcurve
 
-    def tally_note(self, tallies):
-        parts = []
-        if tallies.get("bad quality"):
-            parts.append(f"{tallies['bad quality']} Sky Patrol v2 epoch(s) of bad quality (B) left out")
-        if tallies.get("failed"):
-            parts.append(f"{tallies['failed']} failed Sky Patrol v1 epoch(s) (99.99 magnitude and error) left out")
-        return "; ".join(parts)
+    tally_notes = {"bad quality": "{n} Sky Patrol v2 epoch(s) of bad quality (B) left out",
+                   "failed": "{n} failed Sky Patrol v1 epoch(s) (99.99 magnitude and error) left out"}
 
     def parse_v1(self, frame, cells, target):
         hjd = pd.to_numeric(cells["hjd"], errors="raise").to_numpy()

@@ -390,9 +390,13 @@ class BHTOMBroker(DataService):
                 whole.tallies[key] = whole.tallies.get(key, 0) + count
         return whole
 
+    #: tally name -> the status line's words for it ("{n}" the count), for each count of what a broker leaves out
+    tally_notes = {}
+
     def tally_note(self, tallies):
         """The status line of the light curve's tallies (what the broker left out), '' for none."""
-        return ""
+        return "; ".join(words.format(n=tallies[name]) for name, words in self.tally_notes.items()
+                         if tallies.get(name))
 
     def parse_response(self, response, target, route=None):
         if self.empty_answer_note and not response.content.removeprefix(UTF8_BOM).strip():

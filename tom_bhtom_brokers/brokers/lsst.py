@@ -215,14 +215,8 @@ class LsstBroker(BHTOMBroker):
         combined.tallies["forced at a detected visit"] = int(repeat.sum())
         return combined
 
-    def tally_note(self, tallies):
-        parts = []
-        if tallies.get("withdrawn"):
-            parts.append(f"{tallies['withdrawn']} row(s) withdrawn by Rubin left out")
-        if tallies.get("forced at a detected visit"):
-            parts.append(f"{tallies['forced at a detected visit']} forced measurement(s) of visits with a "
-                         "detection left out")
-        return "; ".join(parts)
+    tally_notes = {"withdrawn": "{n} row(s) withdrawn by Rubin left out",
+                   "forced at a detected visit": "{n} forced measurement(s) of visits with a detection left out"}
 
 
 def magnitudes(flux, error, limit_snr, limit_sigma):

@@ -70,11 +70,6 @@ class PtfBroker(IrsaTapBroker):
                               "quality flags": int((flagged & ~unusable).sum())}
         return lightcurve
 
-    def tally_note(self, tallies):
-        parts = []
-        if tallies.get("placeholder or unusable error"):
-            parts.append(f"{tallies['placeholder or unusable error']} PTF row(s) with a placeholder magnitude or "
-                         "unusable error left out")
-        if tallies.get("quality flags"):
-            parts.append(f"{tallies['quality flags']} PTF row(s) failing goodflag/photcalflag left out")
-        return "; ".join(parts)
+    tally_notes = {"placeholder or unusable error": "{n} PTF row(s) with a placeholder magnitude or unusable error "
+                                                    "left out",
+                   "quality flags": "{n} PTF row(s) failing goodflag/photcalflag left out"}
