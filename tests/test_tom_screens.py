@@ -137,3 +137,13 @@ def test_bandpass_names_are_what_the_colours_are_keyed_on():
     from tom_bhtom_brokers.sources import DataSource
 
     assert filter_of(bandpass(DataSource.AAVSO, "Vis")) == "Vis"
+
+
+def test_survey_names_are_listed_in_one_order_everywhere():
+    """TOM's target form (EXTRA_FIELDS), the names page and the tab list the survey names alike."""
+    from tom_bhtom_brokers.sources import SURVEY_NAME_EXTRA_FIELDS
+    from tom_bhtom_brokers.survey_names import RULES, SurveyNamesForm
+
+    order = [field["name"] for field in SURVEY_NAME_EXTRA_FIELDS]
+    assert list(RULES) == order
+    assert [field.label for field in SurveyNamesForm().fields.values()] == order

@@ -97,6 +97,9 @@ RULES = {
         _pattern(OGLE_EWS_NAME, "is 'OGLE-', the year, BLG or GD and four digits, e.g. OGLE-2019-BLG-0001"),
         "e.g. OGLE-2019-BLG-0001"),
 }
+# one order everywhere a target's survey names are listed (TOM's target form, the names page, the tab): the
+# archives' declaration order, which SURVEY_NAME_EXTRA_FIELDS follows
+RULES = {label: RULES[label] for label in dict.fromkeys(TARGET_NAME_KEYS.values())}
 
 
 #: label -> the same rule as a browser pattern (HTML ``pattern``: anchored, JavaScript's ``v`` flag, so ``/``, ``(``
