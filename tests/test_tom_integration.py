@@ -45,16 +45,22 @@ def test_query_pages_render(client, user, archive):
         assert page.status_code == 200 and f'name="{field}"' in page.content.decode()
 
 
-def test_query_form_run_and_create_target_through_toms_views(client, user, archive):
-    client.force_login(user)
+def query_then_create(client, data_service, **fields):
+    """TOM's Data Services path: the query form, its results page (returned), "Create Targets" on the first row."""
     response = client.post(reverse("tom_dataservices:create"),
-                           {"data_service": "Gaia Alerts", "alert_name": "Gaia19dke", "query_name": ""})
+                           {"data_service": data_service, "query_name": "", **fields})
     assert response.status_code == 302
     results = client.get(reverse("tom_dataservices:run")).content.decode()
-    assert "Gaia19dke" in results and "Galactic disc" in results
     response = client.post(reverse("tom_dataservices:create-target"),
-                           {"data_service": "Gaia Alerts", "query_id": "", "selected_results": ["0"]})
+                           {"data_service": data_service, "query_id": "", "selected_results": ["0"]})
     assert response.status_code == 302
+    return results
+
+
+def test_query_form_run_and_create_target_through_toms_views(client, user, archive):
+    client.force_login(user)
+    results = query_then_create(client, "Gaia Alerts", alert_name="Gaia19dke")
+    assert "Gaia19dke" in results and "Galactic disc" in results
     stored = PhotometryReducedDatum.objects.filter(target__name="Gaia19dke", source_name="Gaia Alerts")
     assert stored.count() > 100
     assert LightcurveUpdate.objects.get(target__name="Gaia19dke", source="Gaia Alerts").status == "ok"
@@ -135,17 +141,11 @@ def test_toms_manage_data_records_an_atlas_job_and_the_next_press_collects_it(cl
 def test_create_targets_from_a_cone_names_them_as_an_astronomer_would(client, user, archive):
     """ZTF's cone at Gaia20fnr finds four object ids: the created target is named by its coordinates (was
     "ZTF DR oid 1352111200004321,…", across TOM's tab bar), and the results table wraps the list."""
-    client.force_login(user)
-    response = client.post(reverse("tom_dataservices:create"),
-                           {"data_service": "ZTF", "ra": 90.26701, "dec": -18.96770, "radius_arcsec": 5,
-                            "query_name": ""})
-    assert response.status_code == 302
-    results = client.get(reverse("tom_dataservices:run")).content.decode()
-    assert "1352111200004321" in results and "overflow-wrap: anywhere" in results
-    response = client.post(reverse("tom_dataservices:create-target"),
-                           {"data_service": "ZTF", "query_id": "", "selected_results": ["0"]})
-    assert response.status_code == 302
     from tom_targets.models import Target
+
+    client.force_login(user)
+    results = query_then_create(client, "ZTF", ra=90.26701, dec=-18.96770, radius_arcsec=5)
+    assert "1352111200004321" in results and "overflow-wrap: anywhere" in results
 
     assert list(Target.objects.values_list("name", flat=True)) == ["J060104.08-185803.7"]
 
