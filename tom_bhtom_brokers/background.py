@@ -1,4 +1,5 @@
-"""The tab's "Update survey light curves" on a site without a task worker: the update runs in a thread of the web process.
+"""The tab's "Update survey light curves" on a site without a task worker: the update runs in a thread of the web
+process.
 
 django-tasks' immediate backend (what ``tom_setup`` writes) runs a task inside the request that enqueues it: an
 update of every archive inside one POST took minutes with one archive host that never answers, past a production
