@@ -26,8 +26,6 @@ TOTAL_NO_REFERENCE = "total (no reference source)"
 DIFFERENCE = "difference"
 UPPER_LIMIT = "upper limit"
 CHANGE_LIMIT = "limit on the change"
-#: kinds whose values are magnitudes on the total-brightness axis
-ON_TOTAL_AXIS = (TOTAL, TOTAL_NO_REFERENCE, UPPER_LIMIT)
 #: kinds that say only how the flux changed against the reference: drawn as fluxes, never on the magnitude axis
 DIFFERENCE_KINDS = (DIFFERENCE, CHANGE_LIMIT)
 

@@ -140,9 +140,9 @@ class AlerceBroker(BHTOMBroker):
         if unknown:
             raise BrokerParseError(f"unexpected ALeRCE fid value(s) {unknown}")
         names = FORCED_FIELDS if kind == "forced" else DETECTION_FIELDS
-        total, total_error = total_magnitude(rows, *names[:3])
         if in_reference is None:
             in_reference = reference_source(rows)
+        total, total_error = total_magnitude(rows, in_reference, *names[:3])
         magnitude_kind, brightness, error, limit, unit = classify(
             total, total_error, numbers(rows, names[3]), numbers(rows, names[4]), numbers(rows, "isdiffpos") < 0,
             numbers(rows, "diffmaglim"), detected, in_reference)
@@ -189,13 +189,13 @@ def reference_source(rows):
         return numbers(rows, "distnr") < REFERENCE_DISTANCE_ARCSEC
 
 
-def total_magnitude(rows, total, total_error, total_error_ext):
-    """(total magnitude, error) per row, NaN where ALeRCE has none: the ``_ext`` error where the plain one is
-    ALeRCE's sentinel 100."""
+def total_magnitude(rows, in_reference, total, total_error, total_error_ext):
+    """(total magnitude, error) per row of a reference source, NaN where ALeRCE has none: the ``_ext`` error where
+    the plain one is ALeRCE's sentinel 100."""
     total_mag, plain, ext = numbers(rows, total), numbers(rows, total_error), numbers(rows, total_error_ext)
     plain_ok = np.isfinite(plain) & (plain < SENTINEL_ERROR)
     ext_ok = np.isfinite(ext) & (ext < SENTINEL_ERROR)
-    usable = reference_source(rows) & np.isfinite(total_mag) & (plain_ok | ext_ok)
+    usable = in_reference & np.isfinite(total_mag) & (plain_ok | ext_ok)
     return np.where(usable, total_mag, np.nan), np.where(usable, np.where(plain_ok, plain, ext), np.nan)
 
 

@@ -34,7 +34,6 @@ ANTARES route (``'route': 'antares'``): the LSST rows of the ANTARES locus at th
 are turned back into nJy and read by the same parse, so both routes store the same kind of point. ANTARES has
 no forced photometry.
 """
-import math
 import re
 from datetime import timedelta
 
@@ -46,7 +45,8 @@ from tom_bhtom_brokers.brokers.antares import AntaresBroker, light_curve_rows
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, column, no_data, number, read_json
 from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve, utc_mjd
-from tom_bhtom_brokers.photometry import TOTAL, UPPER_LIMIT, ab_magnitude, classify
+from tom_bhtom_brokers.photometry import (MAGNITUDE_TO_FLUX_ERROR, TOTAL, UPPER_LIMIT, ab_flux, ab_magnitude,
+                                          classify)
 from tom_bhtom_brokers.sky import nearest_within, separations_arcsec
 from tom_bhtom_brokers.sources import DataSource
 
@@ -189,7 +189,7 @@ class LsstBroker(BHTOMBroker):
             usable_error = np.isfinite(error) & (error > 0)
             detected = usable_error & (np.abs(flux) >= limit_snr * np.where(usable_error, error, 1.0))
             magnitude = ab_magnitude(np.abs(flux), ZERO_POINT_NJY)
-            magnitude_error = 2.5 / math.log(10) * error / np.abs(flux)
+            magnitude_error = error / np.abs(flux) / MAGNITUDE_TO_FLUX_ERROR
             limit = np.where(usable_error, ab_magnitude(limit_sigma * error, ZERO_POINT_NJY), np.nan)
         nothing = np.full(len(flux), np.nan)
         return classify(nothing, nothing, magnitude, magnitude_error, flux < 0, limit, detected, in_template,
@@ -225,10 +225,9 @@ def magnitudes(flux, error, limit_snr, limit_sigma):
     with np.errstate(invalid="ignore", divide="ignore"):
         usable_error = np.isfinite(error) & (error > 0)
         measured = np.isfinite(flux) & (flux > 0) & usable_error & (flux >= limit_snr * error)
-        magnitude = np.where(measured, ZERO_POINT_NJY - 2.5 * np.log10(np.where(measured, flux, 1.0)), np.nan)
-        magnitude_error = np.where(measured, 2.5 / math.log(10) * error / np.where(measured, flux, 1.0), np.nan)
-        limit = np.where(~measured & usable_error,
-                         ZERO_POINT_NJY - 2.5 * np.log10(limit_sigma * np.where(usable_error, error, 1.0)), np.nan)
+        magnitude = np.where(measured, ab_magnitude(flux, ZERO_POINT_NJY), np.nan)
+        magnitude_error = np.where(measured, error / np.where(measured, flux, 1.0) / MAGNITUDE_TO_FLUX_ERROR, np.nan)
+        limit = np.where(~measured & usable_error, ab_magnitude(limit_sigma * error, ZERO_POINT_NJY), np.nan)
     return magnitude, magnitude_error, limit
 
 
@@ -321,5 +320,5 @@ def lsst_ids(properties):
 def fluxes(mag, mag_error):
     """(flux, error) in nJy of AB magnitudes, the inverse of ``magnitudes``."""
     mag, mag_error = number(mag), number(mag_error)
-    flux = 10 ** ((ZERO_POINT_NJY - mag) / 2.5)
-    return flux, flux * mag_error * math.log(10) / 2.5
+    flux = ab_flux(mag, ZERO_POINT_NJY)
+    return flux, flux * mag_error * MAGNITUDE_TO_FLUX_ERROR
