@@ -123,7 +123,7 @@ def ingest(points):
     from tom_targets.models import Target
 
     from tom_bhtom_brokers.brokers.neowise import NeowiseBroker
-    from tom_bhtom_brokers.http import Response
+    from tom_bhtom_brokers.transports.http import Response
     from tom_bhtom_brokers.store import sync
     from tom_bhtom_brokers.target_info import TargetInfo
 
@@ -151,7 +151,7 @@ def tom_ingest(points):
     from tom_targets.models import Target
 
     from tom_bhtom_brokers.brokers.neowise import NeowiseBroker
-    from tom_bhtom_brokers.http import Response
+    from tom_bhtom_brokers.transports.http import Response
     from tom_bhtom_brokers.lightcurve import utc_datetimes
     from tom_bhtom_brokers.target_info import TargetInfo
 
@@ -184,7 +184,7 @@ def answers(_):
     from tom_bhtom_brokers.brokers import BROKER_CLASSES
     from tom_bhtom_brokers.brokers.irsa import IrsaTapBroker
     from tom_bhtom_brokers.exceptions import BrokerError
-    from tom_bhtom_brokers.http import Response
+    from tom_bhtom_brokers.transports.http import Response
     from tom_bhtom_brokers.target_info import TargetInfo
 
     target = TargetInfo(1, "bench", 90.26701, -18.9677, survey_names={})

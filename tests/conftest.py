@@ -10,7 +10,7 @@ import pytest
 from tests import network_guard
 from tests.data.make_fixtures import ATLAS_TEST_TOKEN, CPCS_TEST_KEY
 from tests.sample_archive import SampleArchive
-from tom_bhtom_brokers import http
+from tom_bhtom_brokers.transports import hosts
 from tom_bhtom_brokers.brokers import IMPLEMENTED_SOURCE_NAMES
 from tom_bhtom_brokers.brokers.gaia_alerts import GaiaAlertsBroker
 
@@ -101,7 +101,7 @@ def archive(sample_archive_server, settings, linear_cache):
     settings.DATA_SERVICES["ATLAS"].update(ATLAS_TEST_SETTINGS)
     settings.DATA_SERVICES["LINEAR"]["cache_dir"] = str(linear_cache)
     settings.DATA_SERVICES["ASAS-SN"]["skypatrol_client"] = SKYPATROL_TEST_CLIENT
-    http.reset_host_limiter()
+    hosts.reset_host_limiter()
     GaiaAlertsBroker._index_cache.clear()
     yield sample_archive_server
     sample_archive_server.reset()

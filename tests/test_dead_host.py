@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from tests.fleet import create_fleet
 from tests.postgres import free_port
 from tests.sample_archive import SampleArchive
-from tom_bhtom_brokers import http
+from tom_bhtom_brokers.transports import hosts
 from tom_bhtom_brokers.exceptions import ArchiveUnreachable, BrokerServiceError
 from tom_bhtom_brokers.management.commands.update_lightcurves import COLUMNS
 from tom_bhtom_brokers.models import LightcurveUpdate
@@ -42,7 +42,7 @@ def statuses(source):
 
 def test_a_host_answering_nothing_is_left_alone_after_three_timeouts(archive, settings):
     settings.BHTOM_BROKERS = {"max_requests_per_host": PER_HOST}
-    http.reset_host_limiter()
+    hosts.reset_host_limiter()
     create_fleet(TARGETS)
     with SampleArchive() as silent:
         # NEOWISE's host accepts connections and answers nothing until the client's 1 s timeout
@@ -88,7 +88,7 @@ def test_a_host_refusing_connections_is_noticed_within_the_first_pair(archive, s
 
 
 def test_any_answer_resets_the_count_and_5xx_is_an_answer():
-    health = http.HostHealth(threshold=THRESHOLD)
+    health = hosts.HostHealth(threshold=THRESHOLD)
     silent = ArchiveUnreachable("no answer within the 1 s timeout", url="http://a/x")
     for error in (silent, silent, BrokerServiceError("server error", status=503), silent, silent, None, silent,
                   silent):
@@ -101,7 +101,7 @@ def test_any_answer_resets_the_count_and_5xx_is_an_answer():
 
 
 def test_a_request_to_a_suspect_host_waits_for_the_verdict_of_those_still_out():
-    health = http.HostHealth(threshold=2)
+    health = hosts.HostHealth(threshold=2)
     silent = ArchiveUnreachable("no answer within the 1 s timeout", url="http://a/x")
 
     def admitted_meanwhile(verdict):

@@ -27,7 +27,8 @@ from tom_targets.models import Target
 from tests.data.make_fixtures import CPCS_TEST_KEY
 from tests.fleet import create_fleet, expected_points
 from tests.sample_archive.server import as_votable
-from tom_bhtom_brokers import http, updating
+from tom_bhtom_brokers import updating
+from tom_bhtom_brokers.transports import http
 from tom_bhtom_brokers.brokers.cpcs import CpcsBroker
 from tom_bhtom_brokers.brokers.neowise import NeowiseBroker
 from tom_bhtom_brokers.brokers.ztf import ZtfBroker

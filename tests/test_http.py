@@ -6,9 +6,9 @@ from email.utils import format_datetime
 
 import pytest
 
-from tom_bhtom_brokers import http
+from tom_bhtom_brokers.transports import hosts
 from tom_bhtom_brokers.exceptions import BrokerServiceError
-from tom_bhtom_brokers.http import HttpClient, redacted_url, retry_after_seconds
+from tom_bhtom_brokers.transports.http import HttpClient, redacted_url, retry_after_seconds
 
 PATH = "/alerts/alerts.csv"
 
@@ -81,7 +81,7 @@ def test_a_404_is_not_retried_and_says_not_found(archive, client):
 
 
 def test_per_host_limit_caps_concurrent_requests(archive, client):
-    http.reset_host_limiter(per_host=2)
+    hosts.reset_host_limiter(per_host=2)
     archive.latency = 0.2
     threads = [threading.Thread(target=client.get, args=(archive.url + PATH,)) for _ in range(8)]
     for t in threads:

@@ -15,7 +15,7 @@ from tests.brokers.contract import stored, update
 from tests.brokers.test_aavso import DEC, JD, RA
 from tests.brokers.test_atlas import GOOD
 from tests.sample_archive.server import DATA_DIR, rows_between
-from tom_bhtom_brokers import updating
+from tom_bhtom_brokers import planning, updating
 from tom_bhtom_brokers.brokers.aavso import AavsoBroker
 from tom_bhtom_brokers.brokers.atlas import AtlasBroker
 from tom_bhtom_brokers.brokers.gaia_alerts import GaiaAlertsBroker
@@ -157,7 +157,7 @@ def test_an_atlas_job_waits_in_the_queue_while_the_only_worker_fetches_other_arc
 def test_the_plan_reads_targets_in_chunks_with_a_few_queries_each(monkeypatch):
     from tom_targets.models import Target
 
-    monkeypatch.setattr(updating, "PLAN_CHUNK", 40)
+    monkeypatch.setattr(planning, "PLAN_CHUNK", 40)
     Target.objects.bulk_create([Target(name=f"t{i}", type=Target.SIDEREAL, ra=i, dec=0) for i in range(100)])
     brokers = updating.installed_brokers()
     with CaptureQueriesContext(connection) as queries:

@@ -1,5 +1,7 @@
-"""The package's shape: no import cycle between its modules (counting imports inside functions too), and
-every broker follows ``locate -> query -> parse`` with ``fetch`` left to the base."""
+"""The package's shape, as a new maintainer needs it to stay: no import cycle between its modules and no import
+hidden inside a function (outside the AppConfig, where Django's app loading needs one), an adapter base of at most
+150 lines, no module over 400 lines and no function over 40; every broker follows ``locate -> query -> parse``
+with ``fetch`` left to the chain."""
 import ast
 import inspect
 from pathlib import Path
@@ -59,12 +61,47 @@ def cycles(graph):
 
 def test_no_import_cycle_inside_the_package():
     graph = package_imports()
-    assert "tom_bhtom_brokers.recording" in graph["tom_bhtom_brokers.brokers.base"]  # the graph sees lazy imports
+    assert "tom_bhtom_brokers.recording" in graph["tom_bhtom_brokers.data_service"]  # the graph sees the imports
     assert cycles(graph) == []
 
 
 def test_the_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+
+
+def package_sources():
+    return {path: path.read_text() for path in sorted(PACKAGE.rglob("*.py")) if "migrations" not in path.parts}
+
+
+def functions(tree):
+    return [node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def test_no_import_inside_a_function_outside_the_app_config():
+    """An import inside a function hides a cycle or a slow start; only AppConfig's hooks may import late (the
+    models and TOM's registries are not ready when ``apps.py`` is imported)."""
+    hidden = [f"{path.relative_to(PACKAGE)}:{node.lineno} in {function.name}"
+              for path, text in package_sources().items() if path.name != "apps.py"
+              for function in functions(ast.parse(text))
+              for node in ast.walk(function) if isinstance(node, (ast.Import, ast.ImportFrom))]
+    assert hidden == []
+
+
+def test_the_adapter_base_is_small_and_no_module_or_function_is_long():
+    lines = {path: text.count("\n") for path, text in package_sources().items()}
+    assert lines[PACKAGE / "brokers" / "base.py"] <= 150
+    assert {str(path.relative_to(PACKAGE)): n for path, n in lines.items() if n > 400} == {}
+    long = {f"{path.relative_to(PACKAGE)}:{function.name}": function.end_lineno - function.lineno + 1
+            for path, text in package_sources().items() for function in functions(ast.parse(text))
+            if function.end_lineno - function.lineno + 1 > 40}
+    assert long == {}
+
+
+def test_the_size_checks_measure_what_they_say():
+    tree = ast.parse("def f():\n    import os\n" + "    x = 1\n" * 45)
+    (function,) = functions(tree)
+    assert function.end_lineno - function.lineno + 1 == 47
+    assert any(isinstance(node, ast.Import) for node in ast.walk(function))
 
 
 def load(source):

@@ -15,7 +15,8 @@ from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import Target
 
 from tests.fleet import create_fleet, expected_points, fleet
-from tom_bhtom_brokers import http, updating
+from tom_bhtom_brokers import updating
+from tom_bhtom_brokers.transports import hosts
 from tom_bhtom_brokers.models import LightcurveUpdate
 
 REPO = Path(__file__).resolve().parent.parent
@@ -96,7 +97,7 @@ def test_faults_over_many_pairs_lose_nothing_and_duplicate_nothing(archive, sett
 @pytest.mark.django_db
 def test_no_archive_host_sees_more_than_the_limit(archive, settings):
     settings.BHTOM_BROKERS = {"max_requests_per_host": 3}
-    http.reset_host_limiter()
+    hosts.reset_host_limiter()
     archive.latency = 0.05
     targets = make_fleet(10)
     outcomes = updating.run(updating.plan(targets, updating.installed_brokers()), workers=16)

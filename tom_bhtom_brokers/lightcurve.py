@@ -19,11 +19,14 @@ archive's time was; where the broker converted it, the archive's own value is th
 import logging
 
 import astropy.units as u
+import erfa
 import numpy as np
 import pandas as pd
 from astropy.constants import c
+from astropy.coordinates import get_body_barycentric_posvel
 from astropy.time import Time
 
+from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.sources import FILTERS, DataSource
 
 logger = logging.getLogger(__name__)
@@ -171,8 +174,6 @@ MJD_ZERO = pd.Timestamp("1858-11-17")
 def calendar_mjd(texts, format, what):
     """UTC MJD of a column of calendar dates or date-times written in ``format``, whole-column; an unreadable
     one is an error naming ``what``, never a point at an invented time."""
-    from tom_bhtom_brokers.exceptions import BrokerParseError
-
     stamps = pd.to_datetime(texts.str.strip(), format=format, errors="coerce")
     if stamps.isna().any():
         raise BrokerParseError(f"unreadable {what}(s) {sorted(texts[stamps.isna()].unique())[:3]}")
@@ -207,8 +208,6 @@ def geocentric_utc_mjd(values, ra, dec, format="jd", scale="tcb", centre="baryce
     error for times past the bundled table (a recent ASAS-SN epoch) — though at the Earth's centre the rotation
     changes nothing. The tests compare this with ``light_travel_time`` on past epochs.
     """
-    from astropy.coordinates import get_body_barycentric_posvel
-
     values = np.asarray(values, dtype=float)
     if len(values) == 0:
         return values
@@ -230,8 +229,6 @@ def geocentric_utc_mjd(values, ra, dec, format="jd", scale="tcb", centre="baryce
 
 def _leap_second_days():
     """UTC MJDs of the days that end with a leap second (from pyerfa's bundled table; no network)."""
-    import erfa
-
     table = erfa.leap_seconds.get()
     whole_seconds = table[table["year"] >= 1972]  # before 1972 UTC had fractional steps, not leap seconds
     firsts = Time([f"{y:04d}-{m:02d}-01" for y, m in zip(whole_seconds["year"], whole_seconds["month"])],

@@ -10,9 +10,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from tom_dataproducts.models import PhotometryReducedDatum
-from tom_targets.models import TargetExtra
+from tom_targets.models import PersistentShare, TargetExtra
+from tom_targets.sharing import continuous_share_data
 
-from tom_bhtom_brokers.brokers.steps import QueuedJob
+from tom_bhtom_brokers.steps import QueuedJob
 from tom_bhtom_brokers.exceptions import (ArchiveUnavailable, ArchiveUnreachable, BrokerInputError,
                                           BrokerNotApplicable, BrokerNotConfigured, JobPostponed, JobQueued)
 from tom_bhtom_brokers.lightcurve import utc_datetimes
@@ -96,16 +97,12 @@ def share_new_points(target, source_name, previous_max_pk):
     as TOM's ``post_save`` handler would send them had they been saved one by one — once per sync, with all
     of them, and after the commit (sharing is a request to another TOM: never inside our transaction). A
     failed share is logged; the points are stored either way."""
-    from tom_targets.models import PersistentShare
-
     if not PersistentShare.objects.filter(target=target).exists():
         return
     added = list(PhotometryReducedDatum.objects.filter(target=target, source_name=source_name,
                                                        pk__gt=previous_max_pk).only("pk"))
 
     def share():
-        from tom_targets.sharing import continuous_share_data
-
         try:
             continuous_share_data(target, added)
         except Exception:  # noqa: BLE001 - another TOM's failure must not fail the update that stored the points

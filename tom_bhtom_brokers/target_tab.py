@@ -10,6 +10,7 @@ from urllib.parse import quote
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks import tasks
 
 from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import Target
@@ -45,8 +46,6 @@ def update_state(target):
     if request.backend == BACKGROUND:  # an update in a thread of the web process (``background``)
         return ("running" if running_in_background(request) else ""), request
     try:
-        from django_tasks import tasks
-
         backend = tasks[request.backend]
         if not backend.supports_get_result:
             return "", request

@@ -1,4 +1,4 @@
-"""Update light curves: decide which (target, source) pairs are due, fetch them concurrently, store.
+"""Update light curves: fetch the due (target, source) pairs of a plan (``planning``) concurrently, store.
 
 Fetching, parsing and shaping rows run in a thread pool (network-bound work); every database write
 happens in the calling thread, so SQLite stays safe. Results that arrive together share one commit,
@@ -9,216 +9,36 @@ A job an archive queues (ATLAS) holds no worker: its pair is recorded as queued 
 ``poll_seconds`` later, one request per pass, while the other pairs go on (``run``'s later passes). Which pair
 a free thread takes is ``scheduling.PairQueue``'s choice: the first whose archive host has a free slot.
 """
-import difflib
-import itertools
 import logging
 import random
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
-from datetime import timedelta
-from datetime import timezone as dt_timezone
 
 from django.db import DatabaseError, OperationalError, transaction
-from django.db.models import Count, Max
 from django.utils import timezone
-
-from tom_dataproducts.models import PhotometryReducedDatum
-from tom_dataservices.dataservices import get_data_service_classes
 from tom_targets.models import Target
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker
-from tom_bhtom_brokers.exceptions import (ArchiveUnavailable, BrokerError, BrokerInputError, BrokerNotApplicable,
-                                          BrokerNotConfigured, JobPostponed, JobQueued)
-from tom_bhtom_brokers.http import HostHealth, host_limiter, watching_hosts
-from tom_bhtom_brokers.lightcurve import MJD_ZERO, Lightcurve
-from tom_bhtom_brokers.models import LightcurveUpdate
-from tom_bhtom_brokers.recording import (DELETED, Outcome, asked_as_before, failure_status,  # noqa: F401 (API)
-                                         queued_job, record_failure, record_success)
+from tom_bhtom_brokers.exceptions import ArchiveUnavailable, BrokerError, JobPostponed, JobQueued
+from tom_bhtom_brokers.lightcurve import Lightcurve
+# the plan of a run and its outcomes are part of this module's API (``updating.plan``, ``updating.Outcome``)
+from tom_bhtom_brokers.planning import (PlanItem, PairState, Status, dry_run_verdict, installed_brokers,  # noqa: F401
+                                        is_due, plan)
+from tom_bhtom_brokers.recording import DELETED, Outcome, record_failure, record_success  # noqa: F401 (API)
 from tom_bhtom_brokers.scheduling import PairQueue
 from tom_bhtom_brokers.store import point_columns
-from tom_bhtom_brokers.target_info import TargetInfo
+from tom_bhtom_brokers.transports.hosts import HostHealth, host_limiter, watching_hosts  # noqa: F401 (API)
 
 logger = logging.getLogger(__name__)
 
-Status = LightcurveUpdate.Status
-#: concurrent fetches; the per-host limit (http.HostLimiter) keeps each archive at a polite few
+#: concurrent fetches; the per-host limit (hosts.HostLimiter) keeps each archive at a polite few
 DEFAULT_WORKERS = 16
 #: how often a batch of results is written again when another writer holds SQLite's lock
 LOCKED_RETRIES = 8
-#: targets planned together: the plan reads statuses, point counts and names for this many targets per query,
-#: so its queries and the memory they take stay bounded however long the target list
-PLAN_CHUNK = 500
-#: an incremental refresh asks from the last stored point minus this many days (``overlap_days`` in the
-#: archive's DATA_SERVICES entry), and the whole history every ``full_read_days``
-DEFAULT_OVERLAP_DAYS = 30.0
-DEFAULT_FULL_READ_DAYS = 7.0
 #: how many times one run puts off a throttled submission before leaving the pair to the next run
 MAX_POSTPONEMENTS = 10
 #: a queued job is asked about again at most this many seconds apart (``next_ask_seconds``)
 MAX_POLL_SECONDS = 60.0
-
-
-@dataclass
-class PlanItem:
-    """One (target, broker) pair and whether it is fetched in this run, with the reason."""
-
-    target: TargetInfo
-    broker: BHTOMBroker
-    due: bool
-    reason: str
-    #: apply an answer that shrinks the stored light curve (``--accept-shrink``)
-    accept_shrink: bool = False
-    #: the job in the target's ``jobs`` was recorded as queued by an earlier pass of this run
-    job_recorded: bool = False
-
-
-def installed_brokers(names=None):
-    """Instances of our brokers among the site's data services, optionally only those named
-    (by display name or DataSource value, case-insensitive), skipping those disabled in settings."""
-    brokers = [cls for cls in get_data_service_classes().values() if issubclass(cls, BHTOMBroker)]
-    if names:
-        wanted = {n.strip().lower() for n in names}
-        known = {b.name.lower() for b in brokers} | {b.source.value.lower() for b in brokers}
-        unknown = wanted - known
-        if unknown:
-            guesses = {name: difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6) for name in unknown}
-            hints = [f"did you mean '{guess[0]}' for '{name}'?" for name, guess in sorted(guesses.items()) if guess]
-            raise ValueError("; ".join([f"unknown source(s) {sorted(unknown)}", *hints,
-                                        f"installed: {sorted(b.name for b in brokers)}"]))
-        brokers = [b for b in brokers if b.name.lower() in wanted or b.source.value.lower() in wanted]
-    return [cls() for cls in brokers if cls.enabled()]
-
-
-def plan(targets, brokers, force=False, now=None, accept_shrink=False):
-    """Every (target, broker) pair with the decision to fetch it or not, and why. ``targets``: a list or a
-    queryset (read in chunks of PLAN_CHUNK, never whole); a few queries per chunk, none per target."""
-    now = now or timezone.now()
-    if hasattr(targets, "iterator"):
-        targets = targets.iterator(chunk_size=PLAN_CHUNK)
-    targets = iter(targets)
-    # a forced run reads the archives' cached lists and files again too (those cached before it started)
-    caches_before = time.time() if force else None
-    items = []
-    while chunk := list(itertools.islice(targets, PLAN_CHUNK)):
-        items.extend(_plan_chunk(chunk, brokers, force, now, accept_shrink, caches_before))
-    return items
-
-
-def _plan_chunk(targets, brokers, force, now, accept_shrink, caches_before=None):
-    infos = TargetInfo.for_targets(targets)
-    ids, names = [t.id for t in infos], [b.name for b in brokers]
-    rows = {(row.target_id, row.source): row for row in
-            LightcurveUpdate.objects.filter(target__in=ids, source__in=names)}
-    stored = {(r["target"], r["source_name"]): (r["n"], r["last"]) for r in
-              PhotometryReducedDatum.objects.filter(target__in=ids, source_name__in=names)
-              .values("target", "source_name").annotate(n=Count("id"), last=Max("timestamp"))}
-    items = []
-    for info in infos:
-        pairs = {broker.name: PairState(broker, info, rows.get((info.id, broker.name)),
-                                        *stored.get((info.id, broker.name), (0, None))) for broker in brokers}
-        info = replace(info, fingerprints={name: p.row.fingerprint for name, p in pairs.items() if p.intact},
-                       refresh_from={name: start for name, p in pairs.items()
-                                     if (start := None if force else p.refresh_from(now)) is not None},
-                       jobs={name: p.job for name, p in pairs.items() if p.job is not None},
-                       located={} if force else {name: p.located for name, p in pairs.items() if p.located},
-                       refresh_caches_before=caches_before)
-        for broker in brokers:
-            due, reason = is_due(broker, info, rows.get((info.id, broker.name)), force, now)
-            if due and broker.name in info.refresh_from:
-                reason += f"; recent part asked (full read every {full_read_interval(broker).days} d)"
-            items.append(PlanItem(info, broker, due, reason, accept_shrink))
-    return items
-
-
-@dataclass
-class PairState:
-    """What the database says of one (target, source) pair, for planning it."""
-
-    broker: BHTOMBroker
-    info: TargetInfo
-    row: LightcurveUpdate | None
-    stored: int
-    last_point: object  # the latest stored point's timestamp, or None
-
-    @property
-    def intact(self):
-        """An answer identical to the last stored one is skipped only while those points are intact."""
-        row = self.row
-        return bool(row and row.fingerprint and row.status in (Status.OK, Status.NO_DATA)
-                    and self.stored == row.points_total)
-
-    @property
-    def asked_as_before(self):
-        return self.row is not None and asked_as_before(self.row, self.broker, self.info)
-
-    @property
-    def job(self):
-        return queued_job(self.row, self.broker, self.info)
-
-    @property
-    def located(self):
-        """The identifier kept from the last answer, while it is good for this update (``remembers_location``):
-        the name/position is as it was asked and that answer was ok."""
-        row = self.row
-        if self.broker.remembers_location and row and row.located and row.status == Status.OK \
-                and self.asked_as_before:
-            return row.located
-        return None
-
-    def refresh_from(self, now):
-        """The MJD an incremental refresh asks from (the last stored point minus the overlap), or None: the whole
-        history (the archive takes no range, the last full read is older than ``full_read_days``, the points or
-        the query changed since)."""
-        row, broker = self.row, self.broker
-        if not (broker.refreshes_incrementally() and row and row.last_full_read and self.last_point
-                and self.stored == row.points_total and self.asked_as_before):
-            return None
-        if now - row.last_full_read >= full_read_interval(broker):
-            return None
-        overlap = timedelta(days=float(broker.setting("overlap_days", DEFAULT_OVERLAP_DAYS)))
-        last = self.last_point
-        if timezone.is_aware(last):
-            last = timezone.make_naive(last, dt_timezone.utc)
-        return (last - overlap - MJD_ZERO.to_pydatetime()) / timedelta(days=1)
-
-
-def full_read_interval(broker):
-    return timedelta(days=float(broker.setting("full_read_days", DEFAULT_FULL_READ_DAYS)))
-
-
-def is_due(broker, info, row, force, now):
-    if force:
-        return True, "forced"
-    if row is None:
-        return True, "never fetched"
-    if not asked_as_before(row, broker, info):
-        return True, "survey name or position changed"
-    if row.status not in (Status.OK, Status.NO_DATA):
-        return True, f"asked again: the last attempt ended '{row.get_status_display()}'"
-    cadence = broker.cadence_interval()
-    if cadence is None:
-        return False, "data release already read (use --force to read again)"
-    since = now - row.last_attempt
-    if since >= cadence:
-        return True, f"last read {since.total_seconds() / 3600:.1f} h ago"
-    return False, f"not due until {(row.last_attempt + cadence):%Y-%m-%d %H:%M} UTC"
-
-
-def dry_run_verdict(item):
-    """What a run would do with one pair, without a request: ("skip", why), ("fetch", why), or the status it
-    would end with before any request ("no name", "not configured", "invalid name") and why."""
-    if not item.due:
-        return "skip", item.reason
-    broker = item.broker
-    try:
-        broker.check_configured()
-        if broker.locating_by(item.target) == "name":
-            broker.valid_name(broker.survey_name(item.target))
-    except (BrokerInputError, BrokerNotApplicable, BrokerNotConfigured) as exc:
-        status = failure_status(exc)
-        return ("no name" if status == Status.NOT_APPLICABLE else status.label), str(exc)
-    return "fetch", item.reason
 
 
 @dataclass
@@ -232,7 +52,7 @@ class Fetched:
 
 def fetch_one(item, health=None):
     """Worker: fetch and parse one pair, and shape its points for the database (pure work, done here rather
-    than in the writing thread). Its requests report to ``health`` (http.HostHealth), which refuses those to a
+    than in the writing thread). Its requests report to ``health`` (hosts.HostHealth), which refuses those to a
     host found down. Never raises."""
     try:
         with watching_hosts(health):
@@ -260,82 +80,103 @@ def run(items, workers=DEFAULT_WORKERS, on_outcome=None, health=None, collect_jo
     pool again ``poll_seconds`` later (a throttled submission: after the wait the archive asked for) until the
     job is done or ``max_wait_seconds`` after its submission; the pool's threads never sleep on it. Without
     ``collect_jobs`` (a django-tasks task), the job is left for a later run or task."""
-    health = health if health is not None else HostHealth()
-    outcomes = []
-
-    def done(outcome):
-        outcomes.append(outcome)
-        if on_outcome:
-            on_outcome(outcome)
-
-    due = []
-    for item in items:
-        if item.due:
-            due.append(item)
-        else:
-            done(Outcome(item.target.id, item.target.name, item.broker.name, "skipped", item.reason))
+    pool_run = PoolRun(health if health is not None else HostHealth(), on_outcome, collect_jobs)
+    due = pool_run.skip_not_due(items)
     # jobs first: an archive's queue then works on them while the other archives' pairs are fetched. The pairs
     # whose jobs an archive takes in batches wait for the batches (one thread submits them); those a batch left
     # out then join the queue
     held = batchable(due)
-    due = [item for item in due if id(item) not in held]
-    due.sort(key=lambda item: not item.broker.queues_jobs)
-    queue = PairQueue(due, host_limiter().per_host)
-    postponed = {}
+    due = sorted((item for item in due if id(item) not in held), key=lambda item: not item.broker.queues_jobs)
+    pool_run.fetch(PairQueue(due, host_limiter().per_host), held, max(1, workers))
+    return pool_run.outcomes
 
-    def handle(results):
-        # a job still queued as it was recorded is not written again (each pass would cost the one writing
-        # thread a transaction for nothing)
+
+class PoolRun:
+    """One run's pool: it feeds due pairs to the worker threads, hands what they bring back to the writing thread
+    (this one), and puts a pair whose job is still queued back into the queue for a later pass."""
+
+    def __init__(self, health, on_outcome, collect_jobs):
+        self.health, self.on_outcome, self.collect_jobs = health, on_outcome, collect_jobs
+        self.outcomes, self.postponed, self.pending = [], {}, set()
+        self.queue = self.batches = self.held = None
+
+    def done(self, outcome):
+        self.outcomes.append(outcome)
+        if self.on_outcome:
+            self.on_outcome(outcome)
+
+    def skip_not_due(self, items):
+        """The due items; the others are done at once, as skipped with their reason."""
+        due = []
+        for item in items:
+            if item.due:
+                due.append(item)
+            else:
+                self.done(Outcome(item.target.id, item.target.name, item.broker.name, "skipped", item.reason))
+        return due
+
+    def fetch(self, queue, held, workers):
+        """Until the queue is empty and nothing is out: wait for the first worker to finish (or the next pass of a
+        queued job), record what came back, start what the free threads may take."""
+        self.queue, self.held = queue, held
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lightcurve") as pool:
+            if held:
+                self.batches = pool.submit(submit_in_batches, list(held.values()), self.health)
+                self.pending.add(self.batches)
+            self.feed(pool, workers)
+            try:
+                while self.pending or self.queue:
+                    self.collect(self.wait_for_some())
+                    self.feed(pool, workers)
+            except KeyboardInterrupt:
+                self.stop()
+
+    def feed(self, pool, workers):
+        while len(self.pending) < workers and (item := self.queue.take()) is not None:
+            self.pending.add(pool.submit(fetch_one, item, self.health))
+
+    def wait_for_some(self):
+        """The futures finished by the time the next queued pass is due; a pair due now whose host is busy waits
+        for one of the pending pairs, not in a busy loop."""
+        timeout = self.queue.seconds_to_next()
+        if not self.pending:
+            time.sleep(timeout or 0)
+            return set()
+        finished, self.pending = wait(self.pending, timeout=timeout or None, return_when=FIRST_COMPLETED)
+        return finished
+
+    def collect(self, finished):
+        results = []
+        for future in finished:
+            if future is self.batches:
+                submitted = future.result()
+                self.queue.add([item for key, item in self.held.items() if key not in submitted])
+                results.extend(submitted.values())
+            else:
+                results.append(future.result())
+                self.queue.done(results[-1].item)
+        self.handle(results)
+
+    def handle(self, results):
+        """Record results in one transaction and put each pair whose job is still queued back for a later pass. A
+        job still queued as it was recorded is not written again (each pass would cost the one writing thread a
+        transaction for nothing)."""
         fresh = [result for result in results if not still_queued(result)]
         recorded = {id(result): outcome for result, outcome in record_many(fresh)} if fresh else {}
         for result in results:
             outcome = recorded.get(id(result)) or queued_outcome(result)
-            again = next_pass(result, postponed) if collect_jobs else None
+            again = next_pass(result, self.postponed) if self.collect_jobs else None
             if again is None:
-                done(outcome)
+                self.done(outcome)
             else:
-                queue.again(again[1], again[0])
+                self.queue.again(again[1], again[0])
 
-    workers = max(1, workers)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lightcurve") as pool:
-        batches = pool.submit(submit_in_batches, list(held.values()), health) if held else None
-        pending = {batches} if batches else set()
-
-        def feed():
-            while len(pending) < workers and (item := queue.take()) is not None:
-                pending.add(pool.submit(fetch_one, item, health))
-
-        def collect(finished):
-            results = []
-            for future in finished:
-                if future is batches:
-                    submitted = future.result()
-                    queue.add([item for key, item in held.items() if key not in submitted])
-                    results.extend(submitted.values())
-                else:
-                    results.append(future.result())
-                    queue.done(results[-1].item)
-            handle(results)
-
-        feed()
-        try:
-            while pending or queue:
-                timeout = queue.seconds_to_next()
-                if pending:
-                    # a pair due now whose host is busy waits for one of the pending pairs, not in a busy loop
-                    finished, pending = wait(pending, timeout=timeout or None, return_when=FIRST_COMPLETED)
-                else:
-                    time.sleep(timeout or 0)
-                    finished = set()
-                collect(finished)
-                feed()
-        except KeyboardInterrupt:
-            # stop cleanly: nothing new starts, the pairs already asked finish (each within its deadline) and are
-            # stored; the rest are not asked, and stay as they were (due next run)
-            cancelled = sum(future.cancel() for future in pending)
-            collect(wait({future for future in pending if not future.cancelled()})[0])
-            raise Interrupted(outcomes, not_asked=len(queue) + cancelled) from None
-    return outcomes
+    def stop(self):
+        """Ctrl-C: nothing new starts, the pairs already asked finish (each within its deadline) and are stored; the
+        rest are not asked, and stay as they were (due next run)."""
+        cancelled = sum(future.cancel() for future in self.pending)
+        self.collect(wait({future for future in self.pending if not future.cancelled()})[0])
+        raise Interrupted(self.outcomes, not_asked=len(self.queue) + cancelled) from None
 
 
 class Interrupted(Exception):

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from plotly.offline import get_plotlyjs
 
 from tom_targets.models import Target, TargetExtra
 
@@ -152,8 +153,6 @@ def survey_names(request, pk):
 
 @lru_cache(maxsize=1)
 def _plotly_source():
-    from plotly.offline import get_plotlyjs
-
     return get_plotlyjs()
 
 

@@ -90,7 +90,7 @@ def test_a_malformed_name_is_refused_without_a_request(archive, make_target):
 ])
 def test_answers_that_are_not_api_delim_are_refused(payload, reason):
     from tom_bhtom_brokers.exceptions import BrokerParseError
-    from tom_bhtom_brokers.http import Response
+    from tom_bhtom_brokers.transports.http import Response
 
     response = Response(url="http://x/index.php", status=200, headers={}, content=payload)
     with pytest.raises(BrokerParseError, match=reason.replace("(", r"\(").replace(")", r"\)")):

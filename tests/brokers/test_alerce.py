@@ -15,7 +15,7 @@ from tests.brokers.contract import BrokerContract, stored, update
 from tests.sample_archive.server import DATA_DIR
 from tom_bhtom_brokers.brokers.alerce import AlerceBroker
 from tom_bhtom_brokers.exceptions import BrokerParseError
-from tom_bhtom_brokers.http import Response
+from tom_bhtom_brokers.transports.http import Response
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.target_info import TargetInfo
 

@@ -93,7 +93,7 @@ def test_a_name_antares_does_not_know_and_a_malformed_one(archive, make_target):
 ])
 def test_malformed_loci_are_refused(document, reason):
     from tom_bhtom_brokers.exceptions import BrokerParseError
-    from tom_bhtom_brokers.http import Response
+    from tom_bhtom_brokers.transports.http import Response
 
     broker = AntaresBroker()
     response = Response(url="http://x/v2/loci/ANT1", status=200, headers={}, content=json.dumps(document).encode())
@@ -112,7 +112,7 @@ def test_a_locus_id_that_is_not_a_plain_id_is_refused(locus_id):
 
 
 def _parse_lightcurve_csv(text):
-    from tom_bhtom_brokers.http import Response
+    from tom_bhtom_brokers.transports.http import Response
 
     document = {"data": {"id": "ANT1", "properties": {"ztf_object_id": "ZTF19aapreis"}, "lightcurve": text}}
     response = Response(url="http://x/v2/loci/ANT1", status=200, headers={}, content=json.dumps(document).encode())

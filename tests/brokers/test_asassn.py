@@ -11,7 +11,7 @@ from tests.brokers.contract import BrokerContract, stored, update
 from tests.data.make_fixtures import ASASSN_EMPTY_JOB, ASASSN_FU_ORI_JOB, ASASSN_PHOTOMETRY_ID
 from tests.sample_archive.server import DATA_DIR
 from tom_bhtom_brokers.brokers.asassn import AsassnBroker
-from tom_bhtom_brokers.http import Response
+from tom_bhtom_brokers.transports.http import Response
 from tom_bhtom_brokers.lightcurve import geocentric_utc_mjd
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.target_info import TargetInfo
@@ -173,7 +173,7 @@ def test_v2_limits_bad_quality_and_an_unreachable_server(archive, make_target, s
 
 def test_a_cut_row_is_an_error():
     from tom_bhtom_brokers.exceptions import BrokerParseError
-    from tom_bhtom_brokers.http import Response
+    from tom_bhtom_brokers.transports.http import Response
 
     text = (DATA_DIR / "asassn" / f"coordinate_{ASASSN_FU_ORI_JOB}.csv").read_text().splitlines()
     text[3] = ",".join(text[3].split(",")[:4])

@@ -16,7 +16,7 @@ from tom_bhtom_brokers.brokers.first import FirstBroker
 from tom_bhtom_brokers.brokers.linear import LinearBroker
 from tom_bhtom_brokers.brokers.ps1 import Ps1Broker
 from tom_bhtom_brokers.brokers.sdss import SdssBroker
-from tom_bhtom_brokers.http import Response
+from tom_bhtom_brokers.transports.http import Response
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.target_info import TargetInfo
 

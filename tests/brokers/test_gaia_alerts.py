@@ -139,6 +139,6 @@ def test_query_form_by_name_and_by_cone_creates_targets_with_the_name(archive):
 
 
 def _response(payload):
-    from tom_bhtom_brokers.http import Response
+    from tom_bhtom_brokers.transports.http import Response
 
     return Response(url="http://archive.test/x", status=200, headers={}, content=payload)

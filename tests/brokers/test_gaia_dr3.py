@@ -11,7 +11,7 @@ import astropy.units as u
 from tests.brokers.contract import BrokerContract, stored, update
 from tests.sample_archive.server import DATA_DIR, as_votable
 from tom_bhtom_brokers.brokers.gaia_dr3 import GaiaDR3Broker
-from tom_bhtom_brokers.http import Response
+from tom_bhtom_brokers.transports.http import Response
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.target_info import TargetInfo
 

@@ -13,7 +13,7 @@ from astropy.time import Time
 from tests.brokers.contract import BrokerContract, stored, update
 from tests.sample_archive.server import DATA_DIR
 from tom_bhtom_brokers.brokers.lsst import LsstBroker
-from tom_bhtom_brokers.http import Response
+from tom_bhtom_brokers.transports.http import Response
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.target_info import TargetInfo
 

@@ -7,7 +7,7 @@ from tests.brokers.contract import BrokerContract, stored, update
 from tests.sample_archive.server import DATA_DIR
 from tom_bhtom_brokers.brokers.neowise import NeowiseBroker
 from tom_bhtom_brokers.exceptions import BrokerParseError
-from tom_bhtom_brokers.http import Response
+from tom_bhtom_brokers.transports.http import Response
 from tom_bhtom_brokers.sky import separations_arcsec
 from tom_bhtom_brokers.target_info import TargetInfo
 

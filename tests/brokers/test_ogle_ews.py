@@ -11,7 +11,7 @@ from tests.brokers.contract import BrokerContract, stored, update
 from tests.sample_archive.server import DATA_DIR
 from tom_bhtom_brokers.brokers.ogle_ews import OgleEwsBroker
 from tom_bhtom_brokers.exceptions import BrokerParseError
-from tom_bhtom_brokers.http import Response
+from tom_bhtom_brokers.transports.http import Response
 from tom_bhtom_brokers.target_info import TargetInfo
 
 RA, DEC = 268.0, -29.5

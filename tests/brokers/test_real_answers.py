@@ -25,7 +25,7 @@ from tom_bhtom_brokers.brokers.linear import parse_target_list
 from tom_bhtom_brokers.brokers.neowise import NeowiseBroker
 from tom_bhtom_brokers.brokers.ps1 import table as ps1_table
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
-from tom_bhtom_brokers.http import Response
+from tom_bhtom_brokers.transports.http import Response
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.target_info import TargetInfo
 

@@ -39,7 +39,9 @@ import numpy as np
 import pandas as pd
 from astropy.time import Time
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, frame_of_rows, no_data
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request
+from tom_bhtom_brokers.brokers.reading import frame_of_rows
+from tom_bhtom_brokers.fetching import no_data
 from tom_bhtom_brokers.brokers.first import FirstBroker, asu_tsv
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve

@@ -14,7 +14,7 @@ for the other band only, never an empty or stale one.
 import astropy.units as u
 import numpy as np
 
-from tom_bhtom_brokers.brokers.base import separation_note
+from tom_bhtom_brokers.brokers.reading import separation_note
 from tom_bhtom_brokers.brokers.irsa import IrsaTapBroker, band_character, filled
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sky import separations_arcsec

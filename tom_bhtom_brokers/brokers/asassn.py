@@ -50,10 +50,12 @@ import numpy as np
 import pandas as pd
 from django.utils.module_loading import import_string
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, no_data, read_csv, require_complete
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request
+from tom_bhtom_brokers.brokers.reading import read_csv, require_complete
+from tom_bhtom_brokers.fetching import no_data
 from tom_bhtom_brokers.exceptions import (BrokerNotApplicable, BrokerNotConfigured, BrokerParseError,
                                           BrokerServiceError, NoData)
-from tom_bhtom_brokers.http import Response
+from tom_bhtom_brokers.transports.http import Response
 from tom_bhtom_brokers.sky import nearest_within
 from tom_bhtom_brokers.lightcurve import Lightcurve, calendar_mjd, geocentric_utc_mjd
 from tom_bhtom_brokers.sources import DataSource

@@ -52,8 +52,10 @@ from astropy.time import Time
 
 from django.utils import timezone
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, frame_of_rows, no_data, read_json
-from tom_bhtom_brokers.brokers.steps import QueuedJob
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
+from tom_bhtom_brokers.brokers.reading import frame_of_rows, read_json
+from tom_bhtom_brokers.fetching import no_data
+from tom_bhtom_brokers.steps import QueuedJob
 from tom_bhtom_brokers.exceptions import (BrokerError, BrokerNotConfigured, BrokerParseError, BrokerServiceError,
                                           JobPostponed, JobQueued, NoData, masked)
 from tom_bhtom_brokers.lightcurve import Lightcurve

@@ -27,7 +27,8 @@ import astropy.units as u
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, read_csv, require_complete, separation_note
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request
+from tom_bhtom_brokers.brokers.reading import read_csv, require_complete, separation_note
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sky import separations_arcsec

@@ -26,8 +26,10 @@ import astropy.units as u
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, frame_of_rows, no_data
-from tom_bhtom_brokers.brokers.wsdb import HasWsdbRoute
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
+from tom_bhtom_brokers.brokers.reading import frame_of_rows
+from tom_bhtom_brokers.fetching import no_data
+from tom_bhtom_brokers.transports.wsdb import HasWsdbRoute
 from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve, utc_mjd
 from tom_bhtom_brokers.sky import separations_arcsec

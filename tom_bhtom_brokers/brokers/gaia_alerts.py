@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 from django import forms
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, ConeQueryForm, Located, Request
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request
+from tom_bhtom_brokers.data_service import ConeQueryForm
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve, calendar_mjd
 from tom_bhtom_brokers.sky import nearest_within, separations_arcsec

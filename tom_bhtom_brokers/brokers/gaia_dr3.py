@@ -40,9 +40,10 @@ from astropy.table import Table
 from astropy.time import Time
 from erfa import ErfaWarning
 
-from tom_bhtom_brokers.brokers.base import (BHTOMBroker, Located, Request, no_data, read_csv, refuse_absurd_width,
-                                            separation_note)
-from tom_bhtom_brokers.brokers.tap import read_votable
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request
+from tom_bhtom_brokers.brokers.reading import read_csv, refuse_absurd_width, separation_note
+from tom_bhtom_brokers.fetching import no_data
+from tom_bhtom_brokers.transports.tap import read_votable
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve, geocentric_utc_mjd
 from tom_bhtom_brokers.sky import separations_arcsec

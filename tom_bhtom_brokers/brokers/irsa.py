@@ -9,8 +9,9 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, refuse_absurd_width
-from tom_bhtom_brokers.brokers.tap import read_votable
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
+from tom_bhtom_brokers.brokers.reading import refuse_absurd_width
+from tom_bhtom_brokers.transports.tap import read_votable
 from tom_bhtom_brokers.exceptions import BrokerParseError
 
 

@@ -42,7 +42,9 @@ import numpy as np
 import pandas as pd
 
 from tom_bhtom_brokers.brokers.antares import AntaresBroker, light_curve_rows
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, column, no_data, number, read_json
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request
+from tom_bhtom_brokers.brokers.reading import column, number, read_json
+from tom_bhtom_brokers.fetching import no_data
 from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve, utc_mjd
 from tom_bhtom_brokers.photometry import (MAGNITUDE_TO_FLUX_ERROR, TOTAL, UPPER_LIMIT, ab_flux, ab_magnitude,

@@ -24,8 +24,9 @@ by default, with MAST's column names) — check the name against your WSDB.
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request, frame_of_rows, read_json
-from tom_bhtom_brokers.brokers.wsdb import HasWsdbRoute
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request
+from tom_bhtom_brokers.brokers.reading import frame_of_rows, read_json
+from tom_bhtom_brokers.transports.wsdb import HasWsdbRoute
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve, utc_mjd
 from tom_bhtom_brokers.sky import nearest_within

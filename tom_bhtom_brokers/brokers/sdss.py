@@ -23,8 +23,9 @@ WSDB route (``'route': 'wsdb'``): the same columns from ``sdssdr14.photoobjall``
 """
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, read_csv
-from tom_bhtom_brokers.brokers.wsdb import HasWsdbRoute
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
+from tom_bhtom_brokers.brokers.reading import read_csv
+from tom_bhtom_brokers.transports.wsdb import HasWsdbRoute
 from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve, utc_mjd
 from tom_bhtom_brokers.sources import DataSource

@@ -20,7 +20,8 @@ import astropy.units as u
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request, read_csv
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
+from tom_bhtom_brokers.brokers.reading import read_csv
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import DataSource
 

@@ -5,6 +5,7 @@ from collections import Counter, defaultdict
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
+from tqdm import tqdm
 
 from tom_targets.models import Target
 
@@ -132,8 +133,6 @@ class Command(BaseCommand):
         due = sum(item.due for item in items)
         if options["no_progress"] or not sys.stderr.isatty() or not due:
             return updating.run(items, workers=options["workers"], health=health)
-        from tqdm import tqdm
-
         with tqdm(total=due, unit="pair", desc="light curves", file=sys.stderr) as bar:
             def tick(outcome):
                 if outcome.status != "skipped":

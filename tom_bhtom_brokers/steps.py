@@ -24,7 +24,7 @@ class Request:
     #: for an answer from a local copy: the copy is fetched again when it was made before this UNIX time (a forced
     #: run's start, ``TargetInfo.refresh_caches_before``)
     refresh_before: float | None = None
-    #: an ADQL query for the TAP service at ``path`` (sent by pyvo: ``brokers/tap.py``)
+    #: an ADQL query for the TAP service at ``path`` (sent by pyvo: ``transports/tap.py``)
     adql: str | None = None
     #: whether sending it twice does no harm: by default a GET may be retried after a failure that may have
     #: reached the server and a POST may not (a second ATLAS job); a TAP query is a read sent as a POST

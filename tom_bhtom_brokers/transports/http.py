@@ -11,9 +11,7 @@ import random
 import re
 import threading
 import time
-from collections import Counter
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -21,9 +19,8 @@ import requests
 import urllib3
 
 from tom_bhtom_brokers import __version__
-from tom_bhtom_brokers.app_settings import app_setting
-from tom_bhtom_brokers.exceptions import (ArchiveUnavailable, ArchiveUnreachable, BrokerServiceError, masked,
-                                          masked_text)
+from tom_bhtom_brokers.exceptions import ArchiveUnreachable, BrokerServiceError, masked, masked_text
+from tom_bhtom_brokers.transports.hosts import host_limiter, watched_health
 
 logger = logging.getLogger(__name__)
 
@@ -55,123 +52,6 @@ class Response:
     @property
     def content_type(self):
         return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
-
-
-@dataclass
-class HostLimiter:
-    """Caps how many requests this process has open at once against one archive host."""
-
-    per_host: int = 4
-    _semaphores: dict = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def for_host(self, host):
-        with self._lock:
-            if host not in self._semaphores:
-                self._semaphores[host] = threading.BoundedSemaphore(self.per_host)
-            return self._semaphores[host]
-
-
-def _default_per_host():
-    return int(app_setting("max_requests_per_host", 4))
-
-
-_limiter = None
-_limiter_lock = threading.Lock()
-
-
-def host_limiter():
-    """The process-wide limiter, sized from ``settings.BHTOM_BROKERS['max_requests_per_host']`` (default 4)."""
-    global _limiter
-    with _limiter_lock:
-        if _limiter is None:
-            _limiter = HostLimiter(per_host=_default_per_host())
-        return _limiter
-
-
-def reset_host_limiter(per_host=None):
-    """Forget the limiter so the next request builds it anew (used when settings change, e.g. in tests)."""
-    global _limiter
-    with _limiter_lock:
-        _limiter = HostLimiter(per_host=per_host) if per_host else None
-
-
-class HostHealth:
-    """Which archive hosts stopped answering during one run. After ``threshold`` requests in a row to a host that
-    got no answer at all (connection refused or not made, or no answer within the timeout: ArchiveUnreachable),
-    the host is down for the rest of the run: requests to it are refused before they are sent
-    (ArchiveUnavailable). Any answer from the host (data, a 404, a 503, a reset) resets its count. Shared by a
-    run's worker threads; a thread's requests report to it inside ``watching_hosts``.
-
-    While a host is suspect (its last request got no answer) and other requests to it are still out, a new request
-    waits for their verdict instead of going out: they either answer (the host is fine, it goes) or fail too (the
-    host is down, it is refused). So a host that answers nothing costs one timeout, not one per wave of
-    requests."""
-
-    #: the longest a request waits for the verdict of those already out to a suspect host
-    MAX_VERDICT_WAIT = 600.0
-
-    def __init__(self, threshold=None):
-        if threshold is None:
-            threshold = app_setting("host_down_after", 3)
-        self.threshold = max(1, int(threshold))
-        self._lock = threading.Condition()
-        self._in_a_row = Counter()
-        self._out = Counter()
-        #: host -> why it was found down
-        self.down = {}
-        #: host -> pairs not asked because of it (counted by the updater)
-        self.skipped = Counter()
-
-    def admit(self, host):
-        """Before a request to ``host``: the error refusing it if the host is down (after waiting for the verdict
-        of the requests still out to a suspect host), else None, and the request counts as out until ``observe``."""
-        with self._lock:
-            self._lock.wait_for(lambda: host in self.down or not (self._in_a_row[host] and self._out[host]),
-                                timeout=self.MAX_VERDICT_WAIT)
-            if host not in self.down:
-                self._out[host] += 1
-                return None
-        return self.refusal(host)
-
-    def refusal(self, host):
-        """The error for a request to ``host`` if the host is down, else None."""
-        with self._lock:
-            reason = self.down.get(host)
-        if reason is None:
-            return None
-        error = ArchiveUnavailable(f"not asked: {host} did not answer {self.threshold} requests in a row earlier "
-                                   f"in this run (last: {reason}); the next run asks again")
-        error.host = host
-        return error
-
-    def observe(self, host, error):
-        """One request's result on ``host`` (a request ``admit`` let out): ``error`` None when it answered."""
-        with self._lock:
-            self._out[host] = max(0, self._out[host] - 1)
-            self._lock.notify_all()
-            if not isinstance(error, ArchiveUnreachable):
-                self._in_a_row[host] = 0
-                return
-            self._in_a_row[host] += 1
-            if self._in_a_row[host] >= self.threshold and host not in self.down:
-                self.down[host] = error.reason
-                logger.warning("%s did not answer %d requests in a row: its other requests in this run are not sent",
-                               host, self.threshold)
-
-
-_watched = threading.local()
-
-
-@contextmanager
-def watching_hosts(health):
-    """Inside the block, this thread's requests report to ``health`` (a HostHealth, or None for none)."""
-    previous = getattr(_watched, "health", None)
-    _watched.health = health
-    try:
-        yield
-    finally:
-        _watched.health = previous
 
 
 def redacted_url(url, params=None):
@@ -289,7 +169,7 @@ class HttpClient:
         shown_url = redacted_url(url, params)
         host = urlsplit(url).netloc
         semaphore = host_limiter().for_host(host)
-        health = getattr(_watched, "health", None)
+        health = watched_health()
         attempt = 0
         while True:
             attempt += 1

@@ -20,10 +20,10 @@ from astropy.io.votable import parse_single_table
 from pyvo.dal import DALFormatError, DALQueryError, DALServiceError, TAPService
 from requests.structures import CaseInsensitiveDict
 
-from tom_bhtom_brokers.brokers.steps import Request
+from tom_bhtom_brokers.steps import Request
 from tom_bhtom_brokers.exceptions import BrokerError, BrokerParseError, BrokerServiceError
 
-#: more columns than any archive's table has (the CSV readers' limit too, ``base.MAX_COLUMNS``)
+#: more columns than any archive's table has (the CSV readers' limit too, ``reading.MAX_COLUMNS``)
 MAX_FIELDS = 1000
 
 

@@ -14,26 +14,28 @@ import json
 
 import astropy.units as u
 import pandas as pd
+from django.conf import settings
 
-from tom_bhtom_brokers.brokers.steps import Located, Request
+try:  # an optional dependency: only a site with a WSDB account installs it ([wsdb])
+    import psycopg
+except ImportError:
+    psycopg = None
+
+from tom_bhtom_brokers.steps import Located, Request
 from tom_bhtom_brokers.exceptions import BrokerNotConfigured, BrokerServiceError
-from tom_bhtom_brokers.http import Response
+from tom_bhtom_brokers.transports.http import Response
 
 CONNECTION_KEYS = ("host", "port", "dbname", "user", "password", "service", "sslmode")
 
 
 def wsdb_settings():
-    from django.conf import settings
-
     return dict(getattr(settings, "DATA_SERVICES", {}).get("WSDB", {}))
 
 
 def run_query(sql, params, timeout=60.0):
     """(rows, column names) of one parameterised query on WSDB."""
-    try:
-        import psycopg
-    except ImportError:
-        raise BrokerNotConfigured("the WSDB route needs psycopg: pip install 'tom-bhtom-brokers[wsdb]'") from None
+    if psycopg is None:
+        raise BrokerNotConfigured("the WSDB route needs psycopg: pip install 'tom-bhtom-brokers[wsdb]'")
     configured = wsdb_settings()
     connection = {key: configured[key] for key in CONNECTION_KEYS if configured.get(key) not in (None, "")}
     connection.setdefault("dbname", "wsdb")
