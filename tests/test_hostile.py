@@ -526,7 +526,8 @@ def test_a_400_digit_integer_is_a_parse_error_not_an_internal_error(archive, mak
 
 
 def test_an_atlas_task_list_whose_next_is_not_an_address_is_a_parse_error(archive, settings):
-    from tom_bhtom_brokers.brokers.atlas import AtlasBroker, TaskList
+    from tom_bhtom_brokers.brokers.atlas import AtlasBroker
+    from tom_bhtom_brokers.transports.jobqueue import TaskList
     from tom_bhtom_brokers.exceptions import BrokerParseError
 
     archive.add_fault(path="/forcedphot/queue/", kind="replace",

@@ -4,8 +4,8 @@ Archive: the ATLAS Forced Photometry Server, https://fallingstar-data.com/forced
 2021, TNS AstroNote 2021-7; cite Tonry et al. 2018, PASP 130, 064505 and Smith et al. 2020, PASP 132,
 085002). Two routes:
 
-* **The queue** (with ``DATA_SERVICES['ATLAS']['token']``, the API token of an ATLAS account, from
-  ``POST /forcedphot/api-token-auth/``; header ``Authorization: Token ...``): a job for the target's
+* **The queue** (the job-queue transport, ``transports/jobqueue.py``; with ``DATA_SERVICES['ATLAS']['token']``,
+  the API token of an ATLAS account, from ``POST /forcedphot/api-token-auth/``; header ``Authorization: Token ...``): a job for the target's
   coordinates is queued (``POST /forcedphot/queue/``) and recorded in the pair's status row (status "queued",
   its path, when, how many submissions): no thread waits for it. A run submits its pairs' jobs in batches
   before anything else (``submit_jobs``: the server's ``radeclist``, up to 100 positions a POST, grouped by the
@@ -40,11 +40,8 @@ A repeated (MJD, filter) — a server bug on some nights — is stored once. Tim
 start of the 30 s exposure, stored as it is. Fluxes, ``mag5sig`` and the exposure name are in the extras.
 """
 import logging
-import threading
-import time
-from collections import deque
 from datetime import timedelta
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -56,8 +53,9 @@ from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
 from tom_bhtom_brokers.brokers.reading import frame_of_rows, read_json
 from tom_bhtom_brokers.fetching import no_data
 from tom_bhtom_brokers.steps import QueuedJob
+from tom_bhtom_brokers.transports.jobqueue import JobQueue, same_position
 from tom_bhtom_brokers.exceptions import (BrokerError, BrokerNotConfigured, BrokerParseError, BrokerServiceError,
-                                          JobPostponed, JobQueued, NoData, masked)
+                                          JobQueued, masked)
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import DataSource
 
@@ -81,7 +79,7 @@ TASK_LIST_MAX_PAGES = 10
 BATCH_LIMIT = 100
 
 
-class AtlasBroker(BHTOMBroker):
+class AtlasBroker(JobQueue, BHTOMBroker):
     """ATLAS c/o forced photometry at the target's position, queued with the site's token or pasted."""
 
     source = DataSource.ATLAS
@@ -95,10 +93,10 @@ class AtlasBroker(BHTOMBroker):
     #: a job takes mjd_min/mjd_max (with a token; a pasted result is a file read whole)
     takes_time_range = True
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.task_list = TaskList(self)
-        self.delete_budget = RateBudget(int(self.setting("deletes_per_minute", 50)), per_seconds=60.0)
+    queue_path = QUEUE_PATH
+    own_prefix = "/forcedphot/"
+    task_fields = {"finished": "finishtimestamp", "result": "result_url", "error": "error_msg",
+                   "position": "queuepos", "url": "url"}
 
     @property
     def token(self):
@@ -205,7 +203,7 @@ class AtlasBroker(BHTOMBroker):
             if not (isinstance(task, dict) and same_position(task, target)):
                 raise BrokerParseError("the server's tasks are not the positions submitted, in order", url=answer.url)
             job = QueuedJob(self.own_path(task.get("url"), "task url", answer.url), now, 1, start)
-            queued[target.id] = JobQueued(job, queued_note(job), url=answer.url)
+            queued[target.id] = JobQueued(job, self.queued_note(job), url=answer.url)
         return queued
 
     def job_fields(self, start):
@@ -214,91 +212,8 @@ class AtlasBroker(BHTOMBroker):
         return {"mjd_min": f"{self.setting('mjd_min', FIRST_MJD) if start is None else start:.5f}",
                 "mjd_max": f"{Time.now().mjd + 1.0:.5f}", "use_reduced": "false", "send_email": "false"}
 
-    def send(self, req):
-        """A result file is one GET. A job: the one already queued is asked once (its result read and the job
-        deleted when finished); else a job is submitted. A job waiting in the queue raises JobQueued: the
-        updater asks again later, no thread waits."""
-        if not (req.method == "POST" and req.path == QUEUE_PATH):
-            return super().send(req)
-        job = req.job
-        if job is None:
-            return self.submit(req, attempts=1)
-        task, url = self.task_list.task(job), f"{self.base_url}{job.path}"
-        if task is None:  # not on the task list read: the job itself
-            answer = self.request(Request(job.path, headers=self.auth_headers()), lost_ok=True)
-            if answer is None:  # the server no longer knows the job (results are kept for a short time only)
-                return self.submit_again(req, job)
-            task = self.read(answer, lambda payload: read_json(payload, "ATLAS task"))
-        if not task.get("finishtimestamp"):
-            lost_after = timedelta(hours=float(self.setting("job_lost_hours", 24)))
-            if timezone.now() - job.submitted_at > lost_after:
-                self.delete(job.path)
-                return self.submit_again(req, job)
-            raise JobQueued(job, queued_note(job, task.get("queuepos")), url=url)
-        if not task.get("result_url"):
-            self.delete(job.path)
-            raise NoData(f"ATLAS: {str(task.get('error_msg') or 'no data returned')[:200]} for this position")
-        result = self.request(Request(self.own_path(task["result_url"], "result_url", job.path)), lost_ok=True)
-        if result is None:  # deleted meanwhile (another update collected the same job first)
-            return self.submit_again(req, job)
-        self.delete(job.path)
-        return result
-
-    def submit_again(self, req, job):
-        logger.info("the ATLAS job %s or its result is gone: submitted again", job.path)
-        return self.submit(req, attempts=job.attempts + 1)
-
-    def request(self, req, lost_ok=False):
-        """One request to the server; with ``lost_ok``, None for a 404 (a job the server no longer has)."""
-        try:
-            return super().request(req)
-        except BrokerServiceError as exc:
-            if lost_ok and exc.status == 404:
-                return None
-            raise
-
-    def submit(self, req, attempts):
-        """Queue the job; raises JobQueued with it, or JobPostponed when the server throttles submissions."""
-        try:
-            submitted = self.request(req)
-        except BrokerServiceError as exc:
-            if exc.status != 429:
-                raise
-            wait = getattr(exc, "retry_after", None) or float(self.setting("poll_seconds", 10))
-            raise JobPostponed(f"ATLAS throttled the submission: asked again in {wait:.0f} s", wait,
-                               url=exc.url) from None
-        path = self.own_path(self.read(submitted, lambda payload: read_json(payload, "ATLAS queue answer"))
-                             .get("url"), "task url", submitted.url)
-        job = QueuedJob(path, timezone.now(), attempts, req.asked_from_mjd)
-        raise JobQueued(job, queued_note(job), url=submitted.url)
-
-    def delete(self, task_path):
-        """Delete the finished job, as the API guide asks, within the account's write budget: the server allows
-        60 writes a minute (submissions and deletes), so a run deletes at most ``deletes_per_minute`` (50,
-        leaving room for submissions) and leaves the others to the server, which removes a finished API task
-        31 days after it finished (its taskrunner's maintenance sweep). A failure is logged only, and a throttled
-        delete is not waited for."""
-        if not self.delete_budget.take():
-            logger.debug("ATLAS: %s left to the server's sweep (this minute's deletes are spent)", task_path)
-            return
-        try:
-            self.request(Request(task_path, method="DELETE", headers=self.auth_headers(), wait_when_throttled=False))
-        except BrokerServiceError as exc:
-            logger.warning("could not delete the ATLAS job %s: %s", task_path, exc)
-
     def auth_headers(self):
         return {"Authorization": f"Token {self.token}", "Accept": "application/json"}
-
-    def own_path(self, url, what, origin):
-        """The path of an address the server gave, to be asked of the configured host only."""
-        if not isinstance(url, str) or not url:
-            raise BrokerParseError(f"the ATLAS answer has no {what}", url=origin)
-        path = urlsplit(url).path
-        if not path.startswith("/forcedphot/"):
-            raise BrokerParseError(f"the ATLAS {what} {url!r} is not on the forced-photometry server", url=origin)
-        return path
-
-    # --- the result file ---------------------------------------------------------------------------
 
     def parse(self, payload, target):
         lines = payload.decode("utf-8").splitlines()
@@ -350,99 +265,6 @@ class AtlasBroker(BHTOMBroker):
             dropped[name] = int((good & ~passes).sum())
             good &= passes
         return good, {name: count for name, count in dropped.items() if count}
-
-
-class RateBudget:
-    """At most ``count`` uses in any ``per_seconds`` (a sliding window), shared by a run's threads."""
-
-    def __init__(self, count, per_seconds):
-        self.count, self.per_seconds = count, per_seconds
-        self.lock, self.uses = threading.Lock(), deque()
-
-    def take(self):
-        """Use one, if the window has one left."""
-        with self.lock:
-            now = time.monotonic()
-            while self.uses and now - self.uses[0] >= self.per_seconds:
-                self.uses.popleft()
-            if len(self.uses) >= self.count:
-                return False
-            self.uses.append(now)
-            return True
-
-
-class TaskList:
-    """The account's tasks as the server's task list shows them (``GET /forcedphot/queue/``, newest first, in pages
-    linked by ``next``), read at most once every ``task_list_seconds`` (default: half of ``poll_seconds``) for
-    all the jobs the run's threads ask about: one request or a few per pass, not one per job. Shared by the
-    threads of a run (one broker instance), so it is read under a lock."""
-
-    def __init__(self, broker):
-        self.broker = broker
-        self.lock = threading.Lock()
-        self.tasks, self.read_at = {}, None
-
-    @property
-    def fresh_for(self):
-        seconds = self.broker.setting("task_list_seconds", float(self.broker.setting("poll_seconds", 10)) / 2)
-        return timedelta(seconds=float(seconds))
-
-    def task(self, job):
-        """The job's task as the list shows it; None when the list (read since the job was submitted) does not
-        hold it or cannot be read: then the job is asked by its own path. The list is read again only for a job
-        it showed queued, once it is older than ``fresh_for``."""
-        key = job.path.rstrip("/")
-        with self.lock:
-            now, known = timezone.now(), self.tasks.get(key)
-            if known is not None and known.get("finishtimestamp"):
-                return known  # a finished job stays finished: no read for it while its result is collected
-            if self.read_at is None or self.read_at < job.submitted_at or now - self.read_at > self.fresh_for:
-                self.read_at = now
-                try:
-                    self.tasks, _ = self.read()
-                except BrokerError as exc:
-                    logger.warning("the ATLAS task list could not be read (%s): each job is asked by itself", exc)
-                    self.tasks = {}
-            return self.tasks.get(key)
-
-    def read(self, max_pages=TASK_LIST_MAX_PAGES):
-        """({task path: task}, the first page's URL): the list's pages in turn, only on the server's own host."""
-        broker, tasks, first_url = self.broker, {}, ""
-        path, params, seen = QUEUE_PATH, {"pagesize": TASK_LIST_PAGE_SIZE}, set()
-        for _ in range(max_pages):
-            answer = broker.request(Request(path, params=params, headers=broker.auth_headers()))
-            first_url = first_url or answer.url
-            page = broker.read(answer, lambda payload: read_json(payload, "ATLAS task list"))
-            if not isinstance(page.get("results"), list):
-                raise BrokerParseError("the ATLAS task list has no 'results' list", url=answer.url)
-            for task in page["results"]:
-                if isinstance(task, dict) and isinstance(task.get("url"), str):
-                    tasks[urlsplit(task["url"]).path.rstrip("/")] = task
-            following = page.get("next")
-            if following and not isinstance(following, str):
-                raise BrokerParseError(f"the ATLAS task list's 'next' is not an address: {str(following)[:60]!r}",
-                                       url=answer.url)
-            if not following or following in seen:
-                break
-            seen.add(following)
-            path = broker.own_path(following, "task list's next page", answer.url)
-            params = dict(parse_qsl(urlsplit(following).query))
-        return tasks, first_url
-
-
-def same_position(task, target):
-    """Whether a task the server made is at the target's position (to the 1e-5 degree)."""
-    try:
-        return abs(float(task["ra"]) - target.ra) < 1e-5 and abs(float(task["dec"]) - target.dec) < 1e-5
-    except (KeyError, TypeError, ValueError):
-        return False
-
-
-def queued_note(job, position=None):
-    """The status line of a job waiting in ATLAS's queue (a position only when it is a plain number)."""
-    where = f", position {position}" if type(position) is int and 0 <= position < 10**9 else ""
-    again = f"; submission {job.attempts}" if job.attempts > 1 else ""
-    return f"queued at ATLAS since {job.submitted_at:%Y-%m-%d %H:%M} UTC{where}{again}"
 
 
 def cuts_note(dropped):

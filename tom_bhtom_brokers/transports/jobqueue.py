@@ -1,0 +1,233 @@
+"""The one job-queue transport: an archive that answers through a queue of jobs (ATLAS's forced photometry;
+ZTF's forced-photometry service is next).
+
+The lifecycle, for every such archive (:class:`JobQueue`, a mixin of its adapter): a request with no job
+submits one (``submit``) and raises JobQueued, so no thread waits; a later pass asks about the job (the
+account's task list, read once for all the jobs of a pass: :class:`TaskList`; a job not on it by its own path),
+raises JobQueued while it waits, reads the result when it is done and deletes the job within the account's
+write budget (:class:`RateBudget`); a job the archive lost, or one queued longer than ``job_lost_hours``, is
+submitted again; a throttled submission is postponed (JobPostponed), not waited for. Only paths under the
+archive's ``own_prefix`` are followed. The adapter declares its queue (``queue_path``, ``own_prefix``,
+``task_fields``: which field of a task says finished, result, error, queue position, address), its credentials
+(``auth_headers``) and what to submit (its ``query``); batches are its ``submit_jobs``.
+"""
+import logging
+import threading
+import time
+from collections import deque
+from datetime import timedelta
+from urllib.parse import parse_qsl, urlsplit
+
+from django.utils import timezone
+
+from tom_bhtom_brokers.brokers.reading import read_json
+from tom_bhtom_brokers.exceptions import (BrokerError, BrokerParseError, BrokerServiceError, JobPostponed, JobQueued,
+                                          NoData)
+from tom_bhtom_brokers.steps import QueuedJob, Request
+
+logger = logging.getLogger(__name__)
+
+#: tasks per page of the account's task list (ATLAS's most), and pages read at most: a job further down is asked
+#: by its own path
+TASK_LIST_PAGE_SIZE = 100
+TASK_LIST_MAX_PAGES = 10
+
+
+class JobQueue:
+    """The queue's lifecycle in an adapter's ``send`` (see the module's docstring)."""
+
+    #: the path jobs are submitted to (POST) and the task list is read from (GET)
+    queue_path = ""
+    #: the path every address the archive gives must start with, to be followed
+    own_prefix = "/"
+    #: which field of a task says: finished (a time), result (its address), error, position in the queue, address
+    task_fields = {"finished": "finished", "result": "result", "error": "error", "position": "position",
+                   "url": "url"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.task_list = TaskList(self)
+        self.delete_budget = RateBudget(int(self.setting("deletes_per_minute", 50)), per_seconds=60.0)
+
+    def auth_headers(self):
+        """The headers that carry the account's credentials."""
+        raise NotImplementedError
+
+    def send(self, req):
+        """A result file is one GET. A job: the one already queued is asked once (its result read and the job
+        deleted when finished); else a job is submitted. A job waiting in the queue raises JobQueued: the
+        updater asks again later, no thread waits."""
+        if not (req.method == "POST" and req.path == self.queue_path):
+            return super().send(req)
+        job = req.job
+        if job is None:
+            return self.submit(req, attempts=1)
+        task, url = self.task_list.task(job), f"{self.base_url}{job.path}"
+        if task is None:  # not on the task list read: the job itself
+            answer = self.request(Request(job.path, headers=self.auth_headers()), lost_ok=True)
+            if answer is None:  # the server no longer knows the job (results are kept for a short time only)
+                return self.submit_again(req, job)
+            task = self.read(answer, lambda payload: read_json(payload, f"{self.name} task"))
+        if not task.get(self.task_fields["finished"]):
+            lost_after = timedelta(hours=float(self.setting("job_lost_hours", 24)))
+            if timezone.now() - job.submitted_at > lost_after:
+                self.delete(job.path)
+                return self.submit_again(req, job)
+            raise JobQueued(job, self.queued_note(job, task.get(self.task_fields["position"])), url=url)
+        if not task.get(self.task_fields["result"]):
+            self.delete(job.path)
+            error = str(task.get(self.task_fields["error"]) or "no data returned")[:200]
+            raise NoData(f"{self.name}: {error} for this position")
+        field = self.task_fields["result"]
+        result = self.request(Request(self.own_path(task[field], field, job.path)), lost_ok=True)
+        if result is None:  # deleted meanwhile (another update collected the same job first)
+            return self.submit_again(req, job)
+        self.delete(job.path)
+        return result
+
+    def submit_again(self, req, job):
+        logger.info("the %s job %s or its result is gone: submitted again", self.name, job.path)
+        return self.submit(req, attempts=job.attempts + 1)
+
+    def request(self, req, lost_ok=False):
+        """One request to the server; with ``lost_ok``, None for a 404 (a job the server no longer has)."""
+        try:
+            return super().request(req)
+        except BrokerServiceError as exc:
+            if lost_ok and exc.status == 404:
+                return None
+            raise
+
+    def submit(self, req, attempts):
+        """Queue the job; raises JobQueued with it, or JobPostponed when the server throttles submissions."""
+        try:
+            submitted = self.request(req)
+        except BrokerServiceError as exc:
+            if exc.status != 429:
+                raise
+            wait = getattr(exc, "retry_after", None) or float(self.setting("poll_seconds", 10))
+            raise JobPostponed(f"{self.name} throttled the submission: asked again in {wait:.0f} s", wait,
+                               url=exc.url) from None
+        path = self.own_path(self.read(submitted, lambda payload: read_json(payload, f"{self.name} queue answer"))
+                             .get(self.task_fields["url"]), "task url", submitted.url)
+        job = QueuedJob(path, timezone.now(), attempts, req.asked_from_mjd)
+        raise JobQueued(job, self.queued_note(job), url=submitted.url)
+
+    def delete(self, task_path):
+        """Delete the finished job, as the API guide asks, within the account's write budget: the server allows
+        60 writes a minute (submissions and deletes), so a run deletes at most ``deletes_per_minute`` (50,
+        leaving room for submissions) and leaves the others to the server, which removes a finished API task
+        31 days after it finished (its taskrunner's maintenance sweep). A failure is logged only, and a throttled
+        delete is not waited for."""
+        if not self.delete_budget.take():
+            logger.debug("%s: %s left to the server's sweep (this minute's deletes are spent)", self.name, task_path)
+            return
+        try:
+            self.request(Request(task_path, method="DELETE", headers=self.auth_headers(), wait_when_throttled=False))
+        except BrokerServiceError as exc:
+            logger.warning("could not delete the %s job %s: %s", self.name, task_path, exc)
+
+    def queued_note(self, job, position=None):
+        """The status line of a job waiting in the archive's queue (a position only when it is a plain number)."""
+        where = f", position {position}" if type(position) is int and 0 <= position < 10**9 else ""
+        again = f"; submission {job.attempts}" if job.attempts > 1 else ""
+        return f"queued at {self.name} since {job.submitted_at:%Y-%m-%d %H:%M} UTC{where}{again}"
+
+    def own_path(self, url, what, origin):
+        """The path of an address the server gave, to be asked of the configured host only."""
+        if not isinstance(url, str) or not url:
+            raise BrokerParseError(f"the {self.name} answer has no {what}", url=origin)
+        path = urlsplit(url).path
+        if not path.startswith(self.own_prefix):
+            raise BrokerParseError(f"the {self.name} {what} {url!r} is not on the archive's job server", url=origin)
+        return path
+
+    # --- the result file ---------------------------------------------------------------------------
+
+
+class RateBudget:
+    """At most ``count`` uses in any ``per_seconds`` (a sliding window), shared by a run's threads."""
+
+    def __init__(self, count, per_seconds):
+        self.count, self.per_seconds = count, per_seconds
+        self.lock, self.uses = threading.Lock(), deque()
+
+    def take(self):
+        """Use one, if the window has one left."""
+        with self.lock:
+            now = time.monotonic()
+            while self.uses and now - self.uses[0] >= self.per_seconds:
+                self.uses.popleft()
+            if len(self.uses) >= self.count:
+                return False
+            self.uses.append(now)
+            return True
+
+
+class TaskList:
+    """The account's tasks as the server's task list shows them (``GET`` on the queue path, newest first, in pages
+    linked by ``next``), read at most once every ``task_list_seconds`` (default: half of ``poll_seconds``) for
+    all the jobs the run's threads ask about: one request or a few per pass, not one per job. Shared by the
+    threads of a run (one broker instance), so it is read under a lock."""
+
+    def __init__(self, broker):
+        self.broker = broker
+        self.lock = threading.Lock()
+        self.tasks, self.read_at = {}, None
+
+    @property
+    def fresh_for(self):
+        seconds = self.broker.setting("task_list_seconds", float(self.broker.setting("poll_seconds", 10)) / 2)
+        return timedelta(seconds=float(seconds))
+
+    def task(self, job):
+        """The job's task as the list shows it; None when the list (read since the job was submitted) does not
+        hold it or cannot be read: then the job is asked by its own path. The list is read again only for a job
+        it showed queued, once it is older than ``fresh_for``."""
+        key = job.path.rstrip("/")
+        with self.lock:
+            now, known = timezone.now(), self.tasks.get(key)
+            if known is not None and known.get(self.broker.task_fields["finished"]):
+                return known  # a finished job stays finished: no read for it while its result is collected
+            if self.read_at is None or self.read_at < job.submitted_at or now - self.read_at > self.fresh_for:
+                self.read_at = now
+                try:
+                    self.tasks, _ = self.read()
+                except BrokerError as exc:
+                    logger.warning("the %s task list could not be read (%s): each job is asked by itself",
+                                   self.broker.name, exc)
+                    self.tasks = {}
+            return self.tasks.get(key)
+
+    def read(self, max_pages=TASK_LIST_MAX_PAGES):
+        """({task path: task}, the first page's URL): the list's pages in turn, only on the server's own host."""
+        broker, tasks, first_url = self.broker, {}, ""
+        path, params, seen = broker.queue_path, {"pagesize": TASK_LIST_PAGE_SIZE}, set()
+        for _ in range(max_pages):
+            answer = broker.request(Request(path, params=params, headers=broker.auth_headers()))
+            first_url = first_url or answer.url
+            page = broker.read(answer, lambda payload: read_json(payload, f"{broker.name} task list"))
+            if not isinstance(page.get("results"), list):
+                raise BrokerParseError(f"the {broker.name} task list has no 'results' list", url=answer.url)
+            for task in page["results"]:
+                if isinstance(task, dict) and isinstance(task.get(broker.task_fields["url"]), str):
+                    tasks[urlsplit(task[broker.task_fields["url"]]).path.rstrip("/")] = task
+            following = page.get("next")
+            if following and not isinstance(following, str):
+                raise BrokerParseError(f"the {broker.name} task list's 'next' is not an address: "
+                                       f"{str(following)[:60]!r}",
+                                       url=answer.url)
+            if not following or following in seen:
+                break
+            seen.add(following)
+            path = broker.own_path(following, "task list's next page", answer.url)
+            params = dict(parse_qsl(urlsplit(following).query))
+        return tasks, first_url
+
+
+def same_position(task, target):
+    """Whether a task the server made is at the target's position (to the 1e-5 degree)."""
+    try:
+        return abs(float(task["ra"]) - target.ra) < 1e-5 and abs(float(task["dec"]) - target.dec) < 1e-5
+    except (KeyError, TypeError, ValueError):
+        return False
