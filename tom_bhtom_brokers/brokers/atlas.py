@@ -5,24 +5,24 @@ Archive: the ATLAS Forced Photometry Server, https://fallingstar-data.com/forced
 085002). Two routes:
 
 * **The queue** (the job-queue transport, ``transports/jobqueue.py``; with ``DATA_SERVICES['ATLAS']['token']``,
-  the API token of an ATLAS account, from ``POST /forcedphot/api-token-auth/``; header ``Authorization: Token ...``): a job for the target's
-  coordinates is queued (``POST /forcedphot/queue/``) and recorded in the pair's status row (status "queued",
-  its path, when, how many submissions): no thread waits for it. A run submits its pairs' jobs in batches
-  before anything else (``submit_jobs``: the server's ``radeclist``, up to 100 positions a POST, grouped by the
-  MJD they ask from), and a pair a batch left out submits its own. Later passes ask about the jobs through the
-  account's task list (``GET /forcedphot/queue/?pagesize=100``, newest first, ``next`` pages followed; read
-  once for all the jobs a pass asks about: ``TaskList``); a job not on it is asked by its own path.
+  the API token of an ATLAS account, from ``POST /forcedphot/api-token-auth/``; header ``Authorization: Token
+  ...``): a job for the target's coordinates is queued (``POST /forcedphot/queue/``) and recorded in the pair's
+  status row (status "queued", its path, when, how many submissions): no thread waits for it. A run submits its
+  pairs' jobs in batches before anything else (``submit_jobs``: the server's ``radeclist``, up to 100 positions a
+  POST, grouped by the MJD they ask from), and a pair a batch left out submits its own. Later passes ask about the
+  jobs through the account's task list (``GET /forcedphot/queue/?pagesize=100``, newest first, ``next`` pages
+  followed; read once for all the jobs a pass asks about: ``TaskList``); a job not on it is asked by its own path.
   ``update_lightcurves`` asks ``poll_seconds`` (10) after the submission, then every half of the job's age (at
-  most a minute apart), up to ``max_wait_seconds`` (900) from the submission, while the other archives' pairs
-  go on; after that, and in a django-tasks task, the next run or a deferred task asks. A finished job's
-  ``result_url`` is downloaded and the job deleted, as the API guide asks, within the account's write budget
-  (60 writes a minute: at most ``deletes_per_minute``, 50, are deleted; the server removes finished API tasks
-  after 31 days itself). A job the server no longer knows (404), or one still
-  queued after ``job_lost_hours`` (24), is submitted again. A throttled submission (429, "... available in N
-  seconds") is postponed by that long, not waited for in a worker. Only paths on the configured host are
-  followed. Between full reads (``full_read_days``, 7) a daily job asks only from the last stored point minus
-  ``overlap_days`` (30) (``mjd_min``). Requests per daily pair: the result, its delete while the budget
-  lasts, and a share of the batch and the task list. Cadence: daily.
+  most a minute apart), up to ``max_wait_seconds`` (900) from the submission, while the other archives' pairs go
+  on; after that, and in a django-tasks task, the next run or a deferred task asks. A finished job's
+  ``result_url`` is downloaded and the job deleted, as the API guide asks, within the account's write budget (60
+  writes a minute: at most ``deletes_per_minute``, 50, are deleted; the server removes finished API tasks after 31
+  days itself). A job the server no longer knows (404), or one still queued after ``job_lost_hours`` (24), is
+  submitted again. A throttled submission (429, "... available in N seconds") is postponed by that long, not
+  waited for in a worker. Only paths on the configured host are followed. Between full reads (``full_read_days``,
+  7) a daily job asks only from the last stored point minus ``overlap_days`` (30) (``mjd_min``). Requests per
+  daily pair: the result, its delete while the budget lasts, and a share of the batch and the task list. Cadence:
+  daily.
 * **A pasted result** (no token): the target's "ATLAS URL", the address of a finished result file
   (``https://fallingstar-data.com/forcedphot/static/results/job<n>.txt``); anything else is refused before
   any request. Read again only when the URL changes (or with ``--force``).
