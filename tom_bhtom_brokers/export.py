@@ -68,15 +68,32 @@ def plot_payload(frame: pd.DataFrame) -> dict:
         .reset_index(drop=True)
     trace_index = keys.merge(trace_keys.reset_index(), on=list(keys.columns), how="left")["index"].to_numpy()
     colour = colours(zip(trace_keys["source"], trace_keys["bandpass"]))
-    traces = []
-    for row in trace_keys.itertuples():
-        traces.append({
-            "source": row.source, "bandpass": row.bandpass, "unit": drawn_unit(row.unit), "limit": bool(row.limit),
+    traces = [trace_of(row, colour) for row in trace_keys.itertuples()]
+    notes, note_index = hover_notes(frame)
+    # one flux axis: every flux drawn in mJy (radio in mJy, alert brokers' differences in uJy or nJy)
+    scale = unit.map({name: to_mjy(name) for name in unit.unique()}).to_numpy(dtype=float)
+    y = frame["brightness"].where(~is_limit, frame["limit"]).to_numpy(dtype=float) * scale
+    error = frame["brightness_error"].to_numpy(dtype=float) * scale
+    return {
+        "traces": traces,
+        "notes": notes,
+        "points": {"mjd": _none_for_nan(frame["mjd"], 6), "y": _significant(y),
+                   "error": _significant(error),
+                   "trace": trace_index.astype(int).tolist(), "note": note_index},
+    }
+
+
+def trace_of(row, colour):
+    """What the figure needs to draw one trace (a row of the distinct trace keys)."""
+    marker = SURVEY_SYMBOLS.get(row.source, "circle")
+    return {"source": row.source, "bandpass": row.bandpass, "unit": drawn_unit(row.unit), "limit": bool(row.limit),
             "flux": row.unit != "mag", "colour": colour[row.source, row.bandpass], "forced": bool(row.forced),
             "difference": bool(row.difference),
-            "symbol": LIMIT_SYMBOL if row.limit else open_symbol(SURVEY_SYMBOLS.get(row.source, "circle"))
-            if row.forced else SURVEY_SYMBOLS.get(row.source, "circle"),
-        })
+            "symbol": LIMIT_SYMBOL if row.limit else open_symbol(marker) if row.forced else marker}
+
+
+def hover_notes(frame):
+    """(the distinct hover texts, each point's index into them): the telescope and the survey's hover extras."""
     notes, note_index = {"": 0}, []
     for source, telescope, extras in zip(frame["source_name"], frame["telescope"], frame["value"]):
         parts = [f"{key}={extras[key]}" for key in HOVER_KEYS.get(source, ()) if extras.get(key) not in (None, "", 0)]
@@ -85,17 +102,7 @@ def plot_payload(frame: pd.DataFrame) -> dict:
         # hover labels are rendered as (plotly's subset of) HTML: archive-supplied text is escaped
         text = html.escape(", ".join(parts), quote=False)  # plotly shows &quot; as it is
         note_index.append(notes.setdefault(text, len(notes)))
-    # one flux axis: every flux drawn in mJy (radio in mJy, alert brokers' differences in uJy or nJy)
-    scale = unit.map({name: to_mjy(name) for name in unit.unique()}).to_numpy(dtype=float)
-    y = frame["brightness"].where(~is_limit, frame["limit"]).to_numpy(dtype=float) * scale
-    error = frame["brightness_error"].to_numpy(dtype=float) * scale
-    return {
-        "traces": traces,
-        "notes": list(notes),
-        "points": {"mjd": _none_for_nan(frame["mjd"], 6), "y": _significant(y),
-                   "error": _significant(error),
-                   "trace": trace_index.astype(int).tolist(), "note": note_index},
-    }
+    return list(notes), note_index
 
 
 def to_mjy(unit):

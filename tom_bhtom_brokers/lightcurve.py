@@ -123,16 +123,7 @@ class Lightcurve:
         and exact repeats (archives do serve the same measurement twice). A time no database or Python can
         hold (NaN, infinite, outside years 1-9999) or an infinite value or limit is an archive's bad value:
         the point is dropped and counted in the note, never passed on to the store."""
-        frame = self.frame
-        # whole columns as numpy (a light curve's numbers are floats, NaN for none); the frame is copied only
-        # when an archive sent an infinity, which becomes "no number"
-        numbers = {name: frame[name].to_numpy(dtype=float) for name in ("brightness", "brightness_error", "limit")}
-        infinite = {name: np.isinf(values) for name, values in numbers.items()}
-        if any(mask.any() for mask in infinite.values()):
-            frame = frame.copy()
-            for name, values in numbers.items():
-                numbers[name] = np.where(infinite[name], np.nan, values)
-                frame[name] = numbers[name]
+        frame, numbers, infinite = finite_numbers(self.frame)
         mjd = frame["mjd"].to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
             storable_time = np.isfinite(mjd) & (mjd >= MIN_STORABLE_MJD) & (mjd <= MAX_STORABLE_MJD)
@@ -151,11 +142,7 @@ class Lightcurve:
                            int(bad.sum()))
             note = "; ".join(part for part in (note, f"{int(bad.sum())} point(s) with a time or value that cannot "
                                                "be stored (NaN, infinite, out of range) left out") if part)
-        # exact repeats can only be among rows sharing a time; hashing one float column finds those cheaply
-        shared_time = frame["mjd"].duplicated(keep=False)
-        if shared_time.any():
-            repeats = frame[shared_time].duplicated(subset=["mjd", "filter", "brightness", "limit"])
-            frame = frame.drop(index=repeats[repeats].index)
+        frame = without_exact_repeats(frame)
         cleaned = self.with_frame(frame)
         cleaned.note = note
         return cleaned
@@ -166,6 +153,30 @@ class Lightcurve:
         copy.url, copy.note, copy.fingerprint, copy.unchanged = self.url, self.note, self.fingerprint, self.unchanged
         copy.asked_from_mjd, copy.tallies = self.asked_from_mjd, dict(self.tallies)
         return copy
+
+
+def finite_numbers(frame):
+    """(the frame, its value columns as float arrays with infinities as NaN, where each was infinite): whole
+    columns as numpy (a light curve's numbers are floats, NaN for none); the frame is copied only when an archive
+    sent an infinity, which becomes "no number"."""
+    numbers = {name: frame[name].to_numpy(dtype=float) for name in ("brightness", "brightness_error", "limit")}
+    infinite = {name: np.isinf(values) for name, values in numbers.items()}
+    if any(mask.any() for mask in infinite.values()):
+        frame = frame.copy()
+        for name, values in numbers.items():
+            numbers[name] = np.where(infinite[name], np.nan, values)
+            frame[name] = numbers[name]
+    return frame, numbers, infinite
+
+
+def without_exact_repeats(frame):
+    """The frame without rows repeating another's time, filter, value and limit; exact repeats can only be among
+    rows sharing a time, and hashing one float column finds those cheaply."""
+    shared_time = frame["mjd"].duplicated(keep=False)
+    if shared_time.any():
+        repeats = frame[shared_time].duplicated(subset=["mjd", "filter", "brightness", "limit"])
+        frame = frame.drop(index=repeats[repeats].index)
+    return frame
 
 
 MJD_ZERO = pd.Timestamp("1858-11-17")

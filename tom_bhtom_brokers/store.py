@@ -117,19 +117,17 @@ def _extras_json(lightcurve, n):
 
 
 def sync(target, source: DataSource, source_name, lightcurve: Lightcurve, columns=None, max_removed=None):
-    """Make the stored points of (target, source_name) equal to ``lightcurve``; returns the counts.
-    ``columns``: its ``point_columns``, if the caller built them already (the updater does, in the
-    fetching thread, so the one thread that writes does less).
+    """Make the stored points of (target, source_name) equal to ``lightcurve``; returns the counts. ``columns``:
+    its ``point_columns``, if the caller built them already (the updater does, in the fetching thread, so the one
+    thread that writes does less).
 
-    An empty light curve deletes nothing: an archive answering "nothing here" once (a wrong name, a
-    bad day) must not wipe a light curve it served before. ``max_removed``: a function of the number of
-    stored points giving by how many points this answer may be smaller than what is stored; an answer
-    smaller by more changes nothing (``SyncResult.held``): a cut-short answer looks complete to any client,
-    so a sudden shrink is not taken on trust. The caller records the answer.
-
-    A light curve asked from a time on (``asked_from_mjd``, an incremental refresh) is a sync over that range:
-    only the stored points from that time (or from its own first point, if earlier) are compared, so the older
-    ones are not taken as vanished.
+    An empty light curve deletes nothing: an archive answering "nothing here" once (a wrong name, a bad day) must
+    not wipe a light curve it served before. ``max_removed``: a function of the number of stored points giving by
+    how many points this answer may be smaller than what is stored; an answer smaller by more changes nothing
+    (``SyncResult.held``): a cut-short answer looks complete to any client, so a sudden shrink is not taken on
+    trust. The caller records the answer. A light curve asked from a time on (``asked_from_mjd``, an incremental
+    refresh) is a sync over that range: only the stored points from that time (or from its own first point, if
+    earlier) are compared, so the older ones are not taken as vanished.
     """
     existing = PhotometryReducedDatum.objects.filter(target=target, source_name=source_name)
     if not len(lightcurve):
@@ -141,14 +139,7 @@ def sync(target, source: DataSource, source_name, lightcurve: Lightcurve, column
         first = min(utc_datetimes([lightcurve.asked_from_mjd])[0], min(columns["timestamp"]))
         compared = existing.filter(timestamp__gte=first)
     with transaction.atomic():
-        stored, repeats = {}, []
-        for pk, *row in compared.values_list("pk", *KEY_FIELDS).iterator(chunk_size=BATCH_SIZE):
-            row[-1] = canonical_json(row[-1])
-            key = tuple(row)
-            if key in stored:
-                repeats.append(pk)  # a duplicate left by something else: heal it
-            else:
-                stored[key] = pk
+        stored, repeats = stored_keys(compared)
         wanted = {}
         for index, key in enumerate(new_keys):
             wanted.setdefault(key, index)
@@ -165,6 +156,20 @@ def sync(target, source: DataSource, source_name, lightcurve: Lightcurve, column
         total = existing.count()
     return SyncResult(added=len(to_insert), removed=len(gone), total=total,
                       previous_max_pk=max(stored.values(), default=0))
+
+
+def stored_keys(points):
+    """({identity key: pk} of the stored ``points``, the pks of repeats of a key already seen): a duplicate left
+    by something else is healed by the sync."""
+    stored, repeats = {}, []
+    for pk, *row in points.values_list("pk", *KEY_FIELDS).iterator(chunk_size=BATCH_SIZE):
+        row[-1] = canonical_json(row[-1])
+        key = tuple(row)
+        if key in stored:
+            repeats.append(pk)
+        else:
+            stored[key] = pk
+    return stored, repeats
 
 
 INSERT_FIELDS = ("target", "timestamp", "value", "telescope", "instrument", "source_name", "source_location",

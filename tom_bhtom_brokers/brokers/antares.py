@@ -135,28 +135,9 @@ class AntaresBroker(BHTOMBroker):
         locus = read_json(payload, "ANTARES locus").get("data")
         if not isinstance(locus, dict) or "lightcurve" not in locus:
             raise BrokerParseError("the ANTARES locus has no 'lightcurve'")
-        rows = light_curve_rows(locus["lightcurve"])
-        missing = [c for c in REQUIRED if c not in rows.columns]
-        if missing:
-            raise BrokerParseError(f"the ANTARES light curve has no column(s) {missing}")
-        ztf = rows["alert_id"].astype(str).str.startswith("ztf_")
-        other_surveys = int((~ztf).sum())
-        rows = rows[ztf]
+        rows, other_surveys, repeats = ztf_alert_rows(light_curve_rows(locus["lightcurve"]))
         if rows.empty:
             return no_data("the ANTARES locus has no ZTF alert photometry")
-        survey = pd.to_numeric(rows["ant_survey"], errors="raise").to_numpy()
-        unknown = sorted(set(rows["ant_passband"].astype(str)) - set(PASSBANDS))
-        if unknown or not np.isin(survey, (DETECTION, UPPER_LIMIT)).all():
-            raise BrokerParseError(f"unexpected ANTARES passband(s) {unknown} or ant_survey values "
-                                   f"{sorted(set(survey) - {DETECTION, UPPER_LIMIT})}")
-        # one exposure can reach ANTARES in several alerts (and as a limit in a later alert's history): keep
-        # one point per (time, band), a detection before a limit, a total magnitude before a difference one
-        rows = rows.assign(_detection=pd.to_numeric(rows["ant_survey"]) == DETECTION,
-                           _total=np.isfinite(number(column(rows, "ant_mag_corrected"))))
-        repeats = len(rows)
-        rows = rows.sort_values(["_detection", "_total"], ascending=False, kind="stable") \
-            .drop_duplicates(subset=["ant_mjd", "ant_passband"]).sort_index()
-        repeats -= len(rows)
         detected = rows["_detection"].to_numpy()
         total, total_error = number(column(rows, "ant_mag_corrected")), number(column(rows, "ant_magerr_corrected"))
         band = rows["ant_passband"].astype(str).map(PASSBANDS).to_numpy(dtype=object)
@@ -186,6 +167,26 @@ class AntaresBroker(BHTOMBroker):
 
     tally_notes = {"other survey alerts": "{n} alert(s) of other surveys left out",
                    "repeated alert rows": "{n} repeated alert row(s) left out"}
+
+
+def ztf_alert_rows(rows):
+    """(the ZTF alert rows, one per (time, band), the number of other surveys' rows, the repeats dropped).
+    One exposure can reach ANTARES in several alerts (and as a limit in a later alert's history): one point per
+    (time, band) is kept, a detection before a limit, a total magnitude before a difference one."""
+    missing = [c for c in REQUIRED if c not in rows.columns]
+    if missing:
+        raise BrokerParseError(f"the ANTARES light curve has no column(s) {missing}")
+    ztf = rows["alert_id"].astype(str).str.startswith("ztf_")
+    other_surveys, rows = int((~ztf).sum()), rows[ztf]
+    survey = pd.to_numeric(rows["ant_survey"], errors="raise").to_numpy()
+    unknown = sorted(set(rows["ant_passband"].astype(str)) - set(PASSBANDS))
+    if unknown or not np.isin(survey, (DETECTION, UPPER_LIMIT)).all():
+        raise BrokerParseError(f"unexpected ANTARES passband(s) {unknown} or ant_survey values "
+                               f"{sorted(set(survey) - {DETECTION, UPPER_LIMIT})}")
+    rows = rows.assign(_detection=survey == DETECTION, _total=np.isfinite(number(column(rows, "ant_mag_corrected"))))
+    kept = rows.sort_values(["_detection", "_total"], ascending=False, kind="stable") \
+        .drop_duplicates(subset=["ant_mjd", "ant_passband"]).sort_index()
+    return kept, other_surveys, len(rows) - len(kept)
 
 
 def light_curve_rows(value):

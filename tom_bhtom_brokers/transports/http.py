@@ -174,20 +174,7 @@ class HttpClient:
         while True:
             attempt += 1
             with semaphore:
-                # asked once the slot is ours: a host found down while this request waited is not asked
-                refusal = health.admit(host) if health is not None else None
-                if refusal is not None:
-                    raise refusal
-                failure = None  # what the host did: None, an answer (or a failure of ours, not the host's)
-                try:
-                    outcome = self._attempt(method, url, params, data, headers, shown_url)
-                    failure = None if isinstance(outcome, Response) else outcome[0]
-                except BrokerServiceError as exc:
-                    failure = exc
-                    raise masked(exc, self.secrets) from None
-                finally:
-                    if health is not None:
-                        health.observe(host, failure)
+                outcome = self._attempt_watched(health, host, method, url, params, data, headers, shown_url)
             if isinstance(outcome, Response):
                 return outcome
             error, retry_after, reached = outcome
@@ -201,6 +188,24 @@ class HttpClient:
             wait = self._wait_before_retry(attempt, retry_after, error)
             logger.info("%s; retrying in %.1f s (attempt %d of %d)", error, wait, attempt + 1, self.retries + 1)
             time.sleep(wait)
+
+    def _attempt_watched(self, health, host, method, url, params, data, headers, shown_url):
+        """One attempt, in the host's slot, asked of ``health`` first and reported to it after: a host found down
+        while this request waited for its slot is not asked."""
+        refusal = health.admit(host) if health is not None else None
+        if refusal is not None:
+            raise refusal
+        failure = None  # what the host did: None, an answer (or a failure of ours, not the host's)
+        try:
+            outcome = self._attempt(method, url, params, data, headers, shown_url)
+            failure = None if isinstance(outcome, Response) else outcome[0]
+            return outcome
+        except BrokerServiceError as exc:
+            failure = exc
+            raise masked(exc, self.secrets) from None
+        finally:
+            if health is not None:
+                health.observe(host, failure)
 
     def _wait_before_retry(self, attempt, retry_after, error):
         if retry_after is not None:

@@ -65,24 +65,8 @@ class Command(BaseCommand):
             return
         items = updating.plan(targets, brokers, force=options["force"], accept_shrink=options["accept_shrink"])
         if options["dry_run"]:
-            verdicts = Counter()
-            for item in items:
-                verdict, reason = updating.dry_run_verdict(item)
-                verdicts[verdict] += 1
-                self.stdout.write(f"{verdict} {item.target.name} · {item.broker.name}: {reason}")
-            self.stdout.write(f"{verdicts['fetch']} of {len(items)} pair(s) would be fetched"
-                              + "".join(f"; {n} {verdict}" for verdict, n in sorted(verdicts.items())
-                                        if verdict != "fetch"))
-            return
-        if options["enqueue"] and runs_inline():
-            # django-tasks' immediate backend (tom_setup's default) would run every task here, in this process,
-            # and say only "enqueued": run as a plain update instead, with its summary and exit status
-            self.stdout.write(f"the '{update_target_lightcurves.get_backend().alias}' task backend runs tasks at "
-                              "once, in this process (ImmediateBackend): updating here instead of enqueueing")
-        elif options["enqueue"]:
-            results = enqueue_updates(items, sources=options["source"], force=options["force"])
-            self.stdout.write(f"enqueued {len(results)} target update(s) on the "
-                              f"'{update_target_lightcurves.get_backend().alias}' task backend")
+            return self.dry_run(items)
+        if options["enqueue"] and not self.enqueue(items, options):
             return
         health = updating.HostHealth()
         try:
@@ -92,6 +76,33 @@ class Command(BaseCommand):
             self.stderr.write(f"interrupted: {stored} pair(s) stored, {stopped.not_asked} not asked (due next run; "
                               "after --force, run it again with --force)")
             raise CommandError("interrupted", returncode=INTERRUPTED) from None
+        self.report(outcomes, brokers, health)
+
+    def dry_run(self, items):
+        verdicts = Counter()
+        for item in items:
+            verdict, reason = updating.dry_run_verdict(item)
+            verdicts[verdict] += 1
+            self.stdout.write(f"{verdict} {item.target.name} · {item.broker.name}: {reason}")
+        self.stdout.write(f"{verdicts['fetch']} of {len(items)} pair(s) would be fetched"
+                          + "".join(f"; {n} {verdict}" for verdict, n in sorted(verdicts.items())
+                                    if verdict != "fetch"))
+
+    def enqueue(self, items, options):
+        """Enqueue the targets' updates as tasks; True when they are to run here instead."""
+        backend = update_target_lightcurves.get_backend().alias
+        if runs_inline():
+            # django-tasks' immediate backend (tom_setup's default) would run every task here, in this process,
+            # and say only "enqueued": run as a plain update instead, with its summary and exit status
+            self.stdout.write(f"the '{backend}' task backend runs tasks at once, in this process (ImmediateBackend): "
+                              "updating here instead of enqueueing")
+            return True
+        results = enqueue_updates(items, sources=options["source"], force=options["force"])
+        self.stdout.write(f"enqueued {len(results)} target update(s) on the '{backend}' task backend")
+        return False
+
+    def report(self, outcomes, brokers, health):
+        """The summary, the hosts found down, the errors; the exit status (see the module's docstring)."""
         self.stdout.write(summary_table(outcomes, [b.name for b in brokers]))
         self.stdout.write(SUMMARY_LEGEND)
         for host, reason in sorted(health.down.items()):
@@ -104,7 +115,6 @@ class Command(BaseCommand):
         for outcome in failures:
             self.stderr.write(f"ERROR target '{outcome.target_name}' (id {outcome.target_id}) · {outcome.source}"
                               f" · {outcome.url or request_note(outcome)} · {outcome.message}")
-        unavailable = [o for o in outcomes if o.status == LightcurveUpdate.Status.UNAVAILABLE]
         # an outage: a host found down (its other pairs not asked), or every pair that asked got no answer at all
         unavailable = [o for o in outcomes if o.status == LightcurveUpdate.Status.UNAVAILABLE or o.unreachable]
         asked = [o for o in outcomes if o.status in ASKED]
