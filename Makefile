@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test serve bench clean fixtures
+.PHONY: demo test check docs serve bench clean fixtures
+
+# every core; the demo's tests share one worker (tests/conftest.py's XDIST_GROUPS)
+PARALLEL := -n auto --dist loadgroup
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +23,20 @@ $(STAMP): setup.cfg pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python example_site/run_demo.py $(ARGS)
 
-# Lint (flake8, setup.cfg's settings), then the whole test suite.
+# Lint (flake8, setup.cfg's settings), then the whole test suite (unit, contract, system), timed.
 test: $(STAMP)
 	$(BIN)/python -m flake8 tom_bhtom_brokers tests bench example_site
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@start=$$(date +%s); $(BIN)/python -m pytest $(PARALLEL) $(PYTEST_ARGS); status=$$?; \
+	echo "make test: pytest took $$(( $$(date +%s) - start )) s"; exit $$status
+
+# The fast tiers while working: unit + contract (no browser, PostgreSQL, demo, wheel or fleets), timed.
+check: $(STAMP)
+	@start=$$(date +%s); $(BIN)/python -m pytest $(PARALLEL) -m "not system" $(PYTEST_ARGS); status=$$?; \
+	echo "make check: pytest took $$(( $$(date +%s) - start )) s"; exit $$status
+
+# Regenerate docs/archives.md from the archives' declarations (a test fails while it is out of date).
+docs: $(STAMP)
+	$(BIN)/python example_site/manage.py archive_tables > docs/archives.md
 
 # The demo site on http://127.0.0.1:8000 (user admin, password admin) after `make demo`.
 serve: $(STAMP)

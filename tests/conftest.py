@@ -42,17 +42,59 @@ def pytest_addoption(parser):
     parser.addoption("--remote-data", action="store_true", help="also run the checks against the real archives")
 
 
-def pytest_terminal_summary(terminalreporter):
-    """The hostile suite's count line, after every test has run (see tests/test_hostile.py)."""
-    import sys
+#: the hostile suite's counts from this process, or summed from the xdist workers (``pytest_testnodedown``)
+HOSTILE_TOTALS = {}
 
+
+def add_hostile_counts(counts):
+    for key, value in counts.items():
+        HOSTILE_TOTALS[key] = HOSTILE_TOTALS.get(key, 0) + value
+
+
+def pytest_sessionfinish(session):
     hostile = sys.modules.get("tests.test_hostile")
-    line = hostile.summary_line() if hostile else ""
-    if line:
-        terminalreporter.write_line(line)
+    if hostile is None:
+        return
+    if hasattr(session.config, "workeroutput"):  # an xdist worker: its counts go to the controller
+        session.config.workeroutput["hostile"] = hostile.counts()
+    else:
+        add_hostile_counts(hostile.counts())
+
+
+def pytest_testnodedown(node, error):
+    add_hostile_counts(getattr(node, "workeroutput", {}).get("hostile", {}))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The hostile suite's count line, after every test has run, whatever order pytest-django or the xdist
+    workers ran the cases in (see tests/test_hostile.py)."""
+    if HOSTILE_TOTALS.get("cases"):
+        terminalreporter.write_line("[hostile] " + " ".join(f"{key}={value}" for key, value in HOSTILE_TOTALS.items()))
+
+
+#: the tiers (``make check`` runs unit + contract): ``unit`` reads recorded bytes and pure code, ``contract`` one
+#: pass per archive through HTTP and the database (tests/brokers) and TOM's paths in process; ``system`` starts
+#: processes, servers, a browser or a fleet. A module not named here is ``contract``.
+UNIT_MODULES = {"test_package_structure", "test_period_search", "test_templatetags", "test_http", "test_store",
+                "test_real_answers", "test_generated_docs"}
+SYSTEM_MODULES = {"test_browser", "test_demo_site", "test_postgres_workers", "test_wsdb", "test_wheel_install",
+                  "test_reliability", "test_hostile", "test_dead_host", "test_web_update", "test_check_archives",
+                  "test_remote_archives", "test_throwaway_archive"}
+#: modules that share a session fixture too costly to build twice (the demo's first run): one xdist worker runs them
+XDIST_GROUPS = {"test_browser": "demo", "test_demo_site": "demo"}
+
+
+def tier(item):
+    module = item.module.__name__.rsplit(".", 1)[-1]
+    return "unit" if module in UNIT_MODULES else "system" if module in SYSTEM_MODULES else "contract"
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        item.add_marker(tier(item))
+        group = XDIST_GROUPS.get(item.module.__name__.rsplit(".", 1)[-1])
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
     if config.getoption("--remote-data"):
         return
     skip = pytest.mark.skip(reason="talks to the real archive; run with --remote-data")

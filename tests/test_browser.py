@@ -259,10 +259,8 @@ def test_survey_names_form_and_update_button(site, browser):
     # one archive's host (NEOWISE's, here) never answers
     click(browser, browser.find_element("id", "bhtom-update-button"))
     wait(browser, lambda d: "it runs in the background" in d.page_source, seconds=30)
-    timing = browser.execute_script("const n = performance.getEntriesByType('navigation')[0];"
-                                    "return [n.redirectEnd - n.redirectStart, n.responseEnd - n.startTime,"
-                                    " n.domContentLoadedEventEnd - n.startTime];")
-    assert timing[1] < 2000, timing  # the POST, its redirect and the page, as the browser measured them
+    # the page came back before the update ended (an update inside the request would end first, after the silent
+    # host's 3 s timeout, and the page would show its answers, not a running update): no clock needed
     state = browser.find_element("id", "bhtom-update-state")
     assert state.get_attribute("data-state") == "running" and "Update running since" in state.text
     browser.save_screenshot(str(SCREENSHOTS / "FU_Ori_update_running.png"))
@@ -370,7 +368,7 @@ def test_toms_data_services_menu_keeps_saved_queries_on_screen(site, browser):
     toggle.click()
     menu = wait(browser, lambda d: toggle.find_element("xpath", "following-sibling::ul"))
     wait(browser, lambda d: menu.is_displayed())
-    assert int(menu.get_attribute("data-bhtom-services")) >= 20  # TOM's five and our fifteen
+    assert int(menu.get_attribute("data-bhtom-services")) >= 20  # TOM's own and one per archive of ours
     saved = menu.find_element("link text", "Saved Queries")
     bottom = browser.execute_script("return arguments[0].getBoundingClientRect().bottom", saved)
     assert bottom < HEIGHT - 100

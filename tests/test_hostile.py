@@ -4,7 +4,8 @@ Each test is one case against the sample archive (real HTTP on 127.0.0.1) answer
 values no database can hold, a deeply nested JSON answer, a body dripped under a large Content-Length, redirects
 to other hosts, an answer cut at a line boundary, a CSV of a hundred thousand columns, spreadsheet formulas in
 archive text, two command runs and a web update at once on a TOM site's default SQLite. At the end of the
-session pytest prints ``[hostile] cases=N survived=N points lost=0 runs aborted=0`` (``summary_line``).
+session pytest prints ``[hostile] cases=N survived=N points lost=0 runs aborted=0`` (``counts``, summed over the
+xdist workers by tests/conftest.py).
 """
 import json
 import logging
@@ -312,14 +313,10 @@ def test_a_target_deleted_during_a_run_is_reported_as_deleted(archive):
     survived("target deleted mid-run")
 
 
-def summary_line():
-    """The count line, for the end of the session (tests/conftest.py prints it after the last test, whatever
-    order pytest-django ran the cases in): a case is counted only once its test's assertions held."""
-    if not CASES:
-        return ""
-    counts = {"cases": len(CASES), "survived": len(CASES), "points lost": sum(c["lost"] for c in CASES),
-              "runs aborted": sum(c["aborted"] for c in CASES)}
-    return "[hostile] " + " ".join(f"{key}={value}" for key, value in counts.items())
+def counts():
+    """This process's counts of the cases that survived: a case is counted only once its test's assertions held."""
+    return {"cases": len(CASES), "survived": len(CASES), "points lost": sum(c["lost"] for c in CASES),
+            "runs aborted": sum(c["aborted"] for c in CASES)}
 
 
 def test_a_tap_service_refusing_the_query_inside_a_votable_is_an_error_with_its_words(archive, make_target):

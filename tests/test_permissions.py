@@ -1,4 +1,4 @@
-"""Who may do what, URL by URL, as the README says: viewing follows TOM's rule (open targets: everyone; public:
+"""Who may do what, URL by URL, as docs/target-page.md says: viewing follows TOM's rule (open targets: everyone; public:
 logged-in users; private: the object permission; the period search also needs a login); changing survey names
 and starting an update (which can spend the site's ATLAS token) needs ``change_target`` on the target, whatever
 its permissions setting."""

@@ -15,7 +15,7 @@ class TomBhtomBrokersConfig(AppConfig):
         return [{"class": path} for path in BROKER_CLASSES.values()]
 
     def nav_items(self):
-        # no navbar entry: the partial only carries the script that fits TOM's pages to fifteen more services
+        # no navbar entry: the partial only carries the script that fits TOM's pages to one more service per archive
         return [{"partial": "tom_bhtom_brokers/partials/tom_pages.html",
                  "context": "tom_bhtom_brokers.target_tab.tom_pages_context"}]
 

@@ -43,7 +43,7 @@ class LightcurveUpdate(models.Model):
     last_attempt = models.DateTimeField(default=timezone.now)
     last_success = models.DateTimeField(null=True, blank=True)
     #: when the archive's whole history was last read: between full reads, an archive that takes a time range is
-    #: asked only from the last stored point on (``updating.refresh_from``)
+    #: asked only from the last stored point on (``planning.PairState.refresh_from``)
     last_full_read = models.DateTimeField(null=True, blank=True)
     #: a job waiting in the archive's queue (ATLAS): its path on the archive, when it was submitted, and how many
     #: times a job was submitted for this pair since the last result (a job lost by the archive is resubmitted)

@@ -15,7 +15,8 @@ science image minus a reference (template) image. Its numbers mean different thi
 - **limit on the change**: a non-detection of an object that *is* in the reference: only the change of its flux
   is bounded (|difference| below the limit), never its brightness. A flux limit, drawn in the flux panel.
 
-``magnitude_kind`` in each point's extras is one of these five. The rule is in the README ("What a number is").
+``magnitude_kind`` in each point's extras is one of these five. The rule is in docs/data-handling.md ("What a number
+is").
 """
 import math
 

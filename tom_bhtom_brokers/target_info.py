@@ -23,7 +23,8 @@ class TargetInfo:
     epoch: float = 2000.0
     #: source name -> fingerprint of the archive answer whose points are stored intact (see updating.plan)
     fingerprints: dict = field(default_factory=dict)
-    #: source name -> MJD from which an incremental refresh asks (``updating.refresh_from``); absent: everything
+    #: source name -> MJD from which an incremental refresh asks (``planning.PairState.refresh_from``); absent:
+    #: everything
     refresh_from: dict = field(default_factory=dict)
     #: source name -> the ``steps.QueuedJob`` waiting in that archive's queue for this target
     jobs: dict = field(default_factory=dict)

@@ -37,6 +37,7 @@ def utc(hjd):
 
 
 class TestAsassnContract(BrokerContract):
+    transport_faults = True
     broker_class = AsassnBroker
     covered_target = {"name": "FU Ori", "ra": RA, "dec": DEC, "ASAS-SN URL": JOB_URL}
     uncovered_target = {"name": "not yet observed", "ra": RA, "dec": DEC,

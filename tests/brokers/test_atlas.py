@@ -35,6 +35,7 @@ GOOD = QUEUED[(QUEUED["err"] == 0) & (QUEUED["mag5sig"] >= 10)]
 
 class TestAtlasContract(BrokerContract):
     """The queue route (the tests' settings hold a token the emulated queue accepts)."""
+    transport_faults = True
 
     broker_class = AtlasBroker
     covered_target = {"name": "Gaia20fnr", "ra": RA, "dec": DEC}

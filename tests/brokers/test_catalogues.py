@@ -158,6 +158,7 @@ with tarfile.open(DATA_DIR / "linear" / "allLINEARfinal_dat.tar.gz") as _archive
 
 
 class TestLinearContract(BrokerContract):
+    transport_faults = True
     broker_class = LinearBroker
     covered_target = {"name": "Gaia19dke", "ra": RA19, "dec": DEC19}
     uncovered_target = {"name": "empty sky", "ra": 0.0, "dec": 0.0}

@@ -22,6 +22,7 @@ def numeric_rows(name):
 
 
 class TestGaiaAlertsContract(BrokerContract):
+    transport_faults = True
     broker_class = GaiaAlertsBroker
     covered_target = {"name": "Gaia18cbf", "ra": 268.8875, "dec": -31.2472, "Gaia Alerts name": "Gaia18cbf"}
     uncovered_target = {"name": "far from any alert", "ra": 10.0, "dec": 10.0}

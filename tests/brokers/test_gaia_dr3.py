@@ -42,6 +42,7 @@ def naive_mjd(time):
 
 
 class TestGaiaDR3Contract(BrokerContract):
+    transport_faults = True
     broker_class = GaiaDR3Broker
     covered_target = {"name": "Gaia20fnr", "ra": RA, "dec": DEC}
     uncovered_target = {"name": "empty sky", "ra": 10.0, "dec": 10.0}

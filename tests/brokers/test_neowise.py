@@ -34,6 +34,7 @@ def expected_points():
 
 
 class TestNeowiseContract(BrokerContract):
+    transport_faults = True
     broker_class = NeowiseBroker
     covered_target = {"name": "Gaia20fnr", "ra": RA, "dec": DEC}
     uncovered_target = {"name": "empty sky", "ra": 0.0, "dec": 0.0}

@@ -42,7 +42,7 @@ class BHTOMBroker(Configured, FetchChain, TomDataService):
     default_timeout = 60.0
     #: whether the archive can be asked for a time range only: then a refresh between full reads asks only from the
     #: last stored point on (minus ``overlap_days``), and the whole history every ``full_read_days``
-    #: (``updating.PairState.refresh_from``); ``query`` reads the start from ``refresh_start``
+    #: (``planning.PairState.refresh_from``); ``query`` reads the start from ``refresh_start``
     takes_time_range = False
     #: whether the archive answers through a job queue (ATLAS): its pairs are submitted first in a run, and a
     #: job still queued comes back to the pool later instead of holding a worker (``updating.run``)

@@ -1,6 +1,6 @@
 // Two things on TOM's own pages, which TOM 3.1 offers no setting for (its navbar template and its target form are
 // fixed; an app may only add navbar items, which is how this script reaches every page):
-// 1. The Data Services menu lists every data service, ours fifteen more: with over twelve entries it is laid out
+// 1. The Data Services menu lists every data service, ours one per archive: with over twelve entries it is laid out
 //    in two compact columns, so the menu fits an 800 px screen and TOM's "Saved Queries" stays reachable.
 // 2. TOM's target form renders each EXTRA_FIELDS "string" as a tall textarea labelled by Django's re-casing
 //    ("Ztf name"): the survey-name fields become one-line inputs labelled as written, with their example, and the
