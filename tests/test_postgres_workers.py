@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.fleet import source_options
 from tests.postgres import PostgresServer, PostgresUnavailable
 
 REPO = Path(__file__).resolve().parent.parent
-#: enough for two workers (or two runs) to interleave on every source: 380 pairs over 19 sources (24 targets made 360
-#: over 15 and cost the suite ~15 s more once the sources were 19); 50 targets cost another minute for the same races
-N_TARGETS = 20
+#: enough for two workers (or two runs) to interleave on every fleet source (tests/fleet.py's FLEET_SOURCES, fixed,
+#: so this test's time does not grow with the number of archives): 240 pairs over 6 sources
+N_TARGETS = 40
 
 CREATE_TARGETS = f"""
 from tests.fleet import create_fleet
@@ -92,7 +93,7 @@ def test_two_db_workers_drain_the_queue(postgres, sample_archive_server, capsys)
     sample_archive_server.latency = 0.02
     env = site_env(postgres, "workers", sample_archive_server.url)
     prepared(env)
-    enqueued = manage(env, "update_lightcurves", "--enqueue")
+    enqueued = manage(env, "update_lightcurves", "--enqueue", *source_options())
     assert enqueued.returncode == 0 and f"enqueued {N_TARGETS} target update(s)" in enqueued.stdout, enqueued.stderr
     workers = [subprocess.Popen([sys.executable, "-m", "django", "db_worker", "--batch", "--no-startup-delay",
                                  "--interval", "0.1", "-v", "2"], cwd=REPO, env=env, stdout=subprocess.PIPE,
@@ -122,7 +123,8 @@ def test_two_concurrent_runs_end_consistent(postgres, sample_archive_server, cap
     sample_archive_server.latency = 0.02
     env = site_env(postgres, "concurrent", sample_archive_server.url, tasks="immediate")
     prepared(env)
-    runs = [subprocess.Popen([sys.executable, "-m", "django", "update_lightcurves", "--force", "--no-progress"],
+    runs = [subprocess.Popen([sys.executable, "-m", "django", "update_lightcurves", "--force", "--no-progress",
+                              *source_options()],
                              cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for _ in range(2)]
     outputs = [r.communicate(timeout=600) for r in runs]

@@ -14,7 +14,7 @@ from django.db.models import Count
 from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import Target
 
-from tests.fleet import create_fleet, expected_points, fleet
+from tests.fleet import create_fleet, expected_points, fleet, fleet_brokers, source_options
 from tom_bhtom_brokers import updating
 from tom_bhtom_brokers.transports import hosts
 from tom_bhtom_brokers.models import LightcurveUpdate
@@ -58,7 +58,7 @@ def test_faults_over_many_pairs_lose_nothing_and_duplicate_nothing(archive, sett
     for name in settings.DATA_SERVICES:
         settings.DATA_SERVICES[name]["max_bytes"] = 200_000
     targets = make_fleet(30)
-    brokers = updating.installed_brokers()
+    brokers = fleet_brokers()
     first = updating.run(updating.plan(targets, brokers), workers=8)
     assert {o.status for o in first} == {"ok"}
     before = snapshot()
@@ -100,7 +100,7 @@ def test_no_archive_host_sees_more_than_the_limit(archive, settings):
     hosts.reset_host_limiter()
     archive.latency = 0.05
     targets = make_fleet(10)
-    outcomes = updating.run(updating.plan(targets, updating.installed_brokers()), workers=16)
+    outcomes = updating.run(updating.plan(targets, fleet_brokers()), workers=16)
     assert {o.status for o in outcomes} == {"ok"}
     assert archive.max_in_flight == 3  # both brokers talk to the one sample-archive host
 
@@ -109,7 +109,7 @@ def test_no_archive_host_sees_more_than_the_limit(archive, settings):
 def test_a_target_deleted_while_its_update_runs(archive):
     archive.latency = 0.2
     targets = make_fleet(4)
-    items = updating.plan(targets, updating.installed_brokers())
+    items = updating.plan(targets, fleet_brokers())
     deleted = []
 
     def delete_the_others(outcome):
@@ -127,7 +127,7 @@ def test_a_target_deleted_while_its_update_runs(archive):
 @pytest.mark.django_db
 def test_a_rerun_with_nothing_due_downloads_and_writes_nothing(archive, django_assert_max_num_queries):
     targets = make_fleet(10)
-    brokers = updating.installed_brokers()
+    brokers = fleet_brokers()
     updating.run(updating.plan(targets, brokers))
     requests = len(archive.requests)
     with django_assert_max_num_queries(4):  # targets, their extras, the status rows: no writes
@@ -141,7 +141,7 @@ def test_enqueue_with_the_immediate_backend_updates_here_with_its_summary(archiv
     command says what it does instead and updates as a plain run, ATLAS's jobs collected in its passes."""
     make_fleet(3)
     out = StringIO()
-    call_command("update_lightcurves", "--enqueue", "--no-progress", stdout=out)
+    call_command("update_lightcurves", "--enqueue", "--no-progress", *source_options(), stdout=out)
     assert "updating here instead of enqueueing" in out.getvalue() and "total" in out.getvalue()
     assert PhotometryReducedDatum.objects.count() == 3 * sum(expected_points().values())
     assert set(LightcurveUpdate.objects.filter(source="ATLAS").values_list("status", flat=True)) == {"ok"}
@@ -151,7 +151,7 @@ def test_enqueue_with_the_immediate_backend_updates_here_with_its_summary(archiv
 def test_enqueue_with_the_database_backend_then_a_worker(archive, settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.database.DatabaseBackend"}}
     make_fleet(3)
-    call_command("update_lightcurves", "--enqueue", stdout=StringIO())
+    call_command("update_lightcurves", "--enqueue", *source_options(), stdout=StringIO())
     assert not PhotometryReducedDatum.objects.exists()  # queued, not run in the caller
     call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0.1", stdout=StringIO())
     # the tasks submitted ATLAS's jobs and deferred one task per target to collect them (poll_seconds later)
@@ -175,7 +175,8 @@ def test_two_runs_at_once_on_sqlite_end_consistent(archive):
     archive.latency = 0.02
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(REPO),
            "BHTOM_TEST_SQLITE": connection.settings_dict["NAME"], "BHTOM_TEST_ARCHIVE_URL": archive.url}
-    runs = [subprocess.Popen([sys.executable, "-m", "django", "update_lightcurves", "--force", "--no-progress"],
+    runs = [subprocess.Popen([sys.executable, "-m", "django", "update_lightcurves", "--force", "--no-progress",
+                              *source_options()],
                              cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for _ in range(2)]
     outputs = [r.communicate(timeout=300) for r in runs]
@@ -192,7 +193,7 @@ def test_two_runs_at_once_on_sqlite_end_consistent(archive):
 @pytest.mark.django_db
 def test_an_identical_answer_is_not_parsed_or_compared_unless_points_went_missing(archive):
     targets = make_fleet(2)
-    brokers = updating.installed_brokers()
+    brokers = fleet_brokers()
     updating.run(updating.plan(targets, brokers))
     again = updating.run(updating.plan(targets, brokers, force=True))
     assert {o.message for o in again} == {"unchanged since the last update"}

@@ -7,21 +7,14 @@ from astropy.time import Time
 
 from tom_bhtom_brokers.brokers import BROKER_CLASSES
 from tom_bhtom_brokers.checking import OK, check_archive
-from tom_bhtom_brokers.sources import PRETTY_SURVEY_NAME, DataSource
+from tom_bhtom_brokers.brokers.base import BHTOMBroker
+from tom_bhtom_brokers.sources import PRETTY_SURVEY_NAME, SURVEY
 from django.utils.module_loading import import_string
 
 #: the years each survey's data can fall in (a time outside them is a wrong time system or a wrong object)
-SURVEY_YEARS = {
-    DataSource.GAIA_ALERTS: (2014, None), DataSource.GAIA_DR3: (2014, 2018), DataSource.NEOWISE: (2013, 2025),
-    DataSource.ALLWISE: (2009, 2012), DataSource.CRTS: (2004, 2017), DataSource.FIRST: (1993, 2012),
-    DataSource.ZTF: (2018, None), DataSource.ANTARES: (2019, None), DataSource.SDSS: (1998, 2010),
-    DataSource.PS1: (2009, 2015), DataSource.LINEAR: (1998, 2010), DataSource.CPCS: (2010, None),
-    DataSource.ASASSN: (2012, None), DataSource.ATLAS: (2015, None), DataSource.AAVSO: (1890, None),
-    DataSource.LSST: (2025, None), DataSource.ALERCE: (2018, None), DataSource.OGLE_EWS: (2010, None),
-    DataSource.PTF: (2009, 2017),
-}
-#: sources whose check reads no points (the queue's job list, LINEAR's target list)
-NO_POINTS_CHECKED = {DataSource.ATLAS, DataSource.LINEAR}
+#: sources whose check reads no points (ATLAS's queue: the job list; LINEAR: its target list): their own ``check``
+NO_POINTS_CHECKED = {source for source, path in BROKER_CLASSES.items()
+                     if import_string(path).check is not BHTOMBroker.check}
 
 
 @pytest.mark.remote_data
@@ -38,7 +31,7 @@ def test_the_real_archive_answers_for_the_probe_object(source, settings):
         return
     lightcurve = broker.check()
     assert len(lightcurve) > 0, result
-    first, last = SURVEY_YEARS[source]
+    first, last = SURVEY[source].years
     years = Time(lightcurve.frame["mjd"].to_numpy(), format="mjd", scale="utc").decimalyear
     assert years.min() >= first and (last is None or years.max() <= last + 1), (years.min(), years.max())
     assert years.max() <= Time.now().decimalyear

@@ -8,81 +8,77 @@ data service name, the ``source_name`` of every stored point, the key in ``setti
 before Django is set up: a site's ``settings.py`` reads them (``SURVEY_NAME_EXTRA_FIELDS``,
 ``brokers.IMPLEMENTED_SOURCE_NAMES``), which is why they are not class attributes of the brokers (importing a
 broker imports TOM's models). Each broker reads its own record (``BHTOMBroker.survey``); the name field's rule
-is in ``survey_names.RULES`` under the field's label.
+is in ``survey_names.RULES`` under the field's label. Another installed package adds an archive by declaring its
+record under the entry point group ``tom_bhtom_brokers.archives`` (docs/adding-an-archive.md).
 """
-from dataclasses import dataclass
 from enum import Enum
+from importlib.metadata import entry_points
 
+from tom_bhtom_brokers.declaration import Survey
 
-@dataclass(frozen=True)
-class Survey:
-    """What the package knows of one archive besides how to talk to it (that is its broker module)."""
-
-    #: the ``DataSource`` key
-    key: str
-    #: display name: the broker's ``name``, the stored ``source_name``, the ``DATA_SERVICES`` key
-    name: str
-    #: the broker class, ``module:Class`` under ``tom_bhtom_brokers.brokers``
-    broker: str
-    #: the filters the archive may deliver; a point in any other filter is dropped with a warning
-    filters: tuple
-    #: the plot marker (plotly symbol) of its points; limits are open downward triangles whatever the survey
-    marker: str
-    #: label of the target-name field (a ``TargetExtra`` key) that ties a target to the archive's object; None for
-    #: archives found by position only
-    name_field: str | None = None
-    #: the value of the name field is itself the archive's page (a pasted URL)
-    name_is_url: bool = False
-    #: per-point extras worth showing on hover (flags and quality), in this order
-    hover: tuple = ()
-    #: the archive's page for a matched object ({id}: the matched identifier), if it has one
-    object_page: str = ""
-    #: the survey named in its stored bandpasses, ``filter(label)``, where it is not ``name``
-    band_label: str | None = None
+#: the entry point group where another package declares an archive of its own (a ``Survey`` record)
+ENTRY_POINT_GROUP = "tom_bhtom_brokers.archives"
 
 
 #: in the order sites see them (status table, Data Services menu, update summary)
-SURVEYS = (
+BUILT_IN = (
     Survey("GAIA_ALERTS", "Gaia Alerts", "gaia_alerts:GaiaAlertsBroker", ("G",), "circle",
-           name_field="Gaia Alerts name", object_page="https://gsaweb.ast.cam.ac.uk/alerts/alert/{id}/"),
-    Survey("NEOWISE", "NEOWISE", "neowise:NeowiseBroker", ("W1", "W2"), "square", hover=("ph_qual", "qi_fact")),
-    Survey("ALLWISE", "ALLWISE", "allwise:AllwiseBroker", ("W1", "W2"), "square-open", hover=("qi_fact",)),
+           name_field="Gaia Alerts name", object_page="https://gsaweb.ast.cam.ac.uk/alerts/alert/{id}/",
+           years=(2014, None)),
+    Survey("NEOWISE", "NEOWISE", "neowise:NeowiseBroker", ("W1", "W2"), "square", hover=("ph_qual", "qi_fact"),
+           years=(2013, 2025)),
+    Survey("ALLWISE", "ALLWISE", "allwise:AllwiseBroker", ("W1", "W2"), "square-open", hover=("qi_fact",),
+           years=(2009, 2012)),
     # the ZTF data releases have per-field object ids and are searched by position; the "ZTF name" (ZTF18abcdefg)
     # is the alert stream's, used by ANTARES
-    Survey("ZTF", "ZTF", "ztf:ZtfBroker", ("g", "r", "i"), "circle-open", hover=("catflags", "oid")),
+    Survey("ZTF", "ZTF", "ztf:ZtfBroker", ("g", "r", "i"), "circle-open", hover=("catflags", "oid"),
+           years=(2018, None)),
     Survey("GAIA_DR3", "Gaia DR3", "gaia_dr3:GaiaDR3Broker", ("G", "BP", "RP"), "diamond", name_field="Gaia DR3 id",
-           hover=("other_flags", "transit_id")),
-    Survey("CRTS", "CRTS", "crts:CrtsBroker", ("CL",), "cross", hover=("blend",)),
+           hover=("other_flags", "transit_id"), years=(2014, 2018)),
+    Survey("CRTS", "CRTS", "crts:CrtsBroker", ("CL",), "cross", hover=("blend",), years=(2004, 2017)),
     Survey("ASASSN", "ASAS-SN", "asassn:AsassnBroker", ("V", "g"), "hourglass", name_field="ASAS-SN URL",
-           name_is_url=True),
+           name_is_url=True, years=(2012, None)),
     # B1pg ... Ipg: photographic plate systems
     Survey("CPCS", "CPCS", "cpcs:CpcsBroker", ("U", "B", "V", "R", "I", "u", "g", "r", "i", "z", "G", "CL", "J", "H",
                                                "K", "B1pg", "B2pg", "R1pg", "R2pg", "Ipg"),
-           "diamond-open", name_field="CPCS name"),
+           "diamond-open", name_field="CPCS name", years=(2010, None)),
     # ANTARES' own pages are per locus id; the ZTF name we record opens the object's page at ALeRCE
     Survey("ANTARES", "ANTARES", "antares:AntaresBroker", ("g", "r", "i"), "x", name_field="ZTF name",
-           object_page="https://alerce.online/object/{id}"),
+           object_page="https://alerce.online/object/{id}", years=(2019, None)),
     Survey("AAVSO", "AAVSO", "aavso:AavsoBroker", ("U", "B", "V", "R", "I", "Vis", "TG", "TB", "TR", "CV", "CR", "SU",
                                                    "SG", "SR", "SI", "SZ", "J", "H", "K"),
-           "star-diamond", name_field="AAVSO name"),
+           "star-diamond", name_field="AAVSO name", years=(1890, None)),
     # c/o; a few results hold other filters, kept as they are
     Survey("ATLAS", "ATLAS", "atlas:AtlasBroker", ("c", "o", "g", "r", "i", "H"), "bowtie", name_field="ATLAS URL",
-           name_is_url=True),
-    Survey("SDSS", "SDSS", "sdss:SdssBroker", ("u", "g", "r", "i", "z"), "hexagon", name_field="SDSS objid"),
-    Survey("PS1", "PS1", "ps1:Ps1Broker", ("g", "r", "i", "z", "y"), "pentagon", name_field="PS1 objID"),
-    Survey("FIRST", "FIRST", "first:FirstBroker", ("Flux 1.4GHz",), "star"),
-    Survey("LINEAR", "LINEAR", "linear:LinearBroker", ("CL",), "triangle-up", name_field="LINEAR id"),
+           name_is_url=True, years=(2015, None)),
+    Survey("SDSS", "SDSS", "sdss:SdssBroker", ("u", "g", "r", "i", "z"), "hexagon", name_field="SDSS objid",
+           years=(1998, 2010)),
+    Survey("PS1", "PS1", "ps1:Ps1Broker", ("g", "r", "i", "z", "y"), "pentagon", name_field="PS1 objID",
+           years=(2009, 2015)),
+    Survey("FIRST", "FIRST", "first:FirstBroker", ("Flux 1.4GHz",), "star", years=(1993, 2012)),
+    Survey("LINEAR", "LINEAR", "linear:LinearBroker", ("CL",), "triangle-up", name_field="LINEAR id",
+           years=(1998, 2010)),
     # Rubin's alert stream through Fink (or ANTARES); "kind" tells detections from forced photometry
     Survey("LSST", "LSST", "lsst:LsstBroker", ("u", "g", "r", "i", "z", "y"), "star-triangle-up",
-           name_field="LSST diaObjectId", hover=("kind", "visit")),
+           name_field="LSST diaObjectId", hover=("kind", "visit"), years=(2025, None)),
     # not TOM Toolkit's own "ALeRCE" data service: another name, bandpasses g(ALeRCE) ...
     Survey("ALERCE", "ALeRCE ZTF", "alerce:AlerceBroker", ("g", "r", "i"), "circle-x", name_field="ZTF name",
            hover=("kind", "magnitude_kind", "dubious"), object_page="https://alerce.online/object/{id}",
-           band_label="ALeRCE"),
+           band_label="ALeRCE", years=(2018, None)),
     Survey("OGLE_EWS", "OGLE EWS", "ogle_ews:OgleEwsBroker", ("I",), "triangle-left", name_field="OGLE EWS name",
-           hover=("seeing_px", "sky"), band_label="OGLE"),
-    Survey("PTF", "PTF", "ptf:PtfBroker", ("g", "R"), "square-x", hover=("oid",)),
+           hover=("seeing_px", "sky"), band_label="OGLE", years=(2010, None)),
+    Survey("PTF", "PTF", "ptf:PtfBroker", ("g", "R"), "square-x", hover=("oid",), years=(2009, 2017)),
 )
+
+
+def declared_elsewhere():
+    """The archives other installed packages declare (entry points of ``ENTRY_POINT_GROUP``), by name."""
+    found = [point.load() for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name)]
+    return tuple(survey for survey in found if isinstance(survey, Survey))
+
+
+#: every archive: this package's, then those other packages declare
+SURVEYS = BUILT_IN + declared_elsewhere()
 
 #: one public photometric archive
 DataSource = Enum("DataSource", {survey.key: survey.key for survey in SURVEYS}, type=str, module=__name__)

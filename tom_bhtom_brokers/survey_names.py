@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from django import forms
 
-from tom_bhtom_brokers.sources import TARGET_NAME_KEYS, DataSource
+from tom_bhtom_brokers.sources import SURVEYS, TARGET_NAME_KEYS, DataSource
 
 GAIA_ALERT_NAME = re.compile(r"^Gaia\d{2}[a-z]{1,4}$")
 GAIA_DR3_ID = re.compile(r"^(?:Gaia DR3\s+)?(\d{1,19})$")
@@ -97,6 +97,10 @@ RULES = {
         _pattern(OGLE_EWS_NAME, "is 'OGLE-', the year, BLG or GD and four digits, e.g. OGLE-2019-BLG-0001"),
         "e.g. OGLE-2019-BLG-0001"),
 }
+# an archive declared by another package brings its rule as a pattern (``Survey.name_pattern``)
+RULES.update({survey.name_field: (_pattern(re.compile(survey.name_pattern), f"is like {survey.name_example}"),
+                                  f"e.g. {survey.name_example}")
+              for survey in SURVEYS if survey.name_pattern and survey.name_field not in RULES})
 # one order everywhere a target's survey names are listed (TOM's target form, the names page, the tab): the
 # archives' declaration order, which SURVEY_NAME_EXTRA_FIELDS follows
 RULES = {label: RULES[label] for label in dict.fromkeys(TARGET_NAME_KEYS.values())}
@@ -121,6 +125,10 @@ BROWSER_PATTERNS = {
     TARGET_NAME_KEYS[DataSource.LSST]: r"\d{1,20}(,\s?\d{1,20}){0,9}",
     TARGET_NAME_KEYS[DataSource.OGLE_EWS]: r"OGLE-20\d{2}-(BLG|GD)-\d{4}",
 }
+# a declared pattern without its anchors, and "/" escaped (a pattern of letters, digits, classes and counts, as
+# ``name_pattern`` asks, reads the same in JavaScript)
+BROWSER_PATTERNS.update({survey.name_field: survey.name_pattern.removeprefix("^").removesuffix("$").replace("/", r"\/")
+                         for survey in SURVEYS if survey.name_pattern and survey.name_field not in BROWSER_PATTERNS})
 
 
 def form_fields():

@@ -37,13 +37,15 @@ def cadence(broker):
 
 
 def table_rows():
-    """One row per archive: name, what it is, how it is found, bands, cadence, citation."""
-    yield "| Archive | What it reads | Found by | Bands | Cadence | Cite |"
-    yield "|---|---|---|---|---|---|"
+    """One row per archive: name, what it is, how it is found, bands, years, cadence, citation."""
+    yield "| Archive | What it reads | Found by | Bands | Years | Cadence | Cite |"
+    yield "|---|---|---|---|---|---|---|"
     for source, path in BROKER_CLASSES.items():
         broker = import_string(path)
         summary = (inspect.getdoc(sys.modules[broker.__module__]) or "").split("\n\n")[0].replace("\n", " ")
-        yield (f"| {broker.name} | {summary} | {found_by(broker)} | {', '.join(SURVEY[source].filters)} | "
+        first, last = SURVEY[source].years
+        span = f"{first or '?'}–{last or 'now'}"
+        yield (f"| {broker.name} | {summary} | {found_by(broker)} | {', '.join(SURVEY[source].filters)} | {span} | "
                f"{cadence(broker)} | {broker.citation or '—'} |")
 
 
