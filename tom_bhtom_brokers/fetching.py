@@ -115,7 +115,7 @@ class FetchChain:
 
     def remembered_location(self, target: TargetInfo):
         """The Located kept from the pair's last answer (``remembers_location``), or None: search."""
-        identifier = target.located.get(self.name) if self.remembers_location else None
+        identifier = target.pair.located if self.remembers_location else None
         return Located(target, identifier, matched="") if identifier else None
 
     def collect_remembered(self, located, route):
@@ -149,7 +149,7 @@ class FetchChain:
     def unless_unchanged(self, target, digest, url, parse):
         """``parse()``, unless ``digest`` (of the archive's answer) is the one stored for this pair: then an
         empty light curve marked unchanged, so nothing is parsed or written."""
-        if digest == target.fingerprints.get(self.name):
+        if digest == target.pair.fingerprint:
             lightcurve = Lightcurve.empty()
             lightcurve.unchanged = True
         else:

@@ -23,7 +23,7 @@ from tom_bhtom_brokers.exceptions import BrokerInputError, BrokerNotApplicable, 
 from tom_bhtom_brokers.lightcurve import MJD_ZERO
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.recording import asked_as_before, failure_status, queued_job
-from tom_bhtom_brokers.target_info import TargetInfo
+from tom_bhtom_brokers.target_info import PairInput, TargetInfo
 
 Status = LightcurveUpdate.Status
 #: targets planned together: the plan reads statuses, point counts and names for this many targets per query,
@@ -91,19 +91,14 @@ def _plan_chunk(targets, brokers, force, now, accept_shrink, caches_before=None)
               .values("target", "source_name").annotate(n=Count("id"), last=Max("timestamp"))}
     items = []
     for info in infos:
-        pairs = {broker.name: PairState(broker, info, rows.get((info.id, broker.name)),
-                                        *stored.get((info.id, broker.name), (0, None))) for broker in brokers}
-        info = replace(info, fingerprints={name: p.row.fingerprint for name, p in pairs.items() if p.intact},
-                       refresh_from={name: start for name, p in pairs.items()
-                                     if (start := None if force else p.refresh_from(now)) is not None},
-                       jobs={name: p.job for name, p in pairs.items() if p.job is not None},
-                       located={} if force else {name: p.located for name, p in pairs.items() if p.located},
-                       refresh_caches_before=caches_before)
         for broker in brokers:
-            due, reason = is_due(broker, info, rows.get((info.id, broker.name)), force, now)
-            if due and broker.name in info.refresh_from:
+            row = rows.get((info.id, broker.name))
+            state = PairState(broker, info, row, *stored.get((info.id, broker.name), (0, None)))
+            pair_info = replace(info, pair=state.input(force, now, caches_before))
+            due, reason = is_due(broker, pair_info, row, force, now)
+            if due and pair_info.pair.refresh_from is not None:
                 reason += f"; recent part asked (full read every {full_read_interval(broker).days} d)"
-            items.append(PlanItem(info, broker, due, reason, accept_shrink))
+            items.append(PlanItem(pair_info, broker, due, reason, accept_shrink))
     return items
 
 
@@ -141,6 +136,12 @@ class PairState:
                 and self.asked_as_before:
             return row.located
         return None
+
+    def input(self, force, now, caches_before):
+        """What this pair carries into its fetch (a forced run: no incremental range, no remembered identifier)."""
+        return PairInput(fingerprint=self.row.fingerprint if self.intact else None,
+                         refresh_from=None if force else self.refresh_from(now), job=self.job,
+                         located=None if force else self.located, refresh_caches_before=caches_before)
 
     def refresh_from(self, now):
         """The MJD an incremental refresh asks from (the last stored point minus the overlap), or None: the whole

@@ -216,7 +216,7 @@ def queued_job(row, broker, info):
 def with_queued_job(target, broker, info):
     """``info`` carrying the pair's queued job, if any, so the fetch collects it instead of queuing another."""
     job = queued_job(LightcurveUpdate.objects.filter(target=target, source=broker.name).first(), broker, info)
-    return info if job is None else replace(info, jobs={**info.jobs, broker.name: job})
+    return info if job is None else replace(info, pair=replace(info.pair, job=job))
 
 
 def failure_status(error):

@@ -22,7 +22,7 @@ class Request:
     #: one file inside the archive file at ``path`` (LINEAR's tarball, answered from a local copy)
     member: str | None = None
     #: for an answer from a local copy: the copy is fetched again when it was made before this UNIX time (a forced
-    #: run's start, ``TargetInfo.refresh_caches_before``)
+    #: run's start, ``PairInput.refresh_caches_before``)
     refresh_before: float | None = None
     #: an ADQL query for the TAP service at ``path`` (sent by pyvo: ``transports/tap.py``)
     adql: str | None = None

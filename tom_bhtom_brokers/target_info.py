@@ -13,6 +13,24 @@ SURVEY_NAME_LABELS = frozenset(TARGET_NAME_KEYS.values())
 
 
 @dataclass(frozen=True)
+class PairInput:
+    """The one state a (target, archive) pair carries into its fetch (``planning`` fills it from the pair's status
+    row and stored points; the defaults: a pair never read)."""
+
+    #: the fingerprint of the archive answer whose points are stored intact: the same answer again is not parsed
+    fingerprint: str | None = None
+    #: the MJD an incremental refresh asks from (``planning.PairState.refresh_from``); None: the whole history
+    refresh_from: float | None = None
+    #: the ``steps.QueuedJob`` waiting in the archive's queue for this target
+    job: object = None
+    #: the archive's identifier of the object, kept from the last answer (``remembers_location``)
+    located: str | None = None
+    #: a forced run's start (UNIX time): an archive's cached list or file (OGLE's seasons, LINEAR's sample) fetched
+    #: before it is fetched again; None: a cache is used as long as it is valid
+    refresh_caches_before: float | None = None
+
+
+@dataclass(frozen=True)
 class TargetInfo:
     id: int | None
     name: str
@@ -21,18 +39,8 @@ class TargetInfo:
     survey_names: dict = field(default_factory=dict)
     #: epoch (Julian year) of ra/dec; TOM's default is J2000
     epoch: float = 2000.0
-    #: source name -> fingerprint of the archive answer whose points are stored intact (see updating.plan)
-    fingerprints: dict = field(default_factory=dict)
-    #: source name -> MJD from which an incremental refresh asks (``planning.PairState.refresh_from``); absent:
-    #: everything
-    refresh_from: dict = field(default_factory=dict)
-    #: source name -> the ``steps.QueuedJob`` waiting in that archive's queue for this target
-    jobs: dict = field(default_factory=dict)
-    #: source name -> the archive's identifier of the object, kept from the last answer (``remembers_location``)
-    located: dict = field(default_factory=dict)
-    #: a forced run's start (UNIX time): an archive's cached list or file (OGLE's seasons, LINEAR's sample) fetched
-    #: before it is fetched again; None: a cache is used as long as it is valid
-    refresh_caches_before: float | None = None
+    #: what the pair's last update left for this one, for the one archive this snapshot is planned for
+    pair: PairInput = PairInput()
 
     @classmethod
     def from_target(cls, target, extras=None):

@@ -192,7 +192,7 @@ def batchable(due):
     queued yet, for archives with at least two such pairs (one pair alone is not a batch)."""
     held = {}
     for broker, items in by_broker(item for item in due if item.broker.queues_jobs):
-        items = [item for item in items if broker.name not in item.target.jobs]
+        items = [item for item in items if item.target.pair.job is None]
         if len(items) >= 2 and broker.batches_jobs:
             held.update((id(item), item) for item in items)
     return held
@@ -230,7 +230,7 @@ def submit_in_batches(held, health=None):
 def still_queued(result):
     """Whether the pair's job is still queued exactly as an earlier pass of this run recorded it."""
     error, item = result.error, result.item
-    return item.job_recorded and isinstance(error, JobQueued) and item.target.jobs.get(item.broker.name) == error.job
+    return item.job_recorded and isinstance(error, JobQueued) and item.target.pair.job == error.job
 
 
 def queued_outcome(result):
@@ -260,7 +260,7 @@ def next_pass(result, postponed):
         seconds = next_ask_seconds(broker, error.job.submitted_at)
         if seconds is None:
             return None
-        target = replace(item.target, jobs={**item.target.jobs, broker.name: error.job})
+        target = replace(item.target, pair=replace(item.target.pair, job=error.job))
         return seconds, replace(item, target=target, job_recorded=True)
     if isinstance(error, JobPostponed):
         key = (item.target.id, broker.name)

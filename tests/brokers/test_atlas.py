@@ -15,7 +15,7 @@ from tom_bhtom_brokers import updating
 from tom_bhtom_brokers.brokers.atlas import AtlasBroker
 from tom_bhtom_brokers.exceptions import JobQueued
 from tom_bhtom_brokers.models import LightcurveUpdate
-from tom_bhtom_brokers.target_info import TargetInfo
+from tom_bhtom_brokers.target_info import PairInput, TargetInfo
 from tom_bhtom_brokers.target_tab import status_rows
 
 RA, DEC = 90.26701, -18.96770
@@ -55,7 +55,7 @@ class TestAtlasContract(BrokerContract):
             try:
                 return broker.fetch(info)
             except JobQueued as queued:
-                info = replace(info, jobs={broker.name: queued.job})
+                info = replace(info, pair=PairInput(job=queued.job))
                 time.sleep(float(broker.setting("poll_seconds")))
         raise AssertionError("the job never finished")
 
@@ -200,7 +200,7 @@ def test_submissions_group_targets_asking_from_about_the_same_time(archive, make
     broker = AtlasBroker()
     starts = [None, 60000.0, None, 60010.0, 60100.0]
     infos = [replace(TargetInfo.from_target(make_target(f"t{i}", 10.0 + i, 85.0)),
-                     refresh_from={} if start is None else {"ATLAS": start}) for i, start in enumerate(starts)]
+                     pair=PairInput(refresh_from=start)) for i, start in enumerate(starts)]
     queued = broker.submit_jobs(infos)
     posts = [r["params"] for r in archive.requests if r["method"] == "POST"]
     assert [(len(p["radeclist"].splitlines()), p["mjd_min"]) for p in posts] == [
@@ -283,7 +283,7 @@ def test_a_task_list_whose_next_page_is_itself_is_read_once(archive, make_target
     with pytest.raises(JobQueued) as queued:
         broker.fetch(TargetInfo.from_target(target))
     with pytest.raises(JobQueued) as again:
-        broker.fetch(replace(TargetInfo.from_target(target), jobs={broker.name: queued.value.job}))
+        broker.fetch(replace(TargetInfo.from_target(target), pair=PairInput(job=queued.value.job)))
     pages, own = queue_requests(archive)
     assert len(pages) == 2 and own == []                       # the first page and its loop, then stop
     assert again.value.reason.startswith("queued at ATLAS since ") and "999" not in again.value.reason

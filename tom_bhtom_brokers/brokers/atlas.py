@@ -128,7 +128,7 @@ class AtlasBroker(JobQueue, BHTOMBroker):
     def refresh_start(self, target):
         """A job already queued asks from where it was submitted to ask (the plan may have changed since: a full
         read due meanwhile); a new one from where the plan says."""
-        job = target.jobs.get(self.name)
+        job = target.pair.job
         return job.asked_from_mjd if job is not None else super().refresh_start(target)
 
     @property
@@ -154,7 +154,7 @@ class AtlasBroker(JobQueue, BHTOMBroker):
         target = located.target
         start = self.refresh_start(target)
         return [Request(QUEUE_PATH, method="POST", headers=self.auth_headers(), wait_when_throttled=False,
-                        job=target.jobs.get(self.name), asked_from_mjd=start,
+                        job=target.pair.job, asked_from_mjd=start,
                         data={"ra": f"{target.ra:.7f}", "dec": f"{target.dec:.7f}", **self.job_fields(start)})]
 
     # --- the queue: ATLAS's own transport ------------------------------------------------------------

@@ -68,7 +68,7 @@ class Configured:
 
     def refresh_start(self, target: TargetInfo):
         """The MJD from which this fetch asks the archive (an incremental refresh), or None: the whole history."""
-        return target.refresh_from.get(self.name) if self.refreshes_incrementally() else None
+        return target.pair.refresh_from if self.refreshes_incrementally() else None
 
     def secrets(self):
         """Configured values that must never appear in an error, a log line or stored data."""

@@ -155,7 +155,7 @@ class LinearBroker(HasWsdbRoute, BHTOMBroker):
     located_by = ("name", "cone")
 
     def locate_by_cone(self, target):
-        targets = self.targets(target.refresh_caches_before)
+        targets = self.targets(target.pair.refresh_caches_before)
         best = nearest_within(targets["raLIN"].to_numpy(), targets["decLIN"].to_numpy(), target.ra, target.dec,
                               self.radius)
         if best is None:
@@ -165,7 +165,7 @@ class LinearBroker(HasWsdbRoute, BHTOMBroker):
     def query(self, located):
         """The object's file in the sample's tarball (answered from the cache by ``send``)."""
         return [Request(f"{DATASETS}/{LIGHT_CURVES_FILE}", member=f"{located.identifier}.dat",
-                        refresh_before=located.target.refresh_caches_before)]
+                        refresh_before=located.target.pair.refresh_caches_before)]
 
     def send(self, req):
         """The light-curve tarball is read once, into the cache: a member is answered from there."""

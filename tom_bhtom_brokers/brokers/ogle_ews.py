@@ -88,7 +88,8 @@ class OgleEwsBroker(BHTOMBroker):
     def locate_by_cone(self, target):
         if target.dec > float(self.setting("max_dec", 30.0)):
             raise NoData(f"north of Dec {float(self.setting('max_dec', 30.0)):+g}: outside OGLE's fields")
-        events = [event for year in self.seasons() for event in self.season_events(year, target.refresh_caches_before)]
+        refresh_before = target.pair.refresh_caches_before
+        events = [event for year in self.seasons() for event in self.season_events(year, refresh_before)]
         best = nearest_within([e[1] for e in events], [e[2] for e in events], target.ra, target.dec, self.radius)
         if best is None:
             raise NoData(self.radius_note("OGLE EWS event"))
