@@ -65,6 +65,14 @@ def test_no_import_cycle_inside_the_package():
     assert cycles(graph) == []
 
 
+def test_no_adapter_imports_another():
+    """Shared clients (VizieR, ANTARES' API, IRSA's TAP base) are modules both users import, never another archive's
+    adapter."""
+    graph = package_imports()
+    adapters = {path.rsplit(".", 1)[0] for path in BROKER_CLASSES.values()}
+    assert {name: graph[name] & adapters for name in adapters if graph[name] & adapters} == {}
+
+
 def test_the_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
 

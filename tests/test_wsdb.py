@@ -14,7 +14,8 @@ from tests.brokers.contract import stored, update
 from tests.data.make_fixtures import LINEAR_GAIA19DKE_ID, PS1_OBJID
 from tests.postgres import PostgresServer, PostgresUnavailable, ensure_q3c
 from tests.sample_archive.server import DATA_DIR
-from tom_bhtom_brokers.brokers.first import FirstBroker, asu_tsv
+from tom_bhtom_brokers.brokers.first import FirstBroker
+from tom_bhtom_brokers.brokers.vizier import asu_tsv
 from tom_bhtom_brokers.brokers.linear import LinearBroker
 from tom_bhtom_brokers.brokers.ps1 import Ps1Broker
 from tom_bhtom_brokers.brokers.sdss import SdssBroker

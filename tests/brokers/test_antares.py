@@ -9,6 +9,7 @@ from tests.brokers.contract import BrokerContract, stored, update
 from tests.data.make_fixtures import ANTARES_GAIA19DKE, ANTARES_GAIA20FNR
 from tests.sample_archive.server import DATA_DIR
 from tom_bhtom_brokers.brokers.antares import AntaresBroker
+from tom_bhtom_brokers.brokers.antares_client import read_loci
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.target_info import TargetInfo
 
@@ -108,7 +109,7 @@ def test_a_locus_id_that_is_not_a_plain_id_is_refused(locus_id):
 
     listing = {"data": [{"locus_id": locus_id, "ra": 1.0, "dec": 1.0, "properties": {}}]}
     with pytest.raises(BrokerParseError, match="odd locus id"):
-        AntaresBroker().loci(json.dumps(listing).encode())
+        read_loci(json.dumps(listing).encode())
 
 
 def _parse_lightcurve_csv(text):

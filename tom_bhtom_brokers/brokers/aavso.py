@@ -42,7 +42,8 @@ from astropy.time import Time
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request
 from tom_bhtom_brokers.brokers.reading import frame_of_rows
 from tom_bhtom_brokers.fetching import no_data
-from tom_bhtom_brokers.brokers.first import FirstBroker, asu_tsv
+from tom_bhtom_brokers.brokers.configured import site_url
+from tom_bhtom_brokers.brokers.vizier import VIZIER_URL, asu_tsv
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sky import nearest_within
@@ -94,7 +95,7 @@ class AavsoBroker(BHTOMBroker):
         return Located(target, name)
 
     def vizier_url(self):
-        return str(self.setting("vizier_url") or FirstBroker.setting("url", FirstBroker.default_url)).rstrip("/")
+        return str(self.setting("vizier_url") or site_url("FIRST", VIZIER_URL)).rstrip("/")
 
     def check(self):
         """One chunk (the last whole one) of the probe star, not its century."""

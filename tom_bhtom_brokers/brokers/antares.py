@@ -30,16 +30,14 @@ ZTF passbands ``g``/``R``/``i`` become ``g``/``r``/``i``. Alerts from other surv
 reached ANTARES in several alerts (same time and band) is stored once. Times: ``ant_mjd`` is the
 UTC MJD of the exposure start, stored as it is (as the ZTF data-release broker does). Cadence: daily.
 """
-import io
-import json
-import re
 from datetime import timedelta
 
 import astropy.units as u
-from astropy.coordinates import SkyCoord
 import numpy as np
 import pandas as pd
 
+from tom_bhtom_brokers.brokers.antares_client import (ANTARES_URL, REQUIRED, cone_condition, light_curve_rows, listing,
+                                                      read_loci)
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request
 from tom_bhtom_brokers.brokers.reading import column, number, read_json
 from tom_bhtom_brokers.fetching import no_data
@@ -51,18 +49,13 @@ from tom_bhtom_brokers.sources import DataSource
 
 PASSBANDS = {"g": "g", "R": "r", "r": "r", "i": "i"}
 DETECTION, UPPER_LIMIT = 1, 2
-REQUIRED = ("alert_id", "ant_mjd", "ant_survey", "ant_passband", "ant_mag", "ant_magerr", "ant_maglim")
-#: the API refuses cones of 1 degree or more
-MAX_RADIUS = 1 * u.deg
-#: what a locus id looks like (ANT2020abcdxyz; ANT2026rq61krn5dipt): letters and digits
-LOCUS_ID = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 
 class AntaresBroker(BHTOMBroker):
     """ZTF alert detections and upper limits of the ANTARES locus at the target."""
 
     source = DataSource.ANTARES
-    default_url = "https://api.antares.noirlab.edu"
+    default_url = ANTARES_URL
     match_radius = 1.5 * u.arcsec
     cadence = timedelta(days=1)
     telescope = "ZTF"
@@ -79,57 +72,21 @@ class AntaresBroker(BHTOMBroker):
     def locate_by_name(self, target, name):
         self.valid_name(name)
         condition = {"term": {"properties.ztf_object_id": name}}
-        loci = self.ask(self.listing(condition), self.loci)
+        loci = self.ask(listing(condition), read_loci)
         locus = next((locus for locus in loci if locus["ztf_object_id"] == name), None)
         if locus is None:
             raise NoData(f"ANTARES has no locus for {name}")
         return Located(target, locus["locus_id"], matched=locus["ztf_object_id"])
 
     def locate_by_cone(self, target):
-        loci = self.ask(self.listing(self.cone_condition(target, self.radius)), self.loci)
+        loci = self.ask(listing(cone_condition(target, self.radius)), read_loci)
         best = nearest_within([x["ra"] for x in loci], [x["dec"] for x in loci], target.ra, target.dec, self.radius)
         if best is None:
             raise NoData(self.radius_note("ANTARES locus"))
         return Located(target, loci[best]["locus_id"], matched=loci[best]["ztf_object_id"])
 
-    @staticmethod
-    def cone_condition(target, radius):
-        """ANTARES' cone filter, exactly as antares-client 2.x's cone_search builds it."""
-        radius = min(radius, MAX_RADIUS * 0.999)
-        centre = SkyCoord(target.ra * u.deg, target.dec * u.deg)
-        return {"sky_distance": {"radius": f"{radius.to_value(u.deg):.8f} degree",
-                                 "location": centre.to_string("hmsdms")}}
-
-    @staticmethod
-    def listing(condition):
-        """The request for the loci matching one Elasticsearch filter, newest first."""
-        query = {"query": {"bool": {"filter": condition}}}
-        return Request("/v2/loci", params={"elasticsearch_query": json.dumps(query), "limit": 20,
-                                           "sort": "-properties.newest_alert_observation_time"})
-
     def query(self, located):
         return [Request(f"/v2/loci/{located.identifier}")]
-
-    @staticmethod
-    def loci(payload):
-        """The loci of a listing: locus_id, ra, dec, ZTF name and properties of each."""
-        items = read_json(payload, "ANTARES locus listing").get("data")
-        if not isinstance(items, list):
-            raise BrokerParseError("the ANTARES locus listing has no list of loci under 'data'")
-        loci = []
-        for item in items:
-            locus = item.get("locus", item) if isinstance(item, dict) else None
-            if not isinstance(locus, dict) or not (locus.get("locus_id") or locus.get("id")):
-                raise BrokerParseError("an ANTARES listing entry has no locus id")
-            if not LOCUS_ID.fullmatch(str(locus.get("locus_id") or locus.get("id"))):
-                # the id becomes a request path (and is kept for the next update): nothing but a plain id
-                raise BrokerParseError(f"an ANTARES listing entry has an odd locus id "
-                                       f"{str(locus.get('locus_id') or locus.get('id'))[:40]!r}")
-            properties = locus.get("properties") or {}
-            loci.append({"locus_id": str(locus.get("locus_id") or locus.get("id")),
-                         "ra": float(locus["ra"]), "dec": float(locus["dec"]),
-                         "ztf_object_id": str(properties.get("ztf_object_id") or ""), "properties": properties})
-        return loci
 
     def parse(self, payload, target):
         locus = read_json(payload, "ANTARES locus").get("data")
@@ -187,14 +144,3 @@ def ztf_alert_rows(rows):
     kept = rows.sort_values(["_detection", "_total"], ascending=False, kind="stable") \
         .drop_duplicates(subset=["ant_mjd", "ant_passband"]).sort_index()
     return kept, other_surveys, len(rows) - len(kept)
-
-
-def light_curve_rows(value):
-    """The locus light curve as a frame: a CSV text (API v2) or a list of row objects."""
-    if isinstance(value, str):
-        if not value.strip():
-            return pd.DataFrame(columns=list(REQUIRED))
-        return pd.read_csv(io.StringIO(value), dtype=str, keep_default_na=False)
-    if isinstance(value, list) and all(isinstance(row, dict) for row in value):
-        return pd.DataFrame(value, columns=list(value[0]) if value else list(REQUIRED)).astype(object)
-    raise BrokerParseError("the ANTARES 'lightcurve' is neither CSV text nor a list of rows")

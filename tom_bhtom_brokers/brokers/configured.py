@@ -12,6 +12,13 @@ from tom_bhtom_brokers.target_info import TargetInfo
 from tom_bhtom_brokers.transports.http import HttpClient
 
 
+def site_url(source_name, default):
+    """The address a site configured for an archive (``DATA_SERVICES[source_name]['url']``), else ``default``: for
+    an adapter that reads another archive's service as a second route (LSST through ANTARES, AAVSO's VSX cone at
+    VizieR, FIRST's service)."""
+    return str(getattr(settings, "DATA_SERVICES", {}).get(source_name, {}).get("url") or default).rstrip("/")
+
+
 class Configured:
     """The site's settings of one archive, read where they are used (a mixin of ``BHTOMBroker``)."""
 

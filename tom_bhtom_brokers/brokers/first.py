@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
-from tom_bhtom_brokers.brokers.reading import frame_of_rows
+from tom_bhtom_brokers.brokers.vizier import VIZIER_URL, asu_tsv
 from tom_bhtom_brokers.fetching import no_data
 from tom_bhtom_brokers.transports.wsdb import HasWsdbRoute
 from tom_bhtom_brokers.exceptions import BrokerParseError
@@ -57,7 +57,7 @@ class FirstBroker(HasWsdbRoute, BHTOMBroker):
     """FIRST 1.4 GHz integrated flux of the catalogue sources at the target, at their mean epochs."""
 
     source = DataSource.FIRST
-    default_url = "https://vizier.cds.unistra.fr"
+    default_url = VIZIER_URL
     match_radius = 5 * u.arcsec
     cadence = None
     telescope = "VLA"
@@ -123,15 +123,3 @@ class FirstBroker(HasWsdbRoute, BHTOMBroker):
             matched_identifier=", ".join(name for name in names if name),
             extras={"time_system": "mean epoch of the coadded pointings (JD); stored: UTC",
                     "flux": "integrated flux Fint at 1.4 GHz, error sqrt(Rms^2 + (0.05 Fint)^2)"})
-
-
-def asu_tsv(text):
-    """VizieR's ASU tab-separated answer: '#' comments, a names line, a units line, a dashes line, rows;
-    None for an answer of comments only (nothing found)."""
-    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    if not lines and text.lstrip().startswith("#"):
-        return None
-    if len(lines) < 3 or not set(lines[2].replace("\t", "")) <= {"-", " "}:
-        raise BrokerParseError("the VizieR answer is not an ASU tab-separated table")
-    return frame_of_rows([[cell.strip() for cell in line.split("\t")] for line in lines[3:]],
-                         [name.strip() for name in lines[0].split("\t")], (), "VizieR table")

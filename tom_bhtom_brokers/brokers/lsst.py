@@ -41,7 +41,8 @@ import astropy.units as u
 import numpy as np
 import pandas as pd
 
-from tom_bhtom_brokers.brokers.antares import AntaresBroker, light_curve_rows
+from tom_bhtom_brokers.brokers.antares_client import ANTARES_URL, cone_condition, light_curve_rows, listing, read_loci
+from tom_bhtom_brokers.brokers.configured import site_url
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request
 from tom_bhtom_brokers.brokers.reading import column, number, read_json
 from tom_bhtom_brokers.fetching import no_data
@@ -253,8 +254,7 @@ class AntaresLsstRoute:
     def __init__(self, broker):
         self.broker = broker
         # ANTARES' address as the site configured it for the ANTARES broker, unless this broker names another
-        self.antares_url = str(broker.setting("antares_url") or AntaresBroker.setting("url", AntaresBroker.default_url)
-                               ).rstrip("/")
+        self.antares_url = str(broker.setting("antares_url") or site_url("ANTARES", ANTARES_URL)).rstrip("/")
 
     def locate(self, target):
         broker = self.broker
@@ -263,9 +263,9 @@ class AntaresLsstRoute:
             ids = broker.locate_by_name(target, broker.survey_name(target)).identifier.split(",")
             condition = {"terms": {"properties.survey.lsst.dia_object_id": ids}}
         else:
-            condition = AntaresBroker.cone_condition(target, broker.radius)
+            condition = cone_condition(target, broker.radius)
         loci = [dict(locus, lsst_ids=lsst_ids(locus["properties"]))
-                for locus in broker.ask(self.on_antares(AntaresBroker.listing(condition)), AntaresBroker.loci)]
+                for locus in broker.ask(self.on_antares(listing(condition)), read_loci)]
         loci = [locus for locus in loci if locus["lsst_ids"]]
         best = 0 if by_name and loci else nearest_within([x["ra"] for x in loci], [x["dec"] for x in loci],
                                                          target.ra, target.dec, broker.radius)
