@@ -29,7 +29,7 @@ def test_the_real_archive_answers_for_the_probe_object(source, settings):
     assert result.verdict == OK, result
     if source in NO_POINTS_CHECKED:
         return
-    lightcurve = broker.check()
+    lightcurve = broker.check().lightcurve
     assert len(lightcurve) > 0, result
     first, last = SURVEY[source].years
     years = Time(lightcurve.frame["mjd"].to_numpy(), format="mjd", scale="utc").decimalyear
@@ -50,7 +50,7 @@ def test_the_coordinate_routes_find_a_well_known_star(broker_path, settings):
     broker = import_string(broker_path)()
     if broker_path.endswith("AsassnBroker") and broker.client_factory() is None:
         pytest.skip("Sky Patrol v2's client is not installed: pip install 'tom-bhtom-brokers[asassn]'")
-    lightcurve = broker.fetch(TargetInfo(id=None, name="SS Cyg", ra=325.67853, dec=43.58619))
+    lightcurve = broker.fetch(TargetInfo(id=None, name="SS Cyg", ra=325.67853, dec=43.58619)).lightcurve
     assert len(lightcurve) > 0, lightcurve.note
     if broker_path.endswith("AavsoBroker"):
         assert lightcurve.matched_identifier == "SS Cyg"

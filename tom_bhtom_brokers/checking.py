@@ -43,7 +43,7 @@ def check_archive(broker) -> ArchiveCheck:
     """One archive's verdict; never raises a BrokerError."""
     try:
         broker.check_configured()
-        lightcurve = broker.check()
+        answer = broker.check()
     except BrokerNotConfigured as exc:
         return ArchiveCheck(broker.name, NOT_CONFIGURED, str(exc))
     except BrokerError as exc:
@@ -52,13 +52,14 @@ def check_archive(broker) -> ArchiveCheck:
             UNREACHABLE if isinstance(exc, BrokerServiceError) else ERROR
         return ArchiveCheck(broker.name, verdict, getattr(exc, "reason", None) or str(exc),
                             getattr(exc, "url", None) or "")
+    lightcurve = answer.lightcurve
     if not len(lightcurve):
         return ArchiveCheck(broker.name, OK, f"answered: {lightcurve.note}" if lightcurve.note
-                            else f"answered, no points for {broker.probe_target().name}", lightcurve.url)
+                            else f"answered, no points for {broker.probe_target().name}", answer.url)
     mjd = lightcurve.frame["mjd"]
     first, last = (Time(value, format="mjd", scale="utc").strftime("%Y-%m-%d") for value in (mjd.min(), mjd.max()))
     return ArchiveCheck(broker.name, OK, f"{len(lightcurve)} points of {broker.probe_target().name}, "
-                                         f"{first} to {last}", lightcurve.url)
+                                         f"{first} to {last}", answer.url)
 
 
 def check_archives(brokers, timeout=8.0):

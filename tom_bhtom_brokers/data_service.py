@@ -13,8 +13,8 @@ from tom_dataservices.dataservices import DataService, get_data_service_class
 from tom_dataservices.forms import BaseQueryForm
 from tom_targets.models import Target
 
-from tom_bhtom_brokers.exceptions import JobQueued
-from tom_bhtom_brokers.recording import record_failure, record_success, with_queued_job
+from tom_bhtom_brokers.exceptions import JobPostponed, JobQueued
+from tom_bhtom_brokers.recording import record_success, record_waiting, with_queued_job
 from tom_bhtom_brokers.target_info import TargetInfo
 
 
@@ -47,19 +47,21 @@ class TomDataService(DataService):
         return {"target_id": target.pk}
 
     def query_photometry(self, query_parameters, **kwargs):
-        """TOM's Manage Data form and ``updatereduceddata`` come here; returns a Lightcurve. A job queued at the
+        """TOM's Manage Data form and ``updatereduceddata`` come here; returns the pair's answer. A job queued at the
         archive (ATLAS) is recorded in the pair's status, so the next update collects it, and TOM shows why there
         are no points yet."""
         target = Target.objects.get(pk=query_parameters["target_id"])
         info = with_queued_job(target, self, TargetInfo.from_target(target))
-        try:
-            return self.lightcurve_for(info)
-        except JobQueued as exc:
-            record_failure(target, self, info, exc)
-            raise
+        answer = self.lightcurve_for(info)
+        if answer.job is not None or answer.wait is not None:
+            # recorded, so the next update collects it; raised, so TOM's page says why there are no points yet
+            record_waiting(target, self, info, answer)
+            raise (JobQueued(answer.job, answer.note, url=answer.url) if answer.job is not None else
+                   JobPostponed(answer.note, answer.wait, url=answer.url))
+        return answer
 
     def create_reduced_datums_from_query(self, target, data, data_type=None, **kwargs):
-        """Store a Lightcurve from ``query_photometry`` through our sync, and record the pair's status."""
+        """Store the answer from ``query_photometry`` through our sync, and record the pair's status."""
         record_success(target, self, TargetInfo.from_target(target), data)
         return list(PhotometryReducedDatum.objects.filter(target=target, source_name=self.name))
 
@@ -90,7 +92,7 @@ class TomDataService(DataService):
         self.query_parameters = query_parameters
         if query_parameters.get("radius_arcsec"):
             self._radius_override = float(query_parameters["radius_arcsec"]) * u.arcsec
-        lightcurve = self.lightcurve_for(probe)
+        lightcurve = self.lightcurve_for(probe).lightcurve
         if not len(lightcurve):
             return []
         return [{

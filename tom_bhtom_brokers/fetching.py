@@ -11,10 +11,10 @@ import hashlib
 import pandas as pd
 
 from tom_bhtom_brokers import __version__
-from tom_bhtom_brokers.exceptions import (MASK, BrokerError, BrokerParseError, BrokerServiceError, NoData,
-                                          masked)
+from tom_bhtom_brokers.exceptions import (MASK, BrokerError, BrokerParseError, BrokerServiceError, JobPostponed,
+                                          JobQueued, NoData, masked)
 from tom_bhtom_brokers.lightcurve import Lightcurve
-from tom_bhtom_brokers.steps import Located, Request
+from tom_bhtom_brokers.steps import Located, PairAnswer, Request
 from tom_bhtom_brokers.target_info import TargetInfo
 from tom_bhtom_brokers.transports import tap
 from tom_bhtom_brokers.transports.http import Response
@@ -49,9 +49,9 @@ class FetchChain:
 
     def submit_jobs(self, targets) -> dict:
         """For an archive with a job queue (``queues_jobs``) that takes many objects in one submission: queue the
-        jobs of ``targets`` (TargetInfos without a job) in as few requests as it allows, ``{target id:
-        JobQueued}`` for those queued; the run records them as queued and asks about them later. Targets left
-        out are submitted one by one through ``send``, as without batches. Default: no batches."""
+        jobs of ``targets`` (TargetInfos without a job) in as few requests as it allows: ``{target id: PairAnswer
+        waiting for its job}``; the run records them as queued and asks about them later. Targets left out are
+        submitted one by one through ``send``, as without batches. Default: no batches."""
         return {}
 
     def via(self):
@@ -59,9 +59,9 @@ class FetchChain:
         route object with the same four methods (``wsdb.WsdbRoute`` reads the same rows from a database)."""
         return self
 
-    def check(self) -> Lightcurve:
-        """The light curve of the declared ``probe`` object, read as an update reads it (``check_archives``).
-        Brokers whose full read is many requests or a job override this with one small request."""
+    def check(self) -> PairAnswer:
+        """The answer for the declared ``probe`` object, read as an update reads it (``check_archives``). Brokers
+        whose full read is many requests or a job override this with one small request."""
         return self.fetch(self.probe_target())
 
     @classmethod
@@ -87,7 +87,7 @@ class FetchChain:
             exc.url = exc.url or answer.url
             raise
 
-    def lightcurve_for(self, target: TargetInfo) -> Lightcurve:
+    def lightcurve_for(self, target: TargetInfo) -> PairAnswer:
         """The entry point of every caller (updater, TOM's forms): check the configuration, then fetch.
         Any configured secret is masked in whatever error comes out."""
         self.check_configured()
@@ -96,22 +96,27 @@ class FetchChain:
         except BrokerError as exc:
             raise masked(exc, self.secrets()) from None
 
-    def fetch(self, target: TargetInfo) -> Lightcurve:
-        """``locate`` -> ``query`` -> ``send`` each request -> ``parse`` each answer: the target's light curve,
-        cleaned, in UTC, or an empty one whose note says why there is none. Raises BrokerError."""
+    def fetch(self, target: TargetInfo) -> PairAnswer:
+        """``locate`` -> ``query`` -> ``send`` each request -> ``parse`` each answer: the pair's one result, with
+        the target's light curve cleaned, in UTC, or an empty one whose note says why there is none; a job waiting
+        in the archive's queue, or a submission it put off, is a state of the answer (``job``, ``wait``). Raises
+        BrokerError for a failure."""
         route = self.via()
         try:
             located = self.remembered_location(target)
-            lightcurve = self.collect_remembered(located, route) if located else None
-            if lightcurve is None:
+            answer = self.collect_remembered(located, route) if located else None
+            if answer is None:
                 located = route.locate(target)
-                lightcurve = self.collect(located, route.query(located), route)
-            lightcurve.located = located.identifier or ""
+                answer = self.collect(located, route.query(located), route)
+            answer.located = located.identifier or ""
         except NoData as exc:
-            lightcurve = no_data(exc.note)
-            lightcurve.url = exc.url or ""
-        lightcurve.asked_from_mjd = self.refresh_start(target)
-        return lightcurve
+            answer = PairAnswer(no_data(exc.note), url=exc.url or "")
+        except JobQueued as exc:  # the transport's way of saying so from inside a send
+            answer = PairAnswer.waiting(exc.reason, exc.url, job=exc.job)
+        except JobPostponed as exc:
+            answer = PairAnswer.waiting(exc.reason, exc.url, wait=exc.wait)
+        answer.asked_from_mjd = self.refresh_start(target)
+        return answer
 
     def remembered_location(self, target: TargetInfo):
         """The Located kept from the pair's last answer (``remembers_location``), or None: search."""
@@ -127,7 +132,7 @@ class FetchChain:
                 raise
             return None
 
-    def collect(self, located: Located, requests, route=None) -> Lightcurve:
+    def collect(self, located: Located, requests, route=None) -> PairAnswer:
         """Send the requests of one light curve and parse their answers as one, unless together they are byte
         for byte the answers already stored (then nothing is parsed or written)."""
         route = route or self.via()
@@ -142,20 +147,10 @@ class FetchChain:
             whole.note = "; ".join(part for part in (whole.note, self.tally_note(whole.tallies), located.note) if part)
             return whole
 
-        lightcurve = self.unless_unchanged(target, digest, answers[-1].url, parse)
+        unchanged = digest == target.pair.fingerprint  # the answer stored intact: nothing parsed or written
+        lightcurve = Lightcurve.empty() if unchanged else parse()
         lightcurve.matched_identifier = lightcurve.matched_identifier or located.recorded or ""
-        return lightcurve
-
-    def unless_unchanged(self, target, digest, url, parse):
-        """``parse()``, unless ``digest`` (of the archive's answer) is the one stored for this pair: then an
-        empty light curve marked unchanged, so nothing is parsed or written."""
-        if digest == target.pair.fingerprint:
-            lightcurve = Lightcurve.empty()
-            lightcurve.unchanged = True
-        else:
-            lightcurve = parse()
-        lightcurve.url, lightcurve.fingerprint = url, digest
-        return lightcurve
+        return PairAnswer(lightcurve, url=answers[-1].url, fingerprint=digest, unchanged=unchanged)
 
     def combine(self, parts):
         """One light curve from the parsed parts of one answer; the first part's identifier, extras and note,

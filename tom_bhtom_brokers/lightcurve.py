@@ -38,10 +38,12 @@ DATUM_COLUMNS = ("telescope", "instrument", "exposure_time")
 
 
 class Lightcurve:
-    """A light curve as a pandas DataFrame with the standard columns, plus what the broker learned.
+    """A light curve as a pandas DataFrame with the standard columns, plus what the archive's answer says of it.
 
     ``matched_identifier`` is the archive's own id of the object the points belong to (found by
-    name or by cone), ``extras`` the per-light-curve facts copied into every point's ``value``.
+    name or by cone), ``extras`` the per-light-curve facts copied into every point's ``value``. What the fetch
+    learned besides (the URL, the answer's fingerprint, the range asked, a job waiting) is the pair's
+    ``steps.PairAnswer``, not the light curve's.
     """
 
     def __init__(self, frame, matched_identifier="", extras=None):
@@ -51,23 +53,12 @@ class Lightcurve:
         self.frame = frame.reset_index(drop=True)
         self.matched_identifier = matched_identifier or ""
         self.extras = dict(extras or {})
-        #: the request the points came from, and a line for the status when there are none
-        self.url = ""
+        #: what the status line says of this answer (why there are no points, what was left out)
         self.note = ""
-        #: digest of the archive's answer; ``unchanged`` when it equals the one already stored
-        self.fingerprint = ""
-        self.unchanged = False
-        #: the MJD from which the archive was asked (an incremental refresh); None: the whole history. The sync
-        #: compares only the stored points of the range asked, so older ones are not taken as vanished
-        self.asked_from_mjd = None
         #: counts of what the broker left out of the answer (rows failing its filters), summed over the answers of
         #: one light curve and said in the status message; never stored with the points, since an answer asked
         #: for another range has other counts and the same point must stay the same point
         self.tallies = {}
-        #: the archive's identifier ``locate`` found (kept for the next update by brokers that remember it)
-        self.located = ""
-        #: ``store.point_columns`` of this light curve, when the updater built them ahead of writing
-        self.db_columns = None
 
     @classmethod
     def empty(cls, matched_identifier="", extras=None):
@@ -148,10 +139,9 @@ class Lightcurve:
         return cleaned
 
     def with_frame(self, frame):
-        """The same light curve (identifier, extras, URL, note, fingerprint) with other rows."""
+        """The same light curve (identifier, extras, note, tallies) with other rows."""
         copy = Lightcurve(frame, self.matched_identifier, self.extras)
-        copy.url, copy.note, copy.fingerprint, copy.unchanged = self.url, self.note, self.fingerprint, self.unchanged
-        copy.asked_from_mjd, copy.tallies = self.asked_from_mjd, dict(self.tallies)
+        copy.note, copy.tallies = self.note, dict(self.tallies)
         return copy
 
 

@@ -15,7 +15,7 @@ from tom_targets.sharing import continuous_share_data
 
 from tom_bhtom_brokers.steps import QueuedJob
 from tom_bhtom_brokers.exceptions import (ArchiveUnavailable, ArchiveUnreachable, BrokerInputError,
-                                          BrokerNotApplicable, BrokerNotConfigured, JobPostponed, JobQueued)
+                                          BrokerNotApplicable, BrokerNotConfigured)
 from tom_bhtom_brokers.lightcurve import utc_datetimes
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.store import sync
@@ -53,42 +53,43 @@ class Outcome:
         return self.status in (Status.ERROR, Status.INVALID_NAME, Status.SHRANK)
 
 
-def record_success(target, broker, info, lightcurve, accept_shrink=False):
-    """Sync the points and write the pair's status, in one transaction. A sudden shrink is held (nothing
-    changed, status "answer shrank") unless the same answer was held before or ``accept_shrink``."""
-    now = timezone.now()
-    if lightcurve.unchanged:
-        return _record_unchanged(target, broker, info, lightcurve, now)
+def record_success(target, broker, info, answer, accept_shrink=False):
+    """Sync the points of the pair's answer and write its status, in one transaction. A sudden shrink is held
+    (nothing changed, status "answer shrank") unless the same answer was held before or ``accept_shrink``."""
+    now, lightcurve = timezone.now(), answer.lightcurve
+    if answer.unchanged:
+        return _record_unchanged(target, broker, info, answer, now)
     with transaction.atomic():
         row, _ = _locked_row(target, broker)
-        confirmed = accept_shrink or (row.status == Status.SHRANK and row.fingerprint == lightcurve.fingerprint)
-        result = sync(target, broker.source, broker.name, lightcurve, lightcurve.db_columns,
-                      max_removed=None if confirmed else shrink_allowance(broker))
+        confirmed = accept_shrink or (row.status == Status.SHRANK and row.fingerprint == answer.fingerprint)
+        result = sync(target, broker.source, broker.name, lightcurve, answer.columns,
+                      max_removed=None if confirmed else shrink_allowance(broker),
+                      asked_from_mjd=answer.asked_from_mjd, location=answer.url)
         if result.held:
-            return _record_shrink(row, broker, info, lightcurve, result, now)
+            return _record_shrink(row, broker, info, answer, result, now)
         if result.added:
             share_new_points(target, broker.name, result.previous_max_pk)
-        incremental = lightcurve.asked_from_mjd is not None
+        incremental = answer.asked_from_mjd is not None
         if len(lightcurve):
             status, message = Status.OK, lightcurve.note  # what the broker left out, if anything
         elif incremental:  # nothing in the recent range asked: the stored history stands
             status = Status.OK if result.total else Status.NO_DATA
-            message = f"nothing new since {asked_from(lightcurve):%Y-%m-%d} (recent part asked)"
+            message = f"nothing new since {asked_from(answer):%Y-%m-%d} (recent part asked)"
         else:
             status = Status.NO_DATA
             message = lightcurve.note or "the archive has no points for this target"
             if result.total:
                 message += f"; the {result.total} points stored earlier are kept"
-        row.status, row.url = status, lightcurve.url[:2000]
+        row.status, row.url = status, answer.url[:2000]
         row.points_added, row.points_removed, row.points_total = result.added, result.removed, result.total
         row.last_attempt = row.last_success = now
-        _note_read(row, lightcurve, now)
-        row.fingerprint = lightcurve.fingerprint
+        _note_read(row, answer, now)
+        row.fingerprint = answer.fingerprint
         row.matched_identifier = lightcurve.matched_identifier[:200]
         message = _join(message, _note_query(row, target, broker, info, lightcurve.matched_identifier))
         row.message = message
         row.save()
-    return Outcome(info.id, info.name, broker.name, status, message, lightcurve.url,
+    return Outcome(info.id, info.name, broker.name, status, message, answer.url,
                    result.added, result.removed, result.total)
 
 
@@ -121,55 +122,55 @@ def shrink_allowance(broker):
     return lambda n: int(share * n)
 
 
-def _record_shrink(row, broker, info, lightcurve, result, now):
+def _record_shrink(row, broker, info, answer, result, now):
     """The answer would remove more points than a shrink may: keep every point, say so, remember the answer's
     fingerprint so the same answer on the next run is taken as the archive's word."""
     message = (f"answer shrank: kept {result.total} points, the archive now serves {result.offered} "
                f"({result.held} would go); applied if the next update gets the same answer, or with "
                "update_lightcurves --accept-shrink")
-    row.status, row.message, row.url = Status.SHRANK, message, lightcurve.url[:2000]
-    row.fingerprint = lightcurve.fingerprint
+    row.status, row.message, row.url = Status.SHRANK, message, answer.url[:2000]
+    row.fingerprint = answer.fingerprint
     row.points_added = row.points_removed = 0
     row.points_total = result.total
     row.last_attempt = now
     row.save()
     logger.warning("%s, target %s: %s", broker.name, info.name, message)
-    return Outcome(info.id, info.name, broker.name, Status.SHRANK, message, lightcurve.url, total=result.total)
+    return Outcome(info.id, info.name, broker.name, Status.SHRANK, message, answer.url, total=result.total)
 
 
-def _record_unchanged(target, broker, info, lightcurve, now):
+def _record_unchanged(target, broker, info, answer, now):
     """The archive sent exactly what is stored: note the visit (and what it was asked with, so a name set
     since the last update stops making the pair due), touch no point."""
     with transaction.atomic():
         row, _ = _locked_row(target, broker)
         row.points_added = row.points_removed = 0
         row.last_attempt = row.last_success = now
-        row.url = lightcurve.url[:2000]
+        row.url = answer.url[:2000]
         if row.status not in (Status.OK, Status.NO_DATA):
             # the answer came through a job recorded as queued in this run: the stored points stand, as read
             row.status = Status.OK if row.points_total else Status.NO_DATA
             row.message = "the archive's answer is the one stored"
-        _note_read(row, lightcurve, now)
-        note = _note_query(row, target, broker, info, lightcurve.matched_identifier)
+        _note_read(row, answer, now)
+        note = _note_query(row, target, broker, info, answer.lightcurve.matched_identifier)
         row.save(update_fields=["points_added", "points_removed", "last_attempt", "last_success", "url",
                                 "queried_with", "matched_identifier", "last_full_read", "job_path",
                                 "job_submitted_at", "job_attempts", "job_asked_from", "located", "status",
                                 "message"])
     return Outcome(info.id, info.name, broker.name, row.status, _join("unchanged since the last update", note),
-                   lightcurve.url, total=row.points_total)
+                   answer.url, total=row.points_total)
 
 
-def asked_from(lightcurve):
+def asked_from(answer):
     """The UTC datetime an incremental refresh asked the archive from."""
-    return utc_datetimes([lightcurve.asked_from_mjd])[0]
+    return utc_datetimes([answer.asked_from_mjd])[0]
 
 
-def _note_read(row, lightcurve, now):
+def _note_read(row, answer, now):
     """After an answer: a whole history read is noted (the next full read is counted from it), and the job that
     brought the answer, if any, is done."""
-    if lightcurve.asked_from_mjd is None:
+    if answer.asked_from_mjd is None:
         row.last_full_read = now
-    row.located = lightcurve.located[:200]
+    row.located = answer.located[:200]
     row.job_path, row.job_submitted_at, row.job_attempts, row.job_asked_from = "", None, 0, None
 
 
@@ -220,11 +221,9 @@ def with_queued_job(target, broker, info):
 
 
 def failure_status(error):
-    """The pair's status for an error: a job waiting in the archive's queue, a name to correct, nothing to look
-    for, a site to configure, an archive found down earlier in the run or throttling submissions, or an error."""
-    if isinstance(error, JobQueued):
-        return Status.QUEUED
-    if isinstance(error, (ArchiveUnavailable, JobPostponed)):
+    """The pair's status for an error: a name to correct, nothing to look for, a site to configure, an archive
+    found down earlier in the run, or an error."""
+    if isinstance(error, ArchiveUnavailable):
         return Status.UNAVAILABLE
     if isinstance(error, BrokerInputError):
         return Status.INVALID_NAME
@@ -237,9 +236,19 @@ def failure_status(error):
 
 def record_failure(target, broker, info, error):
     """Write the pair's status for a failed or impossible fetch; stored points are untouched."""
-    status = failure_status(error)
-    message = str(getattr(error, "reason", None) or error)
-    url = getattr(error, "url", None) or ""
+    return _record_status(target, broker, info, failure_status(error), str(getattr(error, "reason", None) or error),
+                          getattr(error, "url", None) or "", unreachable=isinstance(error, ArchiveUnreachable))
+
+
+def record_waiting(target, broker, info, answer):
+    """Write the pair's status while its answer waits: a job in the archive's queue ("queued", the job kept so a
+    later pass or run collects it), or a submission the archive put off ("archive unavailable" if it is still put
+    off when the run ends); stored points are untouched."""
+    status = Status.QUEUED if answer.job is not None else Status.UNAVAILABLE
+    return _record_status(target, broker, info, status, answer.note, answer.url, job=answer.job)
+
+
+def _record_status(target, broker, info, status, message, url, job=None, unreachable=False):
     with transaction.atomic():
         row, created = _locked_row(target, broker)
         total = target.photometryreduceddatum_set.filter(source_name=broker.name).count()
@@ -251,12 +260,11 @@ def record_failure(target, broker, info, error):
             row.points_added = row.points_removed = 0
             row.points_total = total
             row.last_attempt = timezone.now()
-            if isinstance(error, JobQueued):  # remembered, so a later pass or run collects it
-                row.job_path, row.job_submitted_at = error.job.path[:500], error.job.submitted_at
-                row.job_attempts, row.job_asked_from = error.job.attempts, error.job.asked_from_mjd
+            if job is not None:  # remembered, so a later pass or run collects it
+                row.job_path, row.job_submitted_at = job.path[:500], job.submitted_at
+                row.job_attempts, row.job_asked_from = job.attempts, job.asked_from_mjd
             row.save()
-    return Outcome(info.id, info.name, broker.name, status, message, url, total=total,
-                   unreachable=isinstance(error, ArchiveUnreachable))
+    return Outcome(info.id, info.name, broker.name, status, message, url, total=total, unreachable=unreachable)
 
 
 def _locked_row(target, broker):

@@ -1,7 +1,9 @@
-"""The values passed between a broker's steps (``locate -> query -> send -> parse``): what was found, and what
-to ask the archive for it. Plain data, no behaviour: the base class and the transports read them."""
+"""The values passed between a broker's steps (``locate -> query -> send -> parse``): what was found, what to ask
+the archive for it, and the one result a pair's fetch brings back (:class:`PairAnswer`). Plain data, no behaviour:
+the chain, the transports and the recording read them."""
 from dataclasses import dataclass, field
 
+from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.target_info import TargetInfo
 
 
@@ -75,3 +77,34 @@ class Located:
     @property
     def recorded(self):
         return self.identifier if self.matched is None else self.matched
+
+
+@dataclass
+class PairAnswer:
+    """The one result of a pair's fetch (``FetchChain.fetch``), whatever the archive did: the light curve (empty, its
+    note saying why, when the archive has nothing, and when the answer is the one stored: ``unchanged``), where it
+    came from (``url``), the answer's ``fingerprint``, the identifier the pair keeps (``located``), the MJD it was
+    asked from (None: the whole history); or a state that is not an answer yet: a job waiting in the archive's queue
+    (``job``) or a submission the archive put off for ``wait`` seconds. The note says what the status line says."""
+
+    lightcurve: Lightcurve
+    url: str = ""
+    fingerprint: str = ""
+    unchanged: bool = False
+    located: str = ""
+    asked_from_mjd: float | None = None
+    job: QueuedJob | None = None
+    wait: float | None = None
+    #: the points as database columns, shaped by the worker that fetched them (``store.point_columns``)
+    columns: dict | None = None
+
+    @classmethod
+    def waiting(cls, note, url="", job=None, wait=None):
+        """The state of a pair whose job waits in the archive's queue (``job``) or whose submission was put off."""
+        empty = Lightcurve.empty()
+        empty.note = note
+        return cls(empty, url=url or "", job=job, wait=wait)
+
+    @property
+    def note(self):
+        return self.lightcurve.note

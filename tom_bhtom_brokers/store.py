@@ -116,27 +116,26 @@ def _extras_json(lightcurve, n):
     return ["{" + ", ".join(parts) + "}" for parts in zip(*fragments)] if keys else ["{}"] * n
 
 
-def sync(target, source: DataSource, source_name, lightcurve: Lightcurve, columns=None, max_removed=None):
-    """Make the stored points of (target, source_name) equal to ``lightcurve``; returns the counts. ``columns``:
-    its ``point_columns``, if the caller built them already (the updater does, in the fetching thread, so the one
-    thread that writes does less).
-
-    An empty light curve deletes nothing: an archive answering "nothing here" once (a wrong name, a bad day) must
-    not wipe a light curve it served before. ``max_removed``: a function of the number of stored points giving by
-    how many points this answer may be smaller than what is stored; an answer smaller by more changes nothing
-    (``SyncResult.held``): a cut-short answer looks complete to any client, so a sudden shrink is not taken on
-    trust. The caller records the answer. A light curve asked from a time on (``asked_from_mjd``, an incremental
-    refresh) is a sync over that range: only the stored points from that time (or from its own first point, if
-    earlier) are compared, so the older ones are not taken as vanished.
-    """
+def sync(target, source: DataSource, source_name, lightcurve: Lightcurve, columns=None, max_removed=None,
+         asked_from_mjd=None, location=""):
+    """Make the stored points of (target, source_name) equal to ``lightcurve``; returns the counts. ``columns``: its
+    ``point_columns``, if the caller built them already (the updater does, in the fetching thread); ``location``:
+    the address the points came from, kept with each point. An empty light curve deletes nothing: an archive
+    answering "nothing here" once (a wrong name, a bad day) must not wipe a light curve it served before.
+    ``max_removed``: a function of the number of stored points giving by how many points this answer may be smaller
+    than what is stored; an answer smaller by more changes nothing (``SyncResult.held``): a cut-short answer looks
+    complete to any client, so a sudden shrink is not taken on trust. A light curve asked from a time on
+    (``asked_from_mjd``, an incremental refresh) is a sync over that range: only the stored points from that time
+    (or from its own first point, if earlier) are compared, so the older ones are not taken as vanished. The caller
+    records the answer."""
     existing = PhotometryReducedDatum.objects.filter(target=target, source_name=source_name)
     if not len(lightcurve):
         return SyncResult(total=existing.count())
     columns = columns or point_columns(source, lightcurve)
     new_keys = list(zip(*(columns[f] for f in KEY_FIELDS)))
     compared = existing
-    if lightcurve.asked_from_mjd is not None:
-        first = min(utc_datetimes([lightcurve.asked_from_mjd])[0], min(columns["timestamp"]))
+    if asked_from_mjd is not None:
+        first = min(utc_datetimes([asked_from_mjd])[0], min(columns["timestamp"]))
         compared = existing.filter(timestamp__gte=first)
     with transaction.atomic():
         stored, repeats = stored_keys(compared)
@@ -152,7 +151,7 @@ def sync(target, source: DataSource, source_name, lightcurve: Lightcurve, column
             return SyncResult(total=len(stored) + len(repeats), held=vanished, offered=len(wanted))
         for start in range(0, len(gone), BATCH_SIZE):
             PhotometryReducedDatum.objects.filter(pk__in=gone[start:start + BATCH_SIZE]).delete()
-        _insert(target, source_name, lightcurve.url[:200], columns, to_insert)
+        _insert(target, source_name, location[:200], columns, to_insert)
         total = existing.count()
     return SyncResult(added=len(to_insert), removed=len(gone), total=total,
                       previous_max_pk=max(stored.values(), default=0))

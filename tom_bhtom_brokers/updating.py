@@ -19,12 +19,13 @@ from django.db import DatabaseError, OperationalError, transaction
 from django.utils import timezone
 from tom_targets.models import Target
 
-from tom_bhtom_brokers.exceptions import ArchiveUnavailable, BrokerError, JobPostponed, JobQueued
-from tom_bhtom_brokers.lightcurve import Lightcurve
+from tom_bhtom_brokers.exceptions import ArchiveUnavailable, BrokerError
 # the plan of a run and its outcomes are part of this module's API (``updating.plan``, ``updating.Outcome``)
 from tom_bhtom_brokers.planning import (PlanItem, PairState, Status, dry_run_verdict, installed_brokers,  # noqa: F401
                                         is_due, plan)
-from tom_bhtom_brokers.recording import DELETED, Outcome, record_failure, record_success  # noqa: F401 (API)
+from tom_bhtom_brokers.recording import (DELETED, Outcome, record_failure, record_success,  # noqa: F401 (API)
+                                         record_waiting)
+from tom_bhtom_brokers.steps import PairAnswer
 from tom_bhtom_brokers.scheduling import PairQueue
 from tom_bhtom_brokers.store import point_columns
 from tom_bhtom_brokers.transports.hosts import HostHealth, host_limiter, watching_hosts  # noqa: F401 (API)
@@ -43,10 +44,10 @@ MAX_POLL_SECONDS = 60.0
 
 @dataclass
 class Fetched:
-    """What a worker hands the writing thread for one pair: the light curve, or the error that stopped it."""
+    """What a worker hands the writing thread for one pair: the pair's answer, or the error that stopped it."""
 
     item: PlanItem
-    lightcurve: Lightcurve | None = None
+    answer: PairAnswer | None = None
     error: BrokerError | None = None
 
 
@@ -56,10 +57,10 @@ def fetch_one(item, health=None):
     host found down. Never raises."""
     try:
         with watching_hosts(health):
-            lightcurve = item.broker.lightcurve_for(item.target)
-        if len(lightcurve):
-            lightcurve.db_columns = point_columns(item.broker.source, lightcurve)
-        return Fetched(item, lightcurve)
+            answer = item.broker.lightcurve_for(item.target)
+        if len(answer.lightcurve):
+            answer.columns = point_columns(item.broker.source, answer.lightcurve)
+        return Fetched(item, answer)
     except ArchiveUnavailable as exc:
         if health is not None:
             health.skipped[exc.host] += 1
@@ -208,7 +209,8 @@ def by_broker(items):
 
 def submit_in_batches(held, health=None):
     """Worker: the jobs of ``held`` pairs (``batchable``) submitted in batches (``BHTOMBroker.submit_jobs``):
-    {id(item): Fetched with the JobQueued}. A pair left out is submitted by itself in the pool. Never raises."""
+    {id(item): Fetched with the answer waiting for its job}. A pair left out is submitted by itself in the pool.
+    Never raises."""
     submitted = {}
     for broker, items in by_broker(held):
         try:
@@ -222,20 +224,21 @@ def submit_in_batches(held, health=None):
         except Exception:  # noqa: BLE001 - a bug here must not stop the run: the pairs go one by one
             logger.exception("%s: the batched submission failed", broker.name)
             continue
-        submitted.update({id(item): Fetched(item, error=queued[item.target.id]) for item in items
+        submitted.update({id(item): Fetched(item, queued[item.target.id]) for item in items
                           if item.target.id in queued})
     return submitted
 
 
 def still_queued(result):
     """Whether the pair's job is still queued exactly as an earlier pass of this run recorded it."""
-    error, item = result.error, result.item
-    return item.job_recorded and isinstance(error, JobQueued) and item.target.pair.job == error.job
+    answer, item = result.answer, result.item
+    return (item.job_recorded and answer is not None and answer.job is not None
+            and item.target.pair.job == answer.job)
 
 
 def queued_outcome(result):
-    info, error = result.item.target, result.error
-    return Outcome(info.id, info.name, result.item.broker.name, Status.QUEUED, str(error.reason), error.url or "")
+    info, answer = result.item.target, result.answer
+    return Outcome(info.id, info.name, result.item.broker.name, Status.QUEUED, answer.note, answer.url)
 
 
 def next_ask_seconds(broker, submitted_at, now=None):
@@ -254,20 +257,22 @@ def next_pass(result, postponed):
     """(seconds, item) when the pair is asked again in this run: its job is still queued (``next_ask_seconds``),
     or its submission was throttled (at most MAX_POSTPONEMENTS times, each wait within ``max_wait_seconds``);
     else None. ``postponed``: (target, source) -> how many times this run put off its submission so far."""
-    error, item = result.error, result.item
+    answer, item = result.answer, result.item
     broker = item.broker
-    if isinstance(error, JobQueued):
-        seconds = next_ask_seconds(broker, error.job.submitted_at)
+    if answer is None:
+        return None
+    if answer.job is not None:
+        seconds = next_ask_seconds(broker, answer.job.submitted_at)
         if seconds is None:
             return None
-        target = replace(item.target, pair=replace(item.target.pair, job=error.job))
+        target = replace(item.target, pair=replace(item.target.pair, job=answer.job))
         return seconds, replace(item, target=target, job_recorded=True)
-    if isinstance(error, JobPostponed):
+    if answer.wait is not None:
         key = (item.target.id, broker.name)
         postponed[key] = postponed.get(key, 0) + 1
-        if postponed[key] > MAX_POSTPONEMENTS or error.wait > float(broker.setting("max_wait_seconds", 900)):
+        if postponed[key] > MAX_POSTPONEMENTS or answer.wait > float(broker.setting("max_wait_seconds", 900)):
             return None
-        return error.wait, item
+        return answer.wait, item
     return None
 
 
@@ -282,7 +287,7 @@ def record_many(results):
             with transaction.atomic():
                 # the targets in one query (a missing one was deleted while its update ran)
                 targets = Target.objects.in_bulk([result.item.target.id for result in results])
-                return [(result, record(result.item, result.lightcurve, result.error,
+                return [(result, record(result.item, result.answer, result.error,
                                         targets.get(result.item.target.id, DELETED))) for result in results]
         except OperationalError as exc:
             # SQLite, a TOM site's default database, lets one writer at a time: another run (cron, a button)
@@ -298,7 +303,7 @@ def database_locked(exc):
     return "database is locked" in str(exc) or "database table is locked" in str(exc)
 
 
-def record(item, lightcurve, error, target=None):
+def record(item, answer, error, target=None):
     """Write one pair's result in the calling thread; a deleted target is reported, not fatal, and an answer
     the database refuses fails this pair (its status says why), never the run. ``target``: the Target if the
     caller read it already (DELETED: it found none), else it is read here."""
@@ -308,9 +313,11 @@ def record(item, lightcurve, error, target=None):
         return _target_gone(item)
     if error is not None:
         return record_failure(target, item.broker, item.target, error)
+    if answer.job is not None or answer.wait is not None:
+        return record_waiting(target, item.broker, item.target, answer)
     try:
         with transaction.atomic():  # a savepoint: a refused write leaves nothing of this pair behind
-            return record_success(target, item.broker, item.target, lightcurve, item.accept_shrink)
+            return record_success(target, item.broker, item.target, answer, item.accept_shrink)
     except (DatabaseError, ValueError, OverflowError, TypeError) as exc:
         if isinstance(exc, OperationalError) and database_locked(exc):
             raise  # not this answer's fault: record_many waits and writes the results again
@@ -319,7 +326,7 @@ def record(item, lightcurve, error, target=None):
         logger.exception("%s: could not store the answer for target %s", item.broker.name, item.target.name)
         failure = BrokerError(f"could not store the archive's answer ({type(exc).__name__}: {str(exc)[:200]}); "
                               "nothing was changed")
-        failure.url = lightcurve.url
+        failure.url = answer.url
         return record_failure(target, item.broker, item.target, failure)
 
 

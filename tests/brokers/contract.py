@@ -59,7 +59,7 @@ class BrokerContract:
 
     def fetch(self, info):
         """The broker's light curve of ``info``, as one fetch gives it (ATLAS's queue: as the passes do)."""
-        return self.broker_class().fetch(info)
+        return self.broker_class().fetch(info).lightcurve
 
     def forget_downloads(self):
         """Drop what the broker keeps between runs (a download cache), so the next run asks the archive."""

@@ -13,7 +13,6 @@ from tests.data.make_fixtures import ATLAS_PASTED_JOB, ATLAS_TEST_TOKEN
 from tests.sample_archive.server import DATA_DIR
 from tom_bhtom_brokers import updating
 from tom_bhtom_brokers.brokers.atlas import AtlasBroker
-from tom_bhtom_brokers.exceptions import JobQueued
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.target_info import PairInput, TargetInfo
 from tom_bhtom_brokers.target_tab import status_rows
@@ -52,11 +51,11 @@ class TestAtlasContract(BrokerContract):
         """As the updater's passes do: a job still queued is asked again (the tests poll every 0.05 s)."""
         broker = self.broker_class()
         for _ in range(20):
-            try:
-                return broker.fetch(info)
-            except JobQueued as queued:
-                info = replace(info, pair=PairInput(job=queued.job))
-                time.sleep(float(broker.setting("poll_seconds")))
+            answer = broker.fetch(info)
+            if answer.job is None:
+                return answer.lightcurve
+            info = replace(info, pair=PairInput(job=answer.job))
+            time.sleep(float(broker.setting("poll_seconds")))
         raise AssertionError("the job never finished")
 
 
@@ -280,13 +279,12 @@ def test_a_task_list_whose_next_page_is_itself_is_read_once(archive, make_target
     archive.atlas.config["polls_queued"] = 1000
     target = make_target("Gaia20fnr", RA, DEC)
     broker = AtlasBroker()
-    with pytest.raises(JobQueued) as queued:
-        broker.fetch(TargetInfo.from_target(target))
-    with pytest.raises(JobQueued) as again:
-        broker.fetch(replace(TargetInfo.from_target(target), pair=PairInput(job=queued.value.job)))
+    queued = broker.fetch(TargetInfo.from_target(target))
+    again = broker.fetch(replace(TargetInfo.from_target(target), pair=PairInput(job=queued.job)))
+    assert queued.job is not None and again.job == queued.job  # a state of the answer, not an error
     pages, own = queue_requests(archive)
     assert len(pages) == 2 and own == []                       # the first page and its loop, then stop
-    assert again.value.reason.startswith("queued at ATLAS since ") and "999" not in again.value.reason
+    assert again.note.startswith("queued at ATLAS since ") and "999" not in again.note
     archive.atlas.config["polls_queued"] = 1
 
 

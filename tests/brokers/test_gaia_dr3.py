@@ -56,7 +56,7 @@ class TestGaiaDR3Contract(BrokerContract):
     fault_path = "/data-server/data"
 
     def test_stored_times_are_utc_and_bandpasses_follow_the_convention(self, archive, make_target):
-        lightcurve = GaiaDR3Broker().fetch(TargetInfo(1, "x", RA, DEC))
+        lightcurve = GaiaDR3Broker().fetch(TargetInfo(1, "x", RA, DEC)).lightcurve
         self.expected_mjd_range = (lightcurve.frame["mjd"].min(), lightcurve.frame["mjd"].max())
         assert abs(self.expected_mjd_range[0] - naive_mjd(TIMES.min())) < 10 / 1440
         super().test_stored_times_are_utc_and_bandpasses_follow_the_convention(archive, make_target)

@@ -52,10 +52,10 @@ from django.utils import timezone
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
 from tom_bhtom_brokers.brokers.reading import frame_of_rows, read_json
 from tom_bhtom_brokers.fetching import no_data
-from tom_bhtom_brokers.steps import QueuedJob
+from tom_bhtom_brokers.steps import PairAnswer, QueuedJob
 from tom_bhtom_brokers.transports.jobqueue import JobQueue, same_position
 from tom_bhtom_brokers.exceptions import (BrokerError, BrokerNotConfigured, BrokerParseError, BrokerServiceError,
-                                          JobQueued, masked)
+                                          masked)
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import DataSource
 
@@ -142,9 +142,7 @@ class AtlasBroker(JobQueue, BHTOMBroker):
             raise BrokerNotConfigured("no ATLAS token in settings.DATA_SERVICES['ATLAS']: only pasted results are "
                                       "read, and those are checked as they are read")
         tasks, url = self.task_list.read(max_pages=1)
-        found = no_data(f"the queue answers: {len(tasks)} job(s) of this account on its first page")
-        found.url = url
-        return found
+        return PairAnswer(no_data(f"the queue answers: {len(tasks)} job(s) of this account on its first page"), url=url)
 
     def query(self, located):
         """A pasted result's path; else the job for the target's position (from ``refresh_start`` in an
@@ -203,7 +201,7 @@ class AtlasBroker(JobQueue, BHTOMBroker):
             if not (isinstance(task, dict) and same_position(task, target)):
                 raise BrokerParseError("the server's tasks are not the positions submitted, in order", url=answer.url)
             job = QueuedJob(self.own_path(task.get("url"), "task url", answer.url), now, 1, start)
-            queued[target.id] = JobQueued(job, self.queued_note(job), url=answer.url)
+            queued[target.id] = PairAnswer.waiting(self.queued_note(job), answer.url, job=job)
         return queued
 
     def job_fields(self, start):

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request
+from tom_bhtom_brokers.steps import PairAnswer
 from tom_bhtom_brokers.fetching import no_data
 from tom_bhtom_brokers.transports.wsdb import HasWsdbRoute
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
@@ -147,10 +148,8 @@ class LinearBroker(HasWsdbRoute, BHTOMBroker):
             return super().check()
         response = self.request(Request(f"{DATASETS}/{TARGETS_FILE}"))
         targets = self.read(response, lambda payload: parse_target_list(payload, self.limits()[1]))
-        answer = no_data(f"the target list reads: {len(targets)} objects (light curves are read once, into the "
-                         "cache)")
-        answer.url = response.url
-        return answer
+        return PairAnswer(no_data(f"the target list reads: {len(targets)} objects (light curves are read once, into "
+                                  "the cache)"), url=response.url)
 
     located_by = ("name", "cone")
 
