@@ -29,9 +29,7 @@ import os
 import re
 import shutil
 import tarfile
-import threading
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import astropy.units as u
 import numpy as np
@@ -39,6 +37,7 @@ import pandas as pd
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request
 from tom_bhtom_brokers.steps import PairAnswer
+from tom_bhtom_brokers.transports.download import FileCache
 from tom_bhtom_brokers.fetching import no_data
 from tom_bhtom_brokers.transports.wsdb import HasWsdbRoute
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
@@ -58,7 +57,6 @@ LIGHT_CURVE_NAME = re.compile(r"^\d+\.dat$")
 #: the real sample: ~7,000 light curves, ~60 MB unpacked (``max_unpacked_bytes``, ``max_members`` in settings)
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024
 MAX_MEMBERS = 20000
-_cache_lock = threading.Lock()
 logger = logging.getLogger(__name__)
 
 
@@ -97,43 +95,33 @@ class LinearBroker(HasWsdbRoute, BHTOMBroker):
                 " ORDER BY q3c_dist(n.ra, n.decl, %(ra)s, %(dec)s) LIMIT 1) ORDER BY s.mjd")
 
     @property
-    def cache_dir(self):
+    def files(self):
+        """The sample's files, downloaded once into ``cache_dir`` (transports/download.py)."""
         default = Path.home() / ".cache" / "tom_bhtom_brokers" / "linear"
-        return Path(self.setting("cache_dir") or default)
+        return FileCache(self.setting("cache_dir") or default, self.base_url, self.download)
 
     @property
     def host_cache(self):
-        # one folder per archive host, so files from another server (a test archive) are never taken for these
-        return self.cache_dir / re.sub(r"[^\w.-]+", "_", urlsplit(self.base_url).netloc)
+        return self.files.folder
+
+    def download(self, name):
+        """(bytes, url) of one of the sample's files; an empty body is an error (``read``)."""
+        response = self.request(Request(f"{DATASETS}/{name}"))
+        return self.read(response, bytes), response.url
 
     def limits(self):
         return (int(self.setting("max_members", MAX_MEMBERS)),
                 int(self.setting("max_unpacked_bytes", MAX_UNPACKED_BYTES)))
 
     def cached(self, name, validate, refresh_before=None):
-        """The path of one of the sample's files, downloaded the first time (and again when it was cached before
-        ``refresh_before``, a forced run's start). ``validate(bytes)`` must accept it before it is kept: a
-        truncated or absurd file is an error now, never a cache that fails every later update."""
-        path = self.host_cache / name
-        with _cache_lock:
-            if path.is_file() and refresh_before and path.stat().st_mtime < refresh_before:
-                self.drop(path)
-            if not path.is_file():
-                response = self.request(Request(f"{DATASETS}/{name}"))
-                content = self.read(response, bytes)  # read(): an empty body is an error
-                try:
-                    validate(content)
-                except BrokerParseError as exc:
-                    raise BrokerParseError(exc.reason, url=response.url) from None
-                path.parent.mkdir(parents=True, exist_ok=True)
-                partial = path.with_suffix(".partial")
-                partial.write_bytes(content)
-                os.replace(partial, path)  # never a half-written cache file
-        return path
+        """The path of one of the sample's files (``FileCache.path``)."""
+        return self.files.path(name, validate, refresh_before, on_drop=self.forget_unpacked)
 
     def drop(self, path):
         """Forget a cached file (and the light curves unpacked from the tarball)."""
-        path.unlink(missing_ok=True)
+        FileCache.drop(path, self.forget_unpacked)
+
+    def forget_unpacked(self, path):
         if path.name == LIGHT_CURVES_FILE:
             shutil.rmtree(self.host_cache / "light_curves", ignore_errors=True)
 
@@ -192,7 +180,7 @@ class LinearBroker(HasWsdbRoute, BHTOMBroker):
                 return target_list(path, path.stat().st_mtime_ns, max_bytes)
             except (OSError, ValueError, UnicodeDecodeError, BrokerParseError) as exc:
                 logger.warning("the cached LINEAR target list %s does not read (%s): fetched again", path, exc)
-                with _cache_lock:
+                with FileCache.lock:
                     self.drop(path)
                 if attempt == 2:
                     raise BrokerParseError(f"the LINEAR target list does not read ({exc})") from None
@@ -202,7 +190,7 @@ class LinearBroker(HasWsdbRoute, BHTOMBroker):
         once, into a folder beside it, so an update reads one small file instead of decompressing the whole sample."""
         folder = self.host_cache / "light_curves"
         tarball = self.cached(LIGHT_CURVES_FILE, self.valid_tarball, refresh_before)  # takes the lock itself
-        with _cache_lock:
+        with FileCache.lock:
             if not folder.is_dir():  # another thread may have unpacked it meanwhile
                 try:
                     self.unpack(tarball, folder)

@@ -22,13 +22,11 @@ The file holds the star's whole OGLE-IV history, not only the event's season. Ca
 season (``season_months``, February to November), not at all outside it.
 """
 import re
-import time
 from datetime import datetime, timedelta, timezone
 
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
-from django.core.cache import cache
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
@@ -36,6 +34,7 @@ from tom_bhtom_brokers.lightcurve import Lightcurve, geocentric_utc_mjd
 from tom_bhtom_brokers.sky import nearest_within
 from tom_bhtom_brokers.sources import DataSource
 from tom_bhtom_brokers.survey_names import OGLE_EWS_NAME
+from tom_bhtom_brokers.transports.download import cached_value
 
 #: an event in a season's list: 2019-BLG-0001 (the list leaves out "OGLE-")
 LISTED_EVENT = re.compile(r"^(20\d{2})-(BLG|GD)-(\d{4})$")
@@ -105,16 +104,11 @@ class OgleEwsBroker(BHTOMBroker):
     def season_events(self, year, refresh_before=None):
         """(name, ra, dec) of each event of one season, from the site's cache or the season's list; a list
         cached before ``refresh_before`` (a forced run's start, UNIX time) is asked again."""
-        key = f"tom_bhtom_brokers:ogle_ews:{self.base_url}:{year}"
-        cached = cache.get(key)
-        # (fetched at, events); anything else (a value of an older version) is asked again
-        if isinstance(cached, tuple) and len(cached) == 2 and not (refresh_before and cached[0] < refresh_before):
-            return cached[1]
-        events = self.ask(Request(f"/ogle/ogle4/ews/{year}/lenses.par"), event_list)
         # a past season's list no longer changes; this season's grows
         current = year >= datetime.now(timezone.utc).year
-        cache.set(key, (time.time(), events), timeout=86400 if current else None)
-        return events
+        return cached_value(f"tom_bhtom_brokers:ogle_ews:{self.base_url}:{year}",
+                            lambda: self.ask(Request(f"/ogle/ogle4/ews/{year}/lenses.par"), event_list),
+                            timeout=86400 if current else None, refresh_before=refresh_before)
 
     def query(self, located):
         return [Request(f"/ogle/ogle4/ews/{located.identifier}/phot.dat",
