@@ -34,9 +34,10 @@ check: $(STAMP)
 	@start=$$(date +%s); $(BIN)/python -m pytest $(PARALLEL) -m "not system" $(PYTEST_ARGS); status=$$?; \
 	echo "make check: pytest took $$(( $$(date +%s) - start )) s"; exit $$status
 
-# Regenerate docs/archives.md from the archives' declarations (a test fails while it is out of date).
+# Regenerate docs/archives.md and the README's sources table from the archives' declarations (a test fails while
+# either is out of date).
 docs: $(STAMP)
-	$(BIN)/python example_site/manage.py archive_tables > docs/archives.md
+	$(BIN)/python example_site/manage.py archive_tables --write .
 
 # The demo site on http://127.0.0.1:8000 (user admin, password admin) after `make demo`.
 serve: $(STAMP)

@@ -53,7 +53,8 @@ def colours(pairs):
     taken_in_survey, taken_by_hue, out = {}, {}, {}
     for survey, bandpass in sorted(set(pairs), key=lambda p: (order.get(p[0], len(order)), p[0], p[1])):
         name = filter_of(bandpass)
-        hue = HUES.get(name, OTHER_HUE)
+        # a filter named per site or telescope (KMTNet's I-KMTC) takes its band's hue; the sites get its shades
+        hue = HUES.get(name, HUES.get(name.split("-")[0], OTHER_HUE))
         in_survey = taken_in_survey.setdefault(survey, set())
         by_hue = taken_by_hue.setdefault(hue, set())
         candidates = [shade(hue, change, turn) for change, turn in SHADES]

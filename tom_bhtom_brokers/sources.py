@@ -67,6 +67,10 @@ BUILT_IN = (
            band_label="ALeRCE", years=(2018, None)),
     Survey("OGLE_EWS", "OGLE EWS", "ogle_ews:OgleEwsBroker", ("I",), "triangle-left", name_field="OGLE EWS name",
            hover=("seeing_px", "sky"), band_label="OGLE", years=(2010, None)),
+    # one series per site (each its own zero point): I-KMTA (SSO), I-KMTC (CTIO), I-KMTS (SAAO)
+    Survey("KMTNET", "KMTNet", "kmtnet:KmtnetBroker", ("I-KMTA", "I-KMTC", "I-KMTS"), "triangle-right",
+           name_field="KMTNet name", name_pattern=r"^KMT-20\d{2}-BLG-\d{4}$", name_example="KMT-2017-BLG-2573",
+           hover=("field", "fwhm_px", "sky"), years=(2016, None)),
     Survey("PTF", "PTF", "ptf:PtfBroker", ("g", "R"), "square-x", hover=("oid",), years=(2009, 2017)),
 )
 

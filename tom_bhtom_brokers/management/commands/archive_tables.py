@@ -3,6 +3,7 @@ from each archive's declaration (its ``sources.SURVEYS`` record and its adapter'
 docs cannot drift from the code; a test compares the file with this command's output."""
 import inspect
 import sys
+from pathlib import Path
 
 from django.core.management.base import BaseCommand
 from django.utils.module_loading import import_string
@@ -67,8 +68,32 @@ def archives_markdown():
     return "\n".join(lines).rstrip() + "\n"
 
 
+def readme_with_table(readme):
+    """The README's text with its sources table (the block of lines starting '| Archive |') the generated one."""
+    lines = readme.splitlines()
+    start = next((k for k, line in enumerate(lines) if line.startswith("| Archive |")), None)
+    if start is None:
+        return readme
+    end = start
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    return "\n".join(lines[:start] + list(table_rows()) + lines[end:]) + "\n"
+
+
 class Command(BaseCommand):
-    help = "Print docs/archives.md: the archives' table and notes, from their declarations."
+    help = ("Print docs/archives.md (the archives' table and notes, from their declarations); with --write ROOT, "
+            "write it to ROOT/docs/archives.md and the table into ROOT/README.md.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--write", metavar="ROOT",
+                            help="the repository to write docs/archives.md and the README's table in")
 
     def handle(self, *args, **options):
-        self.stdout.write(archives_markdown(), ending="")
+        if not options["write"]:
+            self.stdout.write(archives_markdown(), ending="")
+            return
+        root = Path(options["write"])
+        (root / "docs" / "archives.md").write_text(archives_markdown())
+        readme = root / "README.md"
+        readme.write_text(readme_with_table(readme.read_text()))
+        self.stdout.write(f"wrote {root / 'docs' / 'archives.md'} and the sources table of {readme}")
