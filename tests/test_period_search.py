@@ -197,3 +197,24 @@ def test_several_bands_sum_to_astropys_exact_multiband_power_of_independent_band
     summed = periods.SummedBands(t, y, dy, band).power(frequency, method="cython")
     assert summed == pytest.approx(exact, abs=1e-4)  # astropy's two solvers agree to ~1e-5
     assert ((summed >= 0) & (summed <= 1)).all()
+
+
+def test_a_band_of_a_handful_of_points_has_powers_within_zero_and_one(monkeypatch):
+    """astropy's fast method gave powers from -226 to 64 for a band of six epochs (a SkyMapper band) summed with
+    another: such a band is computed exactly; with the fast method forced the same search goes out of [0, 1]."""
+    rng = np.random.default_rng(1)
+    t = np.sort(rng.uniform(56728, 57300, 6))
+    few = pd.DataFrame({"mjd": t, "brightness": 14 + rng.normal(0, 0.5, 6), "brightness_error": 0.015,
+                        "bandpass": "g(SkyMapper)", "limit": np.nan, "unit": "mag"})
+    many_t = np.sort(rng.uniform(56728, 57300, 300))
+    many = pd.DataFrame({"mjd": many_t, "brightness": 15 + 0.05 * np.sin(2 * np.pi * many_t / 0.7),
+                         "brightness_error": 0.02, "bandpass": "r(ZTF)", "limit": np.nan, "unit": "mag"})
+    frame = pd.concat([few, many], ignore_index=True)
+
+    def powers():
+        cache.clear()
+        return periods.search(frame, minimum_period=0.2, maximum_period=50)["periodogram"]["power"]
+
+    assert 0 <= min(powers()) and max(powers()) <= 1.0001
+    monkeypatch.setattr(periods, "FAST_FROM_POINTS", 0)
+    assert min(powers()) < 0 or max(powers()) > 1.0001

@@ -89,8 +89,11 @@ VALUES = {
 
 
 def test_the_browser_patterns_of_toms_target_form_agree_with_the_tabs_rules():
-    assert set(BROWSER_PATTERNS) == set(RULES) == set(TARGET_NAME_KEYS.values()) == set(VALUES)
-    for label, (good, bad) in VALUES.items():
+    # a rule declared as a pattern (Survey.name_pattern) is held against its own example and two near misses
+    values = {**VALUES, **{survey.name_field: ([survey.name_example], [survey.name_example + "x", "x"])
+                           for survey in SURVEYS if survey.name_pattern}}
+    assert set(BROWSER_PATTERNS) == set(RULES) == set(TARGET_NAME_KEYS.values()) == set(values)
+    for label, (good, bad) in values.items():
         pattern = re.compile(BROWSER_PATTERNS[label])  # the browser anchors a pattern as fullmatch does
         for value in good:
             assert check(label, value) is None and pattern.fullmatch(value), (label, value)

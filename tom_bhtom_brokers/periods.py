@@ -108,7 +108,8 @@ def fingerprint(t, y, dy, band, minimum_period, maximum_period):
         digest.update(np.ascontiguousarray(array, dtype=float).tobytes())
     digest.update("\x1f".join(band).encode())
     # the package's version too: a result cached by an older search (a site's file or Redis cache) is not reused
-    digest.update(f"{minimum_period!r} {maximum_period!r} {MAX_FREQUENCIES} {SAMPLES_PER_PEAK} {__version__}".encode())
+    digest.update(f"{minimum_period!r} {maximum_period!r} {MAX_FREQUENCIES} {SAMPLES_PER_PEAK} {FAST_FROM_POINTS} "
+                  f"{__version__}".encode())
     return "bhtom-period:" + digest.hexdigest()
 
 
@@ -155,12 +156,22 @@ class SummedBands:
         self.weights = np.asarray(weights) / np.sum(weights)
 
     def power(self, frequency, method="fast"):
-        return sum(weight * model.power(frequency, method=method) for weight, model in zip(self.weights, self.models))
+        return sum(weight * (fast_power(model, frequency) if method == "fast" else
+                             model.power(frequency, method=method)) for weight, model in zip(self.weights, self.models))
+
+
+#: below this many points a band's periodogram is computed exactly: astropy's fast method (Press & Rybicki's
+#: extirpolation) gave powers above 1 for bands of a handful of points (SkyMapper's six epochs), and the exact sum
+#: over so few points costs less than the fast method's grids
+FAST_FROM_POINTS = 100
 
 
 def fast_power(model, frequency):
-    """The periodogram by astropy's O(N log N) method (Press & Rybicki), of one band or of each band summed."""
-    return model.power(frequency, method="fast")
+    """The periodogram by astropy's O(N log N) method (Press & Rybicki), of one band or of each band summed; a band
+    of few points exactly (``FAST_FROM_POINTS``)."""
+    if isinstance(model, SummedBands):
+        return model.power(frequency)
+    return model.power(frequency, method="fast" if len(model.t) >= FAST_FROM_POINTS else "cython")
 
 
 def _search(t, y, dy, band, minimum_period, maximum_period):

@@ -11,7 +11,7 @@ from tom_bhtom_brokers.sources import SURVEYS
 
 #: the hue of each filter; filters a survey may combine (AAVSO's visual and unfiltered bands) have their own
 HUES = {
-    "u": "#6a3d9a", "U": "#6a3d9a", "SU": "#6a3d9a", "B": "#1f78b4", "TB": "#1f78b4", "BP": "#1f78b4",
+    "u": "#6a3d9a", "U": "#6a3d9a", "SU": "#6a3d9a", "v": "#3f007d", "B": "#1f78b4", "TB": "#1f78b4", "BP": "#1f78b4",
     "g": "#1a9850", "SG": "#1a9850", "TG": "#33a02c", "V": "#7a8b1d", "Vis": "#b8860b", "CV": "#8c564b",
     "G": "#4d4d4d", "CL": "#737373", "c": "#17becf", "o": "#ff7f0e", "r": "#d62728", "R": "#d62728",
     "SR": "#d62728", "TR": "#e7298a", "CR": "#fb6a4a", "RP": "#a50f15", "i": "#e66101", "I": "#e66101",
@@ -23,6 +23,8 @@ OTHER_HUE = "#7f7f7f"
 #: a shade still reads as its hue (a fifth survey's g is still green, not black)
 SHADES = ((0, 0), (-0.14, 0), (0.14, 0), (0, 0.05), (0, -0.05), (-0.14, 0.05), (0.14, -0.05), (-0.14, -0.05),
           (0.14, 0.05), (-0.24, 0), (0.24, 0), (0, 0.1), (0, -0.1))
+#: then finer steps, for a filter many surveys share (over a dozen archives have an i or I band)
+SHADES += tuple((change, turn) for turn in (0.025, -0.025, 0.075, -0.075) for change in (0, -0.07, 0.07, -0.2, 0.2))
 #: marker of each survey (its record's ``marker``); limits are always open downward triangles
 SURVEY_SYMBOLS = {survey.name: survey.marker for survey in SURVEYS}
 LIMIT_SYMBOL = "triangle-down-open"

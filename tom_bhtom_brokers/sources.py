@@ -72,6 +72,8 @@ BUILT_IN = (
            name_field="KMTNet name", name_pattern=r"^KMT-20\d{2}-BLG-\d{4}$", name_example="KMT-2017-BLG-2573",
            hover=("field", "fwhm_px", "sky"), years=(2016, None)),
     Survey("PTF", "PTF", "ptf:PtfBroker", ("g", "R"), "square-x", hover=("oid",), years=(2009, 2017)),
+    Survey("SKYMAPPER", "SkyMapper", "skymapper:SkymapperBroker", ("u", "v", "g", "r", "i", "z"), "diamond-tall",
+           hover=("image_id", "flags"), years=(2014, 2021)),
 )
 
 
