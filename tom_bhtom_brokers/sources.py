@@ -74,6 +74,8 @@ BUILT_IN = (
     Survey("PTF", "PTF", "ptf:PtfBroker", ("g", "R"), "square-x", hover=("oid",), years=(2009, 2017)),
     Survey("SKYMAPPER", "SkyMapper", "skymapper:SkymapperBroker", ("u", "v", "g", "r", "i", "z"), "diamond-tall",
            hover=("image_id", "flags"), years=(2014, 2021)),
+    Survey("NSC", "NSC", "nsc:NscBroker", ("u", "g", "r", "i", "z", "Y", "VR"), "pentagon-open",
+           hover=("exposure", "flags"), years=(2012, 2019)),
 )
 
 
