@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 
 from tests import network_guard
 from tests.data.make_fixtures import ATLAS_TEST_TOKEN, CPCS_TEST_KEY
@@ -147,6 +148,14 @@ def archive(sample_archive_server, settings, linear_cache):
     GaiaAlertsBroker._index_cache.clear()
     yield sample_archive_server
     sample_archive_server.reset()
+
+
+@pytest.fixture
+def forget_site_cache():
+    """The archives' lists kept in the site's cache (OGLE's, KMTNet's seasons) forgotten before and after a test."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pytest
+from astropy.coordinates import EarthLocation, SkyCoord
 from astropy.time import Time
 
 from tom_dataproducts.models import PhotometryReducedDatum
@@ -13,6 +14,16 @@ from tom_bhtom_brokers.brokers.base import Request
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.sources import FILTERS, PRETTY_SURVEY_NAME, SURVEY, bandpass
 from tom_bhtom_brokers.target_info import TargetInfo
+
+
+GEOCENTRE = EarthLocation.from_geocentric(0, 0, 0, unit="m")
+
+
+def geocentric_utc_mjd(hjd, ra, dec):
+    """Heliocentric JD (UTC) -> UTC MJD at the Earth's centre, with astropy's own ``light_travel_time`` (not the
+    package's conversion): t_geo = t_helio - light travel time."""
+    helio = Time(hjd, format="jd", scale="utc", location=GEOCENTRE)
+    return (helio - helio.light_travel_time(SkyCoord(ra, dec, unit="deg"), kind="heliocentric")).utc.mjd
 
 
 def update(target, broker_class, force=True):

@@ -6,11 +6,10 @@ from datetime import date
 
 import numpy as np
 import pytest
-from astropy.coordinates import EarthLocation, SkyCoord
 from astropy.time import Time
 from django.core.cache import cache
 
-from tests.brokers.contract import BrokerContract, stored, update
+from tests.brokers.contract import BrokerContract, geocentric_utc_mjd, stored, update
 from tests.sample_archive.server import DATA_DIR
 from tom_bhtom_brokers.brokers.kmtnet import KmtnetBroker, event_directory, event_list, last_public_season
 from tom_bhtom_brokers.exceptions import BrokerParseError
@@ -19,7 +18,6 @@ from tom_bhtom_brokers.survey_names import check
 #: Gaia17bcu's position, which the repository of the real files names as this event's
 RA, DEC = 266.54918, -25.62171
 FOLDER = DATA_DIR / "kmtnet"
-GEOCENTRE = EarthLocation.from_geocentric(0, 0, 0, unit="m")
 
 
 def rows(name):
@@ -36,16 +34,10 @@ SSO, CTIO, SAAO_V = good(rows("KMTA19_I_first40.pysis")), good(rows("KMTC19_I_sy
 
 
 def expected_utc_mjd(hjd_short):
-    """HJD - 2450000 (UTC, heliocentric) -> UTC MJD at the Earth's centre: t_geo = t_helio - light travel time."""
-    helio = Time(hjd_short + 2_450_000.0, format="jd", scale="utc", location=GEOCENTRE)
-    return (helio - helio.light_travel_time(SkyCoord(RA, DEC, unit="deg"), kind="heliocentric")).utc.mjd
+    return geocentric_utc_mjd(hjd_short + 2_450_000.0, RA, DEC)
 
 
-@pytest.fixture(autouse=True)
-def forget_season_lists():
-    cache.clear()  # the season lists are kept in the site's cache between runs
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("forget_site_cache")
 
 
 class TestKmtnetContract(BrokerContract):

@@ -3,11 +3,10 @@
 geocentre, not with the package's conversion."""
 import numpy as np
 import pytest
-from astropy.coordinates import EarthLocation, SkyCoord
 from astropy.time import Time
 from django.core.cache import cache
 
-from tests.brokers.contract import BrokerContract, stored, update
+from tests.brokers.contract import BrokerContract, geocentric_utc_mjd, stored, update
 from tests.sample_archive.server import DATA_DIR
 from tom_bhtom_brokers.brokers.ogle_ews import OgleEwsBroker
 from tom_bhtom_brokers.exceptions import BrokerParseError
@@ -16,20 +15,13 @@ from tom_bhtom_brokers.target_info import TargetInfo
 
 RA, DEC = 268.0, -29.5
 PHOT = np.loadtxt(DATA_DIR / "ogle_ews" / "phot_2019_sample_first40.dat")
-GEOCENTRE = EarthLocation.from_geocentric(0, 0, 0, unit="m")
 
 
 def expected_utc_mjd(hjd):
-    """Heliocentric JD (UTC) -> UTC MJD at the Earth's centre: t_geo = t_helio - light travel time."""
-    helio = Time(hjd, format="jd", scale="utc", location=GEOCENTRE)
-    return (helio - helio.light_travel_time(SkyCoord(RA, DEC, unit="deg"), kind="heliocentric")).utc.mjd
+    return geocentric_utc_mjd(hjd, RA, DEC)
 
 
-@pytest.fixture(autouse=True)
-def forget_season_lists():
-    cache.clear()  # the season lists are kept in the site's cache between runs
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("forget_site_cache")
 
 
 class TestOgleEwsContract(BrokerContract):

@@ -21,12 +21,11 @@ import re
 import astropy.units as u
 import numpy as np
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
+from tom_bhtom_brokers.brokers.catalogue import NearestObjectCone
 from tom_bhtom_brokers.brokers.irsa import filled
-from tom_bhtom_brokers.brokers.reading import separation_note
-from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
+from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve
-from tom_bhtom_brokers.sky import separations_arcsec
 from tom_bhtom_brokers.sources import SURVEY, DataSource
 from tom_bhtom_brokers.transports.tap import read_votable
 
@@ -40,7 +39,7 @@ NO_MEASUREMENT = 50.0
 INSTRUMENTS = {"c4d": "DECam", "k4m": "Mosaic3", "ksb": "90Prime"}
 
 
-class NscBroker(BHTOMBroker):
+class NscBroker(NearestObjectCone, BHTOMBroker):
     """NSC DR2 measurements of the object nearest to the target."""
 
     source = DataSource.NSC
@@ -51,25 +50,17 @@ class NscBroker(BHTOMBroker):
     verbose_name = "NOIRLab Source Catalog DR2 (Astro Data Lab)"
     citation = "Nidever et al. 2021, AJ 161, 192"
     probe = {"name": "Gaia20fnr", "ra": 90.26701, "dec": -18.96770}
+    tap_path, object_table, object_columns = TAP_PATH, "nsc_dr2.object", OBJECT_COLUMNS
+    object_noun = "NSC DR2 object"
     tally_notes = {"flagged": "{n} NSC measurement(s) with flags 4 or more left out",
                    "no measurement": "{n} NSC measurement(s) without a magnitude (99.99) left out"}
 
-    def locate_by_cone(self, target):
-        self.require_position(target)
-        adql = (f"SELECT {', '.join(OBJECT_COLUMNS)} FROM nsc_dr2.object WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), "
-                f"CIRCLE('ICRS', {target.ra:.7f}, {target.dec:.7f}, {self.radius.to_value(u.deg):.8f}))")
-        objects = self.ask(Request(TAP_PATH, adql=adql),
-                           lambda payload: read_votable(payload, OBJECT_COLUMNS, "NSC object table"))
-        if len(objects) == 0:
-            raise NoData(self.radius_note("NSC DR2 object"))
-        separations = separations_arcsec(filled(objects["ra"], np.nan).astype(float),
-                                         filled(objects["dec"], np.nan).astype(float), target.ra, target.dec)
-        nearest = int(np.nanargmin(separations))
-        object_id = str(filled(objects["id"], "")[nearest]).strip()
+    def object_identifier(self, value):
+        object_id = str(value).strip()
         if not OBJECT_ID.match(object_id):
             # the id goes into the next query: nothing but the catalogue's own shape
             raise BrokerParseError(f"the NSC object id {object_id[:40]!r} is not <healpix>_<number>")
-        return Located(target, object_id, note=separation_note(separations[nearest], len(objects) - 1))
+        return object_id
 
     def query(self, located):
         return [Request(TAP_PATH, adql=f"SELECT {', '.join(MEAS_COLUMNS)} FROM nsc_dr2.meas "

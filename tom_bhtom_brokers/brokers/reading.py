@@ -5,9 +5,18 @@ errors into a BrokerParseError naming the URL."""
 import io
 import json
 
+import numpy as np
 import pandas as pd
 
 from tom_bhtom_brokers.exceptions import BrokerParseError
+from tom_bhtom_brokers.sky import separations_arcsec
+
+
+def nearest_row(ra, dec, target):
+    """(index of the row nearest to the target, the status line's word on it) among rows at (ra, dec)."""
+    separations = separations_arcsec(np.asarray(ra, dtype=float), np.asarray(dec, dtype=float), target.ra, target.dec)
+    nearest = int(np.nanargmin(separations))
+    return nearest, separation_note(separations[nearest], len(separations) - 1)
 
 
 def separation_note(arcsec, others=0):

@@ -18,12 +18,11 @@ exp_time / 2`` (``exp_time`` in seconds); the start is kept as ``time_original``
 import astropy.units as u
 import numpy as np
 
-from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request
+from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
+from tom_bhtom_brokers.brokers.catalogue import NearestObjectCone
 from tom_bhtom_brokers.brokers.irsa import filled
-from tom_bhtom_brokers.brokers.reading import separation_note
-from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
+from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve
-from tom_bhtom_brokers.sky import separations_arcsec
 from tom_bhtom_brokers.sources import DataSource
 from tom_bhtom_brokers.transports.tap import read_votable
 
@@ -34,7 +33,7 @@ FILTERS = ("u", "v", "g", "r", "i", "z")
 DEFAULT_CUTS = {"max_flags": 4, "max_nimaflags": 5}
 
 
-class SkymapperBroker(BHTOMBroker):
+class SkymapperBroker(NearestObjectCone, BHTOMBroker):
     """SkyMapper DR4 u v g r i z detections of the object nearest to the target."""
 
     source = DataSource.SKYMAPPER
@@ -46,23 +45,10 @@ class SkymapperBroker(BHTOMBroker):
     verbose_name = "SkyMapper Southern Survey DR4 (NCI TAP)"
     citation = "Onken et al. 2024, PASA 41, e061"
     probe = {"name": "Gaia20fnr", "ra": 90.26701, "dec": -18.96770}
+    tap_path, object_table, object_columns = TAP_PATH, "dr4.master", OBJECT_COLUMNS
+    object_noun = "SkyMapper DR4 object"
     tally_notes = {"flagged": "{n} SkyMapper detection(s) failing flags/nimaflags left out",
                    "no measurement": "{n} SkyMapper detection(s) without a magnitude or error left out"}
-
-    def locate_by_cone(self, target):
-        self.require_position(target)
-        radius = self.radius.to_value(u.deg)
-        adql = (f"SELECT {', '.join(OBJECT_COLUMNS)} FROM dr4.master WHERE 1 = CONTAINS(POINT('ICRS', raj2000, "
-                f"dej2000), CIRCLE('ICRS', {target.ra:.7f}, {target.dec:.7f}, {radius:.8f}))")
-        objects = self.ask(Request(TAP_PATH, adql=adql), lambda payload: read_votable(payload, OBJECT_COLUMNS,
-                                                                                      "SkyMapper object table"))
-        if len(objects) == 0:
-            raise NoData(self.radius_note("SkyMapper DR4 object"))
-        separations = separations_arcsec(filled(objects["raj2000"], np.nan).astype(float),
-                                         filled(objects["dej2000"], np.nan).astype(float), target.ra, target.dec)
-        nearest = int(np.nanargmin(separations))
-        object_id = int(filled(objects["object_id"], 0)[nearest])
-        return Located(target, str(object_id), note=separation_note(separations[nearest], len(objects) - 1))
 
     def query(self, located):
         object_id = int(located.identifier)  # an integer from the archive's own table: nothing else reaches ADQL

@@ -23,6 +23,13 @@ from requests.structures import CaseInsensitiveDict
 from tom_bhtom_brokers.steps import Request
 from tom_bhtom_brokers.exceptions import BrokerError, BrokerParseError, BrokerServiceError
 
+
+def cone_adql(columns, table, ra_column, dec_column, target, radius):
+    """An ADQL cone: ``columns`` of ``table`` whose (ra_column, dec_column) lie within ``radius`` of the target."""
+    return (f"SELECT {', '.join(columns)} FROM {table} WHERE 1 = CONTAINS(POINT('ICRS', {ra_column}, {dec_column}), "
+            f"CIRCLE('ICRS', {target.ra:.7f}, {target.dec:.7f}, {radius.to_value('deg'):.8f}))")
+
+
 #: more columns than any archive's table has (the CSV readers' limit too, ``reading.MAX_COLUMNS``)
 MAX_FIELDS = 1000
 

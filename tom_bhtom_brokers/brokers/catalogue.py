@@ -1,0 +1,36 @@
+"""What the TAP catalogue adapters share (SkyMapper, NSC): the nearest object of an object table within the cone,
+found by one ADQL query, its measurements asked by its identifier in a second."""
+import numpy as np
+
+from tom_bhtom_brokers.brokers.irsa import filled
+from tom_bhtom_brokers.brokers.reading import nearest_row
+from tom_bhtom_brokers.exceptions import NoData
+from tom_bhtom_brokers.steps import Located, Request
+from tom_bhtom_brokers.transports.tap import cone_adql, read_votable
+
+
+class NearestObjectCone:
+    """``locate_by_cone`` of a catalogue on a TAP service (a mixin of an adapter): the object table's nearest row."""
+
+    #: the TAP service's path under the base URL
+    tap_path = "/tap"
+    #: the object table and its identifier, RA and Dec columns (in that order)
+    object_table = ""
+    object_columns = ("id", "ra", "dec")
+    #: what the status line calls an object ("SkyMapper DR4 object")
+    object_noun = "object"
+
+    def locate_by_cone(self, target):
+        self.require_position(target)
+        identifier, ra, dec = self.object_columns
+        objects = self.ask(Request(self.tap_path, adql=cone_adql(self.object_columns, self.object_table, ra, dec,
+                                                                 target, self.radius)),
+                           lambda payload: read_votable(payload, self.object_columns, f"{self.name} object table"))
+        if len(objects) == 0:
+            raise NoData(self.radius_note(self.object_noun))
+        nearest, note = nearest_row(filled(objects[ra], np.nan), filled(objects[dec], np.nan), target)
+        return Located(target, self.object_identifier(objects[identifier][nearest]), note=note)
+
+    def object_identifier(self, value):
+        """The identifier the measurements are asked by, checked: it goes into the next query."""
+        return str(int(value))
