@@ -77,6 +77,7 @@ def pytest_terminal_summary(terminalreporter):
 #: pass per archive through HTTP and the database (tests/brokers) and TOM's paths in process; ``system`` starts
 #: processes, servers, a browser or a fleet. A module not named here is ``contract``.
 UNIT_MODULES = {"test_package_structure", "test_period_search", "test_templatetags", "test_http", "test_store",
+                "test_network_guard",
                 "test_real_answers", "test_generated_docs"}
 SYSTEM_MODULES = {"test_browser", "test_demo_site", "test_postgres_workers", "test_wsdb", "test_wheel_install",
                   "test_reliability", "test_hostile", "test_dead_host", "test_web_update", "test_check_archives",
