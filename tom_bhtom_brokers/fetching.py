@@ -13,7 +13,7 @@ import pandas as pd
 from tom_bhtom_brokers import __version__
 from tom_bhtom_brokers.exceptions import (MASK, BrokerError, BrokerParseError, BrokerServiceError, JobPostponed,
                                           JobQueued, NoData, masked)
-from tom_bhtom_brokers.lightcurve import Lightcurve
+from tom_bhtom_brokers.lightcurve import Lightcurve, no_data  # noqa: F401 (the adapters' API)
 from tom_bhtom_brokers.steps import Located, PairAnswer, Request
 from tom_bhtom_brokers.target_info import TargetInfo
 from tom_bhtom_brokers.transports import tap
@@ -188,13 +188,6 @@ class FetchChain:
             raise BrokerParseError(exc.reason, url=exc.url or response.url) from None
         except PARSE_FAILURES as exc:
             raise BrokerParseError(f"could not read the {self.name} response: {exc}", url=response.url) from exc
-
-
-def no_data(note):
-    """An archive's answer with no points: an empty light curve whose note (the status message) says why."""
-    empty = Lightcurve.empty()
-    empty.note = note
-    return empty
 
 
 def fingerprint(payload: bytes) -> str:

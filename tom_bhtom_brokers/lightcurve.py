@@ -145,6 +145,13 @@ class Lightcurve:
         return copy
 
 
+def no_data(note):
+    """An archive's answer with no points: an empty light curve whose note (the status message) says why."""
+    empty = Lightcurve.empty()
+    empty.note = note
+    return empty
+
+
 def finite_numbers(frame):
     """(the frame, its value columns as float arrays with infinities as NaN, where each was infinite): whole
     columns as numpy (a light curve's numbers are floats, NaN for none); the frame is copied only when an archive

@@ -3,7 +3,7 @@ the archive for it, and the one result a pair's fetch brings back (:class:`PairA
 the chain, the transports and the recording read them."""
 from dataclasses import dataclass, field
 
-from tom_bhtom_brokers.lightcurve import Lightcurve
+from tom_bhtom_brokers.lightcurve import Lightcurve, no_data
 from tom_bhtom_brokers.target_info import TargetInfo
 
 
@@ -101,9 +101,7 @@ class PairAnswer:
     @classmethod
     def waiting(cls, note, url="", job=None, wait=None):
         """The state of a pair whose job waits in the archive's queue (``job``) or whose submission was put off."""
-        empty = Lightcurve.empty()
-        empty.note = note
-        return cls(empty, url=url or "", job=job, wait=wait)
+        return cls(no_data(note), url=url or "", job=job, wait=wait)
 
     @property
     def note(self):

@@ -14,8 +14,8 @@ for the other band only, never an empty or stale one.
 import astropy.units as u
 import numpy as np
 
-from tom_bhtom_brokers.brokers.reading import separation_note
-from tom_bhtom_brokers.brokers.irsa import IrsaTapBroker, band_character, filled
+from tom_bhtom_brokers.brokers.reading import filled, separation_note
+from tom_bhtom_brokers.brokers.irsa import IrsaTapBroker, band_character
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sky import separations_arcsec
 from tom_bhtom_brokers.sources import DataSource

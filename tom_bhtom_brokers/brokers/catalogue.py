@@ -2,8 +2,7 @@
 found by one ADQL query, its measurements asked by its identifier in a second."""
 import numpy as np
 
-from tom_bhtom_brokers.brokers.irsa import filled
-from tom_bhtom_brokers.brokers.reading import nearest_row
+from tom_bhtom_brokers.brokers.reading import filled, nearest_row
 from tom_bhtom_brokers.exceptions import NoData
 from tom_bhtom_brokers.steps import Located, Request
 from tom_bhtom_brokers.transports.tap import cone_adql, read_votable

@@ -10,7 +10,7 @@ import numpy as np
 from astropy.table import Table
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
-from tom_bhtom_brokers.brokers.reading import refuse_absurd_width
+from tom_bhtom_brokers.brokers.reading import filled, refuse_absurd_width
 from tom_bhtom_brokers.transports.tap import read_votable
 from tom_bhtom_brokers.exceptions import BrokerParseError
 
@@ -55,11 +55,6 @@ def read_ipac(payload: bytes) -> Table:
     except (ValueError, IndexError) as exc:
         # astropy reports bad header lines and unreadable cells as ValueError/IndexError
         raise BrokerParseError(f"unreadable IPAC table ({exc})") from exc
-
-
-def filled(column, fill):
-    """A plain numpy array from a (possibly masked) astropy column, masked cells replaced by ``fill``."""
-    return np.ma.filled(column, fill) if np.ma.isMaskedArray(column) else np.asarray(column)
 
 
 def band_character(column, index):

@@ -24,8 +24,8 @@ astrometry scatters by ~0.5 arcsec; the W1 beam is 6 arcsec, so closer neighbour
 import astropy.units as u
 import numpy as np
 
-from tom_bhtom_brokers.brokers.reading import separation_note
-from tom_bhtom_brokers.brokers.irsa import IrsaTapBroker, band_character, filled
+from tom_bhtom_brokers.brokers.reading import filled, separation_note
+from tom_bhtom_brokers.brokers.irsa import IrsaTapBroker, band_character
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sky import separations_arcsec
 from tom_bhtom_brokers.sources import DataSource

@@ -18,7 +18,8 @@ The survey has ended: read once.
 import astropy.units as u
 import numpy as np
 
-from tom_bhtom_brokers.brokers.irsa import IrsaTapBroker, filled
+from tom_bhtom_brokers.brokers.irsa import IrsaTapBroker
+from tom_bhtom_brokers.brokers.reading import filled
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import DataSource
 

@@ -90,3 +90,8 @@ def require_complete(frame, columns, what):
     if incomplete.any():
         raise BrokerParseError(f"{int(incomplete.sum())} row(s) of the {what} have empty fields (cut short?)")
     return cells
+
+
+def filled(column, fill):
+    """A plain numpy array from a (possibly masked) astropy column, masked cells replaced by ``fill``."""
+    return np.ma.filled(column, fill) if np.ma.isMaskedArray(column) else np.asarray(column)

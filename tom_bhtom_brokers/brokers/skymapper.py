@@ -20,7 +20,7 @@ import numpy as np
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
 from tom_bhtom_brokers.brokers.catalogue import NearestObjectCone
-from tom_bhtom_brokers.brokers.irsa import filled
+from tom_bhtom_brokers.brokers.reading import filled
 from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import DataSource
