@@ -7,6 +7,7 @@ intact, cleaning, error wrapping and secret masking, and the identifier the pair
 protocol of its own (ATLAS's job queue, LINEAR's cached tarball) overrides ``send`` and nothing else.
 """
 import hashlib
+import json
 
 import pandas as pd
 
@@ -71,7 +72,11 @@ class FetchChain:
     def request(self, req: Request):
         """Send one request to this archive through the shared client; refuse HTML error pages."""
         url = f"{req.base_url or self.base_url}{req.path}"
-        response = self.http.request(req.method, url, params=req.params, data=req.data, headers=req.headers,
+        data, headers = req.data, req.headers
+        if req.json_body is not None:
+            data = json.dumps(req.json_body).encode()
+            headers = {**(headers or {}), "Content-Type": "application/json", "Accept": "application/json"}
+        response = self.http.request(req.method, url, params=req.params, data=data, headers=headers,
                                      idempotent=req.idempotent, wait_when_throttled=req.wait_when_throttled)
         if not req.expect_html and looks_like_html(response):
             raise BrokerServiceError("the archive sent an HTML page instead of data (an error page?)",

@@ -76,6 +76,9 @@ BUILT_IN = (
            hover=("image_id", "flags"), years=(2014, 2021)),
     Survey("NSC", "NSC", "nsc:NscBroker", ("u", "g", "r", "i", "z", "Y", "VR"), "pentagon-open",
            hover=("exposure", "flags"), years=(2012, 2019)),
+    # APASS-calibrated plate magnitudes (B-like)
+    Survey("DASCH", "DASCH", "dasch:DaschBroker", ("B",), "star-square-open",
+           hover=("series", "plate_number", "aflags"), years=(1880, 1992)),
 )
 
 

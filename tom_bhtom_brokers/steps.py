@@ -15,6 +15,8 @@ class Request:
     params: dict = field(default_factory=dict)
     method: str = "GET"
     data: dict | None = None
+    #: a JSON body (the Starglass API's), sent as ``application/json``; a POST's fields otherwise go as a form
+    json_body: dict | None = None
     #: the archive answers this request with an HTML page on purpose (otherwise HTML is an error page)
     expect_html: bool = False
     #: extra headers (e.g. a credential sent as a cookie, which keeps it out of every URL we show or store)

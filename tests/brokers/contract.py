@@ -108,7 +108,7 @@ class BrokerContract:
                 assert self.expected_params["QUERY"] in request.adql
                 return
             for key, text in self.expected_params.items():
-                assert text in str((request.data or request.params)[key])
+                assert text in str((request.json_body or request.data or request.params)[key])
 
     def test_parsed_columns_units_and_filters(self, archive, make_target):
         lightcurve = self.fetch(TargetInfo.from_target(self.covered(make_target)))

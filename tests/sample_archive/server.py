@@ -65,6 +65,17 @@ class Fault:
             and (self.times is None or self.served < self.times)
 
 
+def body_params(body, content_type):
+    """A POST body's fields: a form's, or a JSON object's (the Starglass API's), as strings."""
+    if content_type.startswith("application/json"):
+        try:
+            document = json.loads(body or b"{}")
+        except json.JSONDecodeError:
+            return {}
+        return {key: str(value) for key, value in document.items()} if isinstance(document, dict) else {}
+    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
 def cone_of(params):
     """(ra, dec, radius_deg) of a cone search in any of the archives' spellings, else None."""
     for value in params.values():
@@ -83,6 +94,8 @@ def cone_of(params):
         ra, dec = (float(x) for x in params["-c"].split())
         return ra, dec, float(params.get("-c.rs", 0.0)) / 3600.0
     lower = {k.lower(): v for k, v in params.items()}
+    if "ra_deg" in lower and "dec_deg" in lower:  # DASCH's querycat, radius in arcsec
+        return float(lower["ra_deg"]), float(lower["dec_deg"]), float(lower.get("radius_arcsec", 0.0)) / 3600.0
     if "ra" in lower and "dec" in lower:
         radius = float(lower.get("radius", lower.get("sr", 0.0)))
         if "rad" in lower:  # the Catalina CGI's radius, in arcmin
@@ -265,7 +278,7 @@ class SampleArchive:
         if method == "POST":
             length = int(handler.headers.get("Content-Length") or 0)
             body = handler.rfile.read(length)
-            params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+            params.update(body_params(body, handler.headers.get("Content-Type", "")))
         if parts.path.startswith("/_sample_archive/"):
             return self.control(handler, parts.path, body)
         handler._counted_out = False  # one handler serves every request of a keep-alive connection

@@ -1,5 +1,5 @@
 """Create the demo targets (idempotent): two by Gaia Alerts name, one found mostly by position, one with no alert,
-and one each for Rubin (LSST), ALeRCE, OGLE EWS and KMTNet, found by position."""
+and one each for Rubin (LSST), ALeRCE, OGLE EWS, KMTNet and DASCH, found by position."""
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 
@@ -26,6 +26,8 @@ DEMO_TARGETS = [
     ("OGLE sample event", 268.0, -29.5, {}),
     # the Gaia alert Gaia17bcu, whose microlensing event KMTNet found too: found by position in KMTNet's season lists
     ("Gaia17bcu", 266.54918, -25.62171, {}),
+    # an APASS star near KIC 8462852 whose century of Harvard plates DASCH holds: found by position
+    ("APASS J200349.5+441051", 300.95625, 44.18083, {}),
     # no pasted URL, no name: ASAS-SN through Sky Patrol v2's cone (the recorded client's made-up position of VX Men,
     # asas_sn_id 12702), AAVSO through VSX's cone (no VSX star there in the sample archive)
     ("VX Men", 80.0, -70.0, {}),
