@@ -79,6 +79,9 @@ BUILT_IN = (
     # APASS-calibrated plate magnitudes (B-like)
     Survey("DASCH", "DASCH", "dasch:DaschBroker", ("B",), "star-square-open",
            hover=("series", "plate_number", "aflags"), years=(1880, 1992)),
+    Survey("TESS", "TESS", "tess:TessBroker", ("T",), "hexagram-open", name_field="TIC id",
+           name_pattern=r"^(TIC ?)?\d{1,10}$", name_example="TIC 443387847", hover=("sector", "product", "cadences"),
+           object_page="https://exofop.ipac.caltech.edu/tess/target.php?id={id}", years=(2018, None)),
 )
 
 

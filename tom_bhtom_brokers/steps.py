@@ -75,6 +75,9 @@ class Located:
     matched: str | None = None
     extras: dict = field(default_factory=dict)
     note: str = ""
+    #: the archive's files holding the object's data, where finding them took a request of ``locate`` (TESS's
+    #: light curve of each sector); ``query`` asks for each
+    files: tuple = ()
 
     @property
     def recorded(self):

@@ -158,7 +158,7 @@ class BrokerContract:
     @pytest.mark.parametrize("fault, reason", [
         # bytes that are no text: the chain's "could not read", or the archive's format refused by name; a parser
         # that breaks on them otherwise is a bug ("internal error"), and never a stored point
-        ({"kind": "garbage"}, r"could not read the .+ response|is not a (VOTable|gzipped tarball|zip file)"),
+        ({"kind": "garbage"}, r"could not read the .+ response|is not a (VOTable|gzipped tarball|zip file|FITS file)"),
         ({"kind": "empty"}, "empty response"),
     ])
     def test_a_broken_answer_changes_nothing_and_says_why(self, archive, make_target, fault, reason):

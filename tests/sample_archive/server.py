@@ -76,9 +76,23 @@ def body_params(body, content_type):
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
+def mast_cone(value):
+    """(ra, dec, radius_deg) of a MAST API cone request (the JSON form field ``request``), else None."""
+    if not value.lstrip().startswith("{"):
+        return None
+    try:
+        params = json.loads(value).get("params", {})
+        return float(params["ra"]), float(params["dec"]), float(params.get("radius", 0.0))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 def cone_of(params):
     """(ra, dec, radius_deg) of a cone search in any of the archives' spellings, else None."""
     for value in params.values():
+        mast = mast_cone(value)
+        if mast:
+            return mast
         match = CIRCLE_ADQL.search(value) or CIRCLE_POS.match(value.strip())
         if match:
             return tuple(float(x) for x in match.groups())

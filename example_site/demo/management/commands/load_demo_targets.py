@@ -1,5 +1,6 @@
 """Create the demo targets (idempotent): two by Gaia Alerts name, one found mostly by position, one with no alert,
-and one each for Rubin (LSST), ALeRCE, OGLE EWS, KMTNet and DASCH, found by position."""
+and one each for Rubin (LSST), ALeRCE, OGLE EWS, KMTNet, DASCH and TESS, found by
+position."""
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 
@@ -28,6 +29,8 @@ DEMO_TARGETS = [
     ("Gaia17bcu", 266.54918, -25.62171, {}),
     # an APASS star near KIC 8462852 whose century of Harvard plates DASCH holds: found by position
     ("APASS J200349.5+441051", 300.95625, 44.18083, {}),
+    # a star with TESS light curves in three sectors (SPOC, TESS-SPOC, QLP): its TIC id found by position
+    ("TIC 443387847", 97.0302326, -6.6868466, {}),
     # no pasted URL, no name: ASAS-SN through Sky Patrol v2's cone (the recorded client's made-up position of VX Men,
     # asas_sn_id 12702), AAVSO through VSX's cone (no VSX star there in the sample archive)
     ("VX Men", 80.0, -70.0, {}),
