@@ -9,7 +9,7 @@ import pytest
 from django.core.cache import cache
 
 from tests import network_guard
-from tests.data.make_fixtures import ATLAS_TEST_TOKEN, CPCS_TEST_KEY
+from tests.data.make_fixtures import ATLAS_TEST_TOKEN, CPCS_TEST_KEY, ZTF_FPS_TEST_ACCOUNT
 from tests.sample_archive import SampleArchive
 from tom_bhtom_brokers.transports import hosts
 from tom_bhtom_brokers.brokers import IMPLEMENTED_SOURCE_NAMES
@@ -19,6 +19,7 @@ from tom_bhtom_brokers.brokers.gaia_alerts import GaiaAlertsBroker
 TEST_BROKER_SETTINGS = {"timeout": 1.0, "backoff_seconds": 0.01, "retries": 2, "max_retry_wait": 2.0}
 #: the emulated ATLAS queue accepts this token and finishes a job after one poll
 ATLAS_TEST_SETTINGS = {"token": ATLAS_TEST_TOKEN, "poll_seconds": 0.05, "max_wait_seconds": 5}
+ZTF_FPS_TEST_SETTINGS = {**ZTF_FPS_TEST_ACCOUNT, "poll_seconds": 0.05, "max_wait_seconds": 5}
 
 #: Sky Patrol v2's client speaks its own protocol to a fixed host: the tests use the recorded one
 SKYPATROL_TEST_CLIENT = "tests.sample_archive.skypatrol.RecordedSkyPatrolClient"
@@ -143,6 +144,7 @@ def archive(sample_archive_server, settings, linear_cache):
                               for name in IMPLEMENTED_SOURCE_NAMES}
     settings.DATA_SERVICES["CPCS"]["access_key"] = CPCS_TEST_KEY
     settings.DATA_SERVICES["ATLAS"].update(ATLAS_TEST_SETTINGS)
+    settings.DATA_SERVICES["ZTF FPS"].update(ZTF_FPS_TEST_SETTINGS)
     settings.DATA_SERVICES["LINEAR"]["cache_dir"] = str(linear_cache)
     settings.DATA_SERVICES["ASAS-SN"]["skypatrol_client"] = SKYPATROL_TEST_CLIENT
     hosts.reset_host_limiter()

@@ -40,10 +40,11 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.database.DatabaseBackend"
 DATA_SERVICES = {name: {"url": os.environ["BHTOM_TEST_ARCHIVE_URL"], "timeout": 5, "backoff_seconds": 0.05}
                  for name in IMPLEMENTED_SOURCE_NAMES} if os.environ.get("BHTOM_TEST_ARCHIVE_URL") else {}
 if DATA_SERVICES:
-    from tests.data.make_fixtures import ATLAS_TEST_TOKEN, CPCS_TEST_KEY
+    from tests.data.make_fixtures import ATLAS_TEST_TOKEN, CPCS_TEST_KEY, ZTF_FPS_TEST_ACCOUNT
 
     DATA_SERVICES["CPCS"]["access_key"] = CPCS_TEST_KEY
     DATA_SERVICES["ATLAS"].update({"token": ATLAS_TEST_TOKEN, "poll_seconds": 0.05})
+    DATA_SERVICES["ZTF FPS"].update({**ZTF_FPS_TEST_ACCOUNT, "poll_seconds": 0.05})
     DATA_SERVICES["LINEAR"]["cache_dir"] = tempfile.mkdtemp(prefix="bhtom_linear_cache_")
     DATA_SERVICES["ASAS-SN"]["skypatrol_client"] = "tests.sample_archive.skypatrol.RecordedSkyPatrolClient"
 # the web update runs inside the request in most tests (their database is one transaction a test); tests of the

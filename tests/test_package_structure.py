@@ -14,6 +14,7 @@ from tom_bhtom_brokers.brokers import BROKER_CLASSES
 from tom_bhtom_brokers.brokers.base import BHTOMBroker
 from tom_bhtom_brokers.sources import SURVEY, SURVEYS, TARGET_NAME_KEYS, DataSource
 from tom_bhtom_brokers.survey_names import RULES
+from tom_bhtom_brokers.transports.jobqueue import JobQueue
 
 PACKAGE = Path(tom_bhtom_brokers.__file__).parent
 
@@ -126,10 +127,11 @@ def test_every_broker_follows_locate_query_parse(source):
 
 
 def test_only_a_protocol_or_a_local_copy_replaces_the_transport():
-    """ATLAS's job queue, LINEAR's cached tarball and ASAS-SN Sky Patrol v2's client answer requests their own way;
-    everything else is HTTP."""
+    """The job queue (ATLAS's and ZTF's forced photometry, one transport), LINEAR's cached tarball and ASAS-SN Sky
+    Patrol v2's client answer requests their own way; everything else is HTTP."""
     own_transport = {source for source in BROKER_CLASSES if load(source).send is not BHTOMBroker.send}
-    assert own_transport == {DataSource.ATLAS, DataSource.LINEAR, DataSource.ASASSN}
+    assert own_transport == {DataSource.ATLAS, DataSource.ZTF_FPS, DataSource.LINEAR, DataSource.ASASSN}
+    assert load(DataSource.ATLAS).send is load(DataSource.ZTF_FPS).send is JobQueue.send
 
 
 def test_each_archive_record_is_complete_and_its_broker_agrees():

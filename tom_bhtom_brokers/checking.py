@@ -14,8 +14,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-
-from astropy.time import Time
+from datetime import datetime, timedelta
 
 from tom_bhtom_brokers.exceptions import (BrokerError, BrokerNotConfigured, BrokerParseError, BrokerServiceError,
                                           masked)
@@ -25,6 +24,9 @@ logger = logging.getLogger(__name__)
 OK, FORMAT_CHANGED, UNREACHABLE, NOT_CONFIGURED, ERROR = ("ok", "format changed", "unreachable", "not configured",
                                                           "error")
 FAILURES = (FORMAT_CHANGED, UNREACHABLE, ERROR)
+
+#: MJD 0: 1858-11-17 00:00 UTC
+MJD_ZERO = datetime(1858, 11, 17)
 
 
 @dataclass
@@ -57,7 +59,8 @@ def check_archive(broker) -> ArchiveCheck:
         return ArchiveCheck(broker.name, OK, f"answered: {lightcurve.note}" if lightcurve.note
                             else f"answered, no points for {broker.probe_target().name}", answer.url)
     mjd = lightcurve.frame["mjd"]
-    first, last = (Time(value, format="mjd", scale="utc").strftime("%Y-%m-%d") for value in (mjd.min(), mjd.max()))
+    # the calendar day by plain arithmetic: astropy's UTC warns of "dubious years" for a plate of 1889 (DASCH)
+    first, last = ((MJD_ZERO + timedelta(days=float(value))).strftime("%Y-%m-%d") for value in (mjd.min(), mjd.max()))
     return ArchiveCheck(broker.name, OK, f"{len(lightcurve)} points of {broker.probe_target().name}, "
                                          f"{first} to {last}", answer.url)
 

@@ -82,6 +82,9 @@ BUILT_IN = (
     Survey("TESS", "TESS", "tess:TessBroker", ("T",), "hexagram-open", name_field="TIC id",
            name_pattern=r"^(TIC ?)?\d{1,10}$", name_example="TIC 443387847", hover=("sector", "product", "cadences"),
            object_page="https://exofop.ipac.caltech.edu/tess/target.php?id={id}", years=(2018, None)),
+    # forced photometry at the target's position (a job at IPAC), apart from the data releases' "ZTF" points
+    Survey("ZTF_FPS", "ZTF FPS", "ztf_fps:ZtfFpsBroker", ("g", "r", "i"), "circle-x-open",
+           hover=("magnitude_kind", "field", "rfid", "procstatus"), years=(2018, None)),
 )
 
 

@@ -110,6 +110,10 @@ DATA_SERVICES["CPCS"]["access_key"] = os.environ.get("CPCS_ACCESS_KEY", "demo-ke
 # accepts this one); without a token, ATLAS reads the result a user pasted into the target's "ATLAS URL"
 DATA_SERVICES["ATLAS"].update({"token": os.environ.get("ATLAS_TOKEN", "demo-token-for-the-sample-archive"),
                                "poll_seconds": 1})
+# ZTF's forced-photometry service needs an IPAC account (e-mail and password); the sample archive accepts this one
+DATA_SERVICES["ZTF FPS"].update({"email": os.environ.get("ZTF_FPS_EMAIL", "demo@example.org"),
+                                 "password": os.environ.get("ZTF_FPS_PASSWORD", "demo-zfps-password"),
+                                 "poll_seconds": 1})
 # ASAS-SN by position goes through Sky Patrol v2's own client (an Arrow protocol to a fixed host); offline, the demo
 # uses the sample archive's recorded client instead. A real site installs 'tom-bhtom-brokers[asassn]' and leaves
 # this out

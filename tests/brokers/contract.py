@@ -1,6 +1,8 @@
 """The contract every broker's tests subclass: each subclass supplies a target that the sample archive
 has recorded data for, one it has none for, and what the light curve must look like."""
 import re
+import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,7 +15,7 @@ from tom_bhtom_brokers import updating
 from tom_bhtom_brokers.brokers.base import Request
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.sources import FILTERS, PRETTY_SURVEY_NAME, SURVEY, bandpass
-from tom_bhtom_brokers.target_info import TargetInfo
+from tom_bhtom_brokers.target_info import PairInput, TargetInfo
 
 
 GEOCENTRE = EarthLocation.from_geocentric(0, 0, 0, unit="m")
@@ -158,7 +160,9 @@ class BrokerContract:
     @pytest.mark.parametrize("fault, reason", [
         # bytes that are no text: the chain's "could not read", or the archive's format refused by name; a parser
         # that breaks on them otherwise is a bug ("internal error"), and never a stored point
-        ({"kind": "garbage"}, r"could not read the .+ response|is not a (VOTable|gzipped tarball|zip file|FITS file)"),
+        ({"kind": "garbage"},
+         r"could not read the .+ response|is not a (VOTable|gzipped tarball|zip file|FITS file|forcedphotometry "
+         r"table)"),
         ({"kind": "empty"}, "empty response"),
     ])
     def test_a_broken_answer_changes_nothing_and_says_why(self, archive, make_target, fault, reason):
@@ -206,3 +210,18 @@ class BrokerContract:
         assert outcome.status == LightcurveUpdate.Status.OK, outcome.message
         assert stored(target, self.name).count() == self.expected_points
         assert sum(self.fault_path in r["path"] for r in archive.requests) >= 2
+
+
+class JobQueueContract(BrokerContract):
+    """The contract of an archive answering through a job queue (ATLAS, ZTF FPS): a fetch is what the updater's
+    passes do, a job still queued asked again (the tests poll every 0.05 s)."""
+
+    def fetch(self, info):
+        broker = self.broker_class()
+        for _ in range(20):
+            answer = broker.fetch(info)
+            if answer.job is None:
+                return answer.lightcurve
+            info = replace(info, pair=PairInput(job=answer.job))
+            time.sleep(float(broker.setting("poll_seconds")))
+        raise AssertionError("the job never finished")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.brokers.contract import BrokerContract, stored, update
+from tests.brokers.contract import JobQueueContract, stored, update
 from tests.data.make_fixtures import ATLAS_PASTED_JOB, ATLAS_TEST_TOKEN
 from tests.sample_archive.server import DATA_DIR
 from tom_bhtom_brokers import updating
@@ -32,7 +32,7 @@ QUEUED = result("queue_Gaia20fnr.txt")
 GOOD = QUEUED[(QUEUED["err"] == 0) & (QUEUED["mag5sig"] >= 10)]
 
 
-class TestAtlasContract(BrokerContract):
+class TestAtlasContract(JobQueueContract):
     """The queue route (the tests' settings hold a token the emulated queue accepts)."""
     transport_faults = True
 
@@ -46,17 +46,6 @@ class TestAtlasContract(BrokerContract):
     expected_filters = tuple(sorted(set(GOOD["F"])))
     expected_mjd_range = (GOOD["MJD"].min(), GOOD["MJD"].max())
     fault_path = "/forcedphot/"
-
-    def fetch(self, info):
-        """As the updater's passes do: a job still queued is asked again (the tests poll every 0.05 s)."""
-        broker = self.broker_class()
-        for _ in range(20):
-            answer = broker.fetch(info)
-            if answer.job is None:
-                return answer.lightcurve
-            info = replace(info, pair=PairInput(job=answer.job))
-            time.sleep(float(broker.setting("poll_seconds")))
-        raise AssertionError("the job never finished")
 
 
 @pytest.mark.django_db

@@ -830,6 +830,8 @@ ATLAS_HEADER = ("###MJD          m      dm   uJy   duJy F err chi/N     RA      
                 "maj  min   phi  apfit mag5sig Sky   Obs")
 ATLAS_HEADER_PA = ATLAS_HEADER.replace("mag5sig Sky", "mag5sig PA_DEG Sky")   # the layout with PA_DEG
 ATLAS_TEST_TOKEN = "test-atlas-token-0c9e47d1"
+#: the ZTF forced-photometry account the emulated service accepts (tests/data/ztf_fps/queue.json)
+ZTF_FPS_TEST_ACCOUNT = {"email": "tom@example.org", "password": "zfps-test-7f3a"}
 ATLAS_PASTED_JOB = "job170001"
 
 

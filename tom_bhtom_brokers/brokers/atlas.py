@@ -39,7 +39,6 @@ non-detection with the 3-sigma limit
 A repeated (MJD, filter) — a server bug on some nights — is stored once. Times: ``MJD`` is UTC at the
 start of the 30 s exposure, stored as it is. Fluxes, ``mag5sig`` and the exposure name are in the extras.
 """
-import logging
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -47,15 +46,12 @@ import numpy as np
 import pandas as pd
 from astropy.time import Time
 
-from django.utils import timezone
-
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
 from tom_bhtom_brokers.brokers.reading import frame_of_rows, read_json
 from tom_bhtom_brokers.fetching import no_data
-from tom_bhtom_brokers.steps import PairAnswer, QueuedJob
+from tom_bhtom_brokers.steps import PairAnswer
 from tom_bhtom_brokers.transports.jobqueue import JobQueue, same_position
-from tom_bhtom_brokers.exceptions import (BrokerError, BrokerNotConfigured, BrokerParseError, BrokerServiceError,
-                                          masked)
+from tom_bhtom_brokers.exceptions import BrokerNotConfigured, BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import DataSource
 
@@ -68,13 +64,8 @@ QUALITY_CUTS = {"duJy": (0, 10000), "mag5sig": (17, None), "Sky": (17, None), "x
                 "y": (100, 10460), "maj": (1.6, 5), "min": (1.6, 5), "apfit": (-1, -0.1)}
 AB_ZERO_POINT_UJY = 23.9
 QUEUE_PATH = "/forcedphot/queue/"
-logger = logging.getLogger(__name__)
 #: ATLAS began in 2015; a job from this MJD on asks for everything
 FIRST_MJD = 57000.0
-#: tasks per page of the account's task list (the most the server gives), and pages read at most: a job further
-#: down is asked by its own path
-TASK_LIST_PAGE_SIZE = 100
-TASK_LIST_MAX_PAGES = 10
 #: the most positions one submission (``radeclist``) may carry: the server's limit
 BATCH_LIMIT = 100
 
@@ -163,46 +154,24 @@ class AtlasBroker(JobQueue, BHTOMBroker):
 
     def submit_jobs(self, targets):
         """The run's jobs in few submissions: ``radeclist`` (one "ra dec" line per target, at most BATCH_LIMIT a
-        POST; the other fields shared). Targets asking from about the same MJD (within ``overlap_days``) share a
-        submission, which asks from the earliest of them; full reads go together. A submission the server
-        refuses (a 429 included: those targets then go one by one, postponed as usual) or answers with anything
-        but one task per line, at the line's position, leaves its targets out."""
-        if not self.token:
-            return {}
-        spread = float(self.setting("overlap_days", 30))
-        starts = sorted(((self.refresh_start(t), t) for t in targets if t.has_position),
-                        key=lambda pair: (pair[0] is not None, pair[0] or 0.0))
-        batches, queued = [], {}
-        for start, target in starts:
-            batch = batches[-1] if batches else None
-            if batch is None or len(batch[1]) >= BATCH_LIMIT or (start is None) != (batch[0] is None) \
-                    or (start is not None and start - batch[0] > spread):
-                batches.append(batch := (start, []))
-            batch[1].append(target)
-        for start, batch in batches:
-            try:
-                queued.update(self.submit_batch(start, batch))
-            except BrokerError as exc:
-                logger.warning("ATLAS: a submission of %d positions failed (%s); they are submitted one by one",
-                               len(batch), masked(exc, self.secrets()))
-                if isinstance(exc, BrokerServiceError) and exc.status is None:
-                    break  # no answer at all (the host down?): the other batches would wait as long
-        return queued
+        POST; the other fields shared), grouped by the MJD they ask from (``JobQueue.submit_in_batches``)."""
+        return self.submit_in_batches(targets, BATCH_LIMIT) if self.token else {}
 
     def submit_batch(self, start, targets):
+        """One submission of many positions: ({target id: its task's path}, the URL), refused unless the server
+        answers with one task per line, at the line's position."""
         lines = "\n".join(f"{t.ra:.7f} {t.dec:+.7f}" for t in targets)
         answer = self.request(Request(QUEUE_PATH, method="POST", headers=self.auth_headers(),
                                       wait_when_throttled=False, data={"radeclist": lines, **self.job_fields(start)}))
         tasks = self.read(answer, lambda payload: read_json(payload, "ATLAS queue answer", kind=list))
         if len(tasks) != len(targets):
             raise BrokerParseError(f"the server queued {len(tasks)} tasks for {len(targets)} positions", url=answer.url)
-        queued, now = {}, timezone.now()
+        paths = {}
         for target, task in zip(targets, tasks):
             if not (isinstance(task, dict) and same_position(task, target)):
                 raise BrokerParseError("the server's tasks are not the positions submitted, in order", url=answer.url)
-            job = QueuedJob(self.own_path(task.get("url"), "task url", answer.url), now, 1, start)
-            queued[target.id] = PairAnswer.waiting(self.queued_note(job), answer.url, job=job)
-        return queued
+            paths[target.id] = self.own_path(task.get("url"), "task url", answer.url)
+        return paths, answer.url
 
     def job_fields(self, start):
         """A submission's fields besides the position(s): mjd_min (from ``start``, else the configured or first ATLAS

@@ -31,7 +31,7 @@ USER_AGENT = (f"tom-bhtom-brokers/{__version__} (+https://pypi.org/project/tom-b
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 #: Query parameters whose values never appear in a log line, an error message or a status row.
-SECRET_PARAMS = frozenset({"hashtag", "token", "api_key", "apikey", "key", "password"})
+SECRET_PARAMS = frozenset({"hashtag", "token", "api_key", "apikey", "key", "password", "userpass", "email"})
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5

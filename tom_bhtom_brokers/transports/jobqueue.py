@@ -1,5 +1,5 @@
-"""The one job-queue transport: an archive that answers through a queue of jobs (ATLAS's forced photometry;
-ZTF's forced-photometry service is next).
+"""The one job-queue transport: an archive that answers through a queue of jobs (ATLAS's and ZTF's forced
+photometry services).
 
 The lifecycle, for every such archive (:class:`JobQueue`, a mixin of its adapter): a request with no job
 submits one (``submit``) and raises JobQueued, so no thread waits; a later pass asks about the job (the
@@ -10,6 +10,13 @@ submitted again; a throttled submission is postponed (JobPostponed), not waited 
 archive's ``own_prefix`` are followed. The adapter declares its queue (``queue_path``, ``own_prefix``,
 ``task_fields``: which field of a task says finished, result, error, queue position, address), its credentials
 (``auth_headers``) and what to submit (its ``query``); batches are its ``submit_jobs``.
+
+The defaults speak a JSON REST queue (ATLAS's: the submission answers with the task's address, the task list is
+paged JSON, a task has its own address, a finished one is deleted). An archive whose queue speaks otherwise
+overrides the hooks: ``submitted_job_path`` (what names the job just submitted), ``read_task_list`` and
+``task_key`` (the account's tasks, and the key a task is found under), ``task_by_itself`` (a job the list does not
+show), ``result_headers`` (what the result file asks) and ``deletes_jobs``; ZTF's service (an HTML request list,
+jobs named by their position) does.
 """
 import logging
 import threading
@@ -22,8 +29,8 @@ from django.utils import timezone
 
 from tom_bhtom_brokers.brokers.reading import read_json
 from tom_bhtom_brokers.exceptions import (BrokerError, BrokerParseError, BrokerServiceError, JobPostponed, JobQueued,
-                                          NoData)
-from tom_bhtom_brokers.steps import QueuedJob, Request
+                                          NoData, masked)
+from tom_bhtom_brokers.steps import PairAnswer, QueuedJob, Request
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +50,10 @@ class JobQueue:
     #: which field of a task says: finished (a time), result (its address), error, position in the queue, address
     task_fields = {"finished": "finished", "result": "result", "error": "error", "position": "position",
                    "url": "url"}
+    #: the path the account's task list is read from (GET); None: ``queue_path``
+    task_list_path = None
+    #: whether a finished job is deleted (ATLAS's API guide asks for it; ZTF's service has no delete)
+    deletes_jobs = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -62,12 +73,11 @@ class JobQueue:
         job = req.job
         if job is None:
             return self.submit(req, attempts=1)
-        task, url = self.task_list.task(job), f"{self.base_url}{job.path}"
+        task, url = self.task_list.task(job), self.job_url(job)
         if task is None:  # not on the task list read: the job itself
-            answer = self.request(Request(job.path, headers=self.auth_headers()), lost_ok=True)
-            if answer is None:  # the server no longer knows the job (results are kept for a short time only)
+            task = self.task_by_itself(job)
+            if task is None:  # the server no longer knows the job (results are kept for a short time only)
                 return self.submit_again(req, job)
-            task = self.read(answer, lambda payload: read_json(payload, f"{self.name} task"))
         if not task.get(self.task_fields["finished"]):
             lost_after = timedelta(hours=float(self.setting("job_lost_hours", 24)))
             if timezone.now() - job.submitted_at > lost_after:
@@ -79,11 +89,73 @@ class JobQueue:
             error = str(task.get(self.task_fields["error"]) or "no data returned")[:200]
             raise NoData(f"{self.name}: {error} for this position")
         field = self.task_fields["result"]
-        result = self.request(Request(self.own_path(task[field], field, job.path)), lost_ok=True)
+        result = self.request(Request(self.own_path(task[field], field, job.path), headers=self.result_headers()),
+                              lost_ok=True)
         if result is None:  # deleted meanwhile (another update collected the same job first)
             return self.submit_again(req, job)
         self.delete(job.path)
         return result
+
+    def job_url(self, job):
+        """The address a waiting job's status line shows."""
+        return f"{self.base_url}{job.path}"
+
+    def task_by_itself(self, job):
+        """The task of a job the task list did not show, asked by its own path; None when the server no longer
+        knows it (404)."""
+        answer = self.request(Request(job.path, headers=self.auth_headers()), lost_ok=True)
+        if answer is None:
+            return None
+        return self.read(answer, lambda payload: read_json(payload, f"{self.name} task"))
+
+    def result_headers(self):
+        """The headers a finished job's result file is asked with (ATLAS's are public: none)."""
+        return {}
+
+    def submitted_job_path(self, submitted, req):
+        """The path naming the job a submission queued: the task's address in the server's JSON answer."""
+        answer = self.read(submitted, lambda payload: read_json(payload, f"{self.name} queue answer"))
+        return self.own_path(answer.get(self.task_fields["url"]), "task url", submitted.url)
+
+    def task_key(self, task):
+        """The key a task of the list is found under (a job's ``path``): its address's path; None: skipped."""
+        url = task.get(self.task_fields["url"]) if isinstance(task, dict) else None
+        return urlsplit(url).path.rstrip("/") if isinstance(url, str) else None
+
+    def submit_in_batches(self, targets, limit):
+        """``submit_jobs`` for an archive that takes many positions in one submission (``submit_batch``): the
+        targets grouped by the MJD they ask from (within ``overlap_days``; a group asks from its earliest, full
+        reads go together), at most ``limit`` a submission. A submission the server refuses (a 429 included: those
+        targets then go one by one, postponed as usual) leaves its targets out; after one that got no answer at
+        all (the host down?) the others are not tried."""
+        spread = float(self.setting("overlap_days", 30))
+        starts = sorted(((self.refresh_start(t), t) for t in targets if t.has_position),
+                        key=lambda pair: (pair[0] is not None, pair[0] or 0.0))
+        batches, queued = [], {}
+        for start, target in starts:
+            batch = batches[-1] if batches else None
+            if batch is None or len(batch[1]) >= limit or (start is None) != (batch[0] is None) \
+                    or (start is not None and start - batch[0] > spread):
+                batches.append(batch := (start, []))
+            batch[1].append(target)
+        for start, batch in batches:
+            try:
+                paths, url = self.submit_batch(start, batch)
+            except BrokerError as exc:
+                logger.warning("%s: a submission of %d positions failed (%s); they are submitted one by one",
+                               self.name, len(batch), masked(exc, self.secrets()))
+                if isinstance(exc, BrokerServiceError) and exc.status is None:
+                    break
+                continue
+            now = timezone.now()
+            for target_id, path in paths.items():
+                job = QueuedJob(path, now, 1, start)
+                queued[target_id] = PairAnswer.waiting(self.queued_note(job), url, job=job)
+        return queued
+
+    def submit_batch(self, start, targets):
+        """One submission of many positions asking from ``start``: ({target id: its job's path}, the URL)."""
+        raise NotImplementedError
 
     def submit_again(self, req, job):
         logger.info("the %s job %s or its result is gone: submitted again", self.name, job.path)
@@ -108,9 +180,7 @@ class JobQueue:
             wait = getattr(exc, "retry_after", None) or float(self.setting("poll_seconds", 10))
             raise JobPostponed(f"{self.name} throttled the submission: asked again in {wait:.0f} s", wait,
                                url=exc.url) from None
-        path = self.own_path(self.read(submitted, lambda payload: read_json(payload, f"{self.name} queue answer"))
-                             .get(self.task_fields["url"]), "task url", submitted.url)
-        job = QueuedJob(path, timezone.now(), attempts, req.asked_from_mjd)
+        job = QueuedJob(self.submitted_job_path(submitted, req), timezone.now(), attempts, req.asked_from_mjd)
         raise JobQueued(job, self.queued_note(job), url=submitted.url)
 
     def delete(self, task_path):
@@ -118,14 +188,40 @@ class JobQueue:
         60 writes a minute (submissions and deletes), so a run deletes at most ``deletes_per_minute`` (50,
         leaving room for submissions) and leaves the others to the server, which removes a finished API task
         31 days after it finished (its taskrunner's maintenance sweep). A failure is logged only, and a throttled
-        delete is not waited for."""
-        if not self.delete_budget.take():
+        delete is not waited for. An archive without deletes (``deletes_jobs``) keeps its jobs."""
+        if not self.deletes_jobs or not self.delete_budget.take():
             logger.debug("%s: %s left to the server's sweep (this minute's deletes are spent)", self.name, task_path)
             return
         try:
             self.request(Request(task_path, method="DELETE", headers=self.auth_headers(), wait_when_throttled=False))
         except BrokerServiceError as exc:
             logger.warning("could not delete the %s job %s: %s", self.name, task_path, exc)
+
+    def read_task_list(self, max_pages=TASK_LIST_MAX_PAGES):
+        """({task key: task}, the first page's URL): the list's JSON pages in turn (``results``, linked by
+        ``next``), only on the server's own host."""
+        tasks, first_url = {}, ""
+        path, params, seen = self.task_list_path or self.queue_path, {"pagesize": TASK_LIST_PAGE_SIZE}, set()
+        for _ in range(max_pages):
+            answer = self.request(Request(path, params=params, headers=self.auth_headers()))
+            first_url = first_url or answer.url
+            page = self.read(answer, lambda payload: read_json(payload, f"{self.name} task list"))
+            if not isinstance(page.get("results"), list):
+                raise BrokerParseError(f"the {self.name} task list has no 'results' list", url=answer.url)
+            for task in page["results"]:
+                key = self.task_key(task)
+                if key:
+                    tasks[key] = task
+            following = page.get("next")
+            if following and not isinstance(following, str):
+                raise BrokerParseError(f"the {self.name} task list's 'next' is not an address: "
+                                       f"{str(following)[:60]!r}", url=answer.url)
+            if not following or following in seen:
+                break
+            seen.add(following)
+            path = self.own_path(following, "task list's next page", answer.url)
+            params = dict(parse_qsl(urlsplit(following).query))
+        return tasks, first_url
 
     def queued_note(self, job, position=None):
         """The status line of a job waiting in the archive's queue (a position only when it is a plain number)."""
@@ -141,8 +237,6 @@ class JobQueue:
         if not path.startswith(self.own_prefix):
             raise BrokerParseError(f"the {self.name} {what} {url!r} is not on the archive's job server", url=origin)
         return path
-
-    # --- the result file ---------------------------------------------------------------------------
 
 
 class RateBudget:
@@ -200,29 +294,8 @@ class TaskList:
             return self.tasks.get(key)
 
     def read(self, max_pages=TASK_LIST_MAX_PAGES):
-        """({task path: task}, the first page's URL): the list's pages in turn, only on the server's own host."""
-        broker, tasks, first_url = self.broker, {}, ""
-        path, params, seen = broker.queue_path, {"pagesize": TASK_LIST_PAGE_SIZE}, set()
-        for _ in range(max_pages):
-            answer = broker.request(Request(path, params=params, headers=broker.auth_headers()))
-            first_url = first_url or answer.url
-            page = broker.read(answer, lambda payload: read_json(payload, f"{broker.name} task list"))
-            if not isinstance(page.get("results"), list):
-                raise BrokerParseError(f"the {broker.name} task list has no 'results' list", url=answer.url)
-            for task in page["results"]:
-                if isinstance(task, dict) and isinstance(task.get(broker.task_fields["url"]), str):
-                    tasks[urlsplit(task[broker.task_fields["url"]]).path.rstrip("/")] = task
-            following = page.get("next")
-            if following and not isinstance(following, str):
-                raise BrokerParseError(f"the {broker.name} task list's 'next' is not an address: "
-                                       f"{str(following)[:60]!r}",
-                                       url=answer.url)
-            if not following or following in seen:
-                break
-            seen.add(following)
-            path = broker.own_path(following, "task list's next page", answer.url)
-            params = dict(parse_qsl(urlsplit(following).query))
-        return tasks, first_url
+        """({task key: task}, the first page's URL): the broker's ``read_task_list``."""
+        return self.broker.read_task_list(max_pages)
 
 
 def same_position(task, target):

@@ -23,8 +23,10 @@ def found_by(broker):
     if "name" in located_by and broker.name_key():
         ways.append(f"“{broker.name_key()}”")
     if "cone" in located_by:
-        ways.append(f"cone {broker.match_radius.to_value('arcsec'):g}″")
-    return " or ".join(ways) or "—"
+        queued = broker.queues_jobs is True or isinstance(broker.queues_jobs, property)
+        ways.append("a job at the position" if queued else f"cone {broker.match_radius.to_value('arcsec'):g}″")
+    needs = f" (settings: {', '.join(broker.required_settings)})" if broker.required_settings else ""
+    return (" or ".join(ways) or "—") + needs
 
 
 def cadence(broker):

@@ -160,7 +160,7 @@ SUMMARY_LEGEND = ("checked: pairs planned; fetched: asked and stored; "
                   "a name the target does not have; not conf.: the site has not configured the archive "
                   "(settings.DATA_SERVICES); unavail.: not asked, the archive's host stopped answering earlier in "
                   "this run (or kept throttling a job's submission); queued: a job still waits in the archive's queue "
-                  "(ATLAS), collected by the next run; deleted: the target was deleted while its update ran; "
+                  "(ATLAS, ZTF FPS), collected by the next run; deleted: the target was deleted while its update ran; "
                   "added/removed: points stored anew / no longer served by the archive and deleted; errors: pairs "
                   "that failed, listed below with their URL and reason")
 

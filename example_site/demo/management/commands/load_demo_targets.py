@@ -1,5 +1,5 @@
 """Create the demo targets (idempotent): two by Gaia Alerts name, one found mostly by position, one with no alert,
-and one each for Rubin (LSST), ALeRCE, OGLE EWS, KMTNet, DASCH and TESS, found by
+and one each for Rubin (LSST), ALeRCE, OGLE EWS, KMTNet, DASCH, TESS and ZTF's forced photometry, found by
 position."""
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
@@ -31,6 +31,8 @@ DEMO_TARGETS = [
     ("APASS J200349.5+441051", 300.95625, 44.18083, {}),
     # a star with TESS light curves in three sectors (SPOC, TESS-SPOC, QLP): its TIC id found by position
     ("TIC 443387847", 97.0302326, -6.6868466, {}),
+    # a ZTF transient of 2021: ZTF's forced photometry at its position, a job queued at the (emulated) IPAC service
+    ("ZTF21aaqwjlz", 245.3167016, 14.55266508, {}),
     # no pasted URL, no name: ASAS-SN through Sky Patrol v2's cone (the recorded client's made-up position of VX Men,
     # asas_sn_id 12702), AAVSO through VSX's cone (no VSX star there in the sample archive)
     ("VX Men", 80.0, -70.0, {}),
