@@ -16,8 +16,9 @@ HUES = {
     "G": "#4d4d4d", "CL": "#737373", "c": "#17becf", "o": "#ff7f0e", "r": "#d62728", "R": "#d62728",
     "SR": "#d62728", "TR": "#e7298a", "CR": "#fb6a4a", "RP": "#a50f15", "i": "#e66101", "I": "#e66101",
     "SI": "#e66101", "z": "#8c510a", "SZ": "#8c510a", "y": "#01665e", "J": "#525252", "H": "#3f3f3f",
-    "K": "#252525", "Y": "#01665e", "VR": "#b15928", "T": "#cc4c02", "W1": "#c51b7d", "W2": "#7b3294",
-    "Flux 1.4GHz": "#9467bd",
+    "K": "#252525", "Ks": "#252525", "Y": "#01665e", "Z": "#8c510a", "VR": "#b15928", "T": "#cc4c02",
+    "W1": "#c51b7d", "W2": "#7b3294",
+    "Flux 1.4GHz": "#9467bd", "0.3-10keV": "#6a51a3",
 }
 OTHER_HUE = "#7f7f7f"
 #: (lightness change, hue turn) tried in turn until the colour is free ((0, 0): the hue itself); small enough that

@@ -85,6 +85,11 @@ BUILT_IN = (
     # forced photometry at the target's position (a job at IPAC), apart from the data releases' "ZTF" points
     Survey("ZTF_FPS", "ZTF FPS", "ztf_fps:ZtfFpsBroker", ("g", "r", "i"), "circle-x-open",
            hover=("magnitude_kind", "field", "rfid", "procstatus"), years=(2018, None)),
+    Survey("VIRAC2", "VIRAC2", "virac2:Virac2Broker", ("Z", "Y", "J", "H", "Ks"), "triangle-sw-open",
+           years=(2010, 2023)),
+    # X-ray energy fluxes (drawn in the flux panel, as FIRST's radio fluxes are)
+    Survey("SWIFT_XRT", "Swift-XRT", "swift_xrt:SwiftXrtBroker", ("0.3-10keV",), "asterisk-open",
+           hover=("count_rate", "half_width_days"), years=(2005, None)),
 )
 
 

@@ -18,6 +18,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from tests.sample_archive.atlas_queue import AtlasQueue
+from tests.sample_archive.ukssdc_api import UkssdcApi
 from tests.sample_archive.ztf_fps_queue import ZtfFpsQueue
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -221,6 +222,7 @@ class SampleArchive:
         self._release_stalls = threading.Event()
         self.atlas = AtlasQueue(self, self.data_dir / "atlas" / "queue.json")
         self.ztf_fps = ZtfFpsQueue(self, self.data_dir / "ztf_fps")
+        self.ukssdc = UkssdcApi(self.data_dir / "swift_xrt")
         archive = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -279,6 +281,7 @@ class SampleArchive:
             self.until_jd = math.inf
         self.atlas.reset()
         self.ztf_fps.reset()
+        self.ukssdc.reset()
 
     def add_fault(self, **spec):
         fault = Fault(**spec)
@@ -314,7 +317,8 @@ class SampleArchive:
             if fault:
                 return self.misbehave(handler, fault, parts.path, params)
             status, content_type, content = self.atlas.handle(method, parts.path, params, handler.headers) \
-                or self.ztf_fps.handle(method, parts.path, params, handler.headers) or self.answer(parts.path, params)
+                or self.ztf_fps.handle(method, parts.path, params, handler.headers) \
+                or self.ukssdc.handle(method, parts.path, body) or self.answer(parts.path, params)
             self.send(handler, status, content_type, content)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout test): nothing to answer

@@ -41,7 +41,6 @@ like any answer. v1 and v2 points are stored under the same source, told apart b
 or "Sky Patrol v2") in the extras; a site may name another client factory in ``skypatrol_client`` (the
 tests' recorded client).
 """
-import threading
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -54,8 +53,9 @@ from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request
 from tom_bhtom_brokers.brokers.reading import read_csv, require_complete
 from tom_bhtom_brokers.fetching import no_data
 from tom_bhtom_brokers.exceptions import (BrokerNotApplicable, BrokerNotConfigured, BrokerParseError,
-                                          BrokerServiceError, NoData)
+                                          NoData)
 from tom_bhtom_brokers.transports.http import Response
+from tom_bhtom_brokers.transports.third_party import call_within
 from tom_bhtom_brokers.sky import nearest_within
 from tom_bhtom_brokers.lightcurve import Lightcurve, calendar_mjd, geocentric_utc_mjd
 from tom_bhtom_brokers.sources import DataSource
@@ -140,30 +140,8 @@ class AsassnBroker(BHTOMBroker):
 
     def asking_v2(self, call):
         """``call()`` of the v2 client within the broker's deadline (``deadline_seconds``, else 3 x ``timeout``, as
-        for HTTP), its failures (a refused port, the server's errors) as the archive's. The client sets no timeout
-        of its own, so a server that accepts and never answers would hold the worker for good: the call runs in a
-        daemon thread that is left behind when the deadline passes (it cannot keep the process from exiting)."""
-        outcome = {}
-
-        def run():
-            try:
-                outcome["value"] = call()
-            except Exception as exc:  # noqa: BLE001 - the client raises whatever requests, pyarrow or it raise
-                outcome["error"] = exc
-
-        thread = threading.Thread(target=run, name="skypatrol-v2", daemon=True)
-        thread.start()
-        thread.join(self.http.deadline)
-        if thread.is_alive():
-            raise BrokerServiceError(f"ASAS-SN Sky Patrol v2 did not answer within {self.http.deadline:g} s",
-                                     url=V2_SERVER)
-        error = outcome.get("error")
-        if isinstance(error, (BrokerNotConfigured, BrokerParseError)):
-            raise error
-        if error is not None:
-            raise BrokerServiceError(f"ASAS-SN Sky Patrol v2: {type(error).__name__}: {str(error)[:200]}",
-                                     url=V2_SERVER) from None
-        return outcome["value"]
+        for HTTP), its failures (a refused port, the server's errors) as the archive's (``third_party``)."""
+        return call_within(call, self.http.deadline, "ASAS-SN Sky Patrol v2", V2_SERVER)
 
     def locate_by_cone(self, target):
         client = self.skypatrol()

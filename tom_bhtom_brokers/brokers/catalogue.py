@@ -13,7 +13,8 @@ class NearestObjectCone:
 
     #: the TAP service's path under the base URL
     tap_path = "/tap"
-    #: the object table and its identifier, RA and Dec columns (in that order)
+    #: the object table and its identifier, RA and Dec columns (in that order; more may follow, e.g. a flag that
+    #: ``usable_objects`` reads)
     object_table = ""
     object_columns = ("id", "ra", "dec")
     #: what the status line calls an object ("SkyMapper DR4 object")
@@ -21,14 +22,20 @@ class NearestObjectCone:
 
     def locate_by_cone(self, target):
         self.require_position(target)
-        identifier, ra, dec = self.object_columns
+        identifier, ra, dec = self.object_columns[:3]
         objects = self.ask(Request(self.tap_path, adql=cone_adql(self.object_columns, self.object_table, ra, dec,
                                                                  target, self.radius)),
                            lambda payload: read_votable(payload, self.object_columns, f"{self.name} object table"))
+        objects = objects[self.usable_objects(objects)] if len(objects) else objects
         if len(objects) == 0:
             raise NoData(self.radius_note(self.object_noun))
         nearest, note = nearest_row(filled(objects[ra], np.nan), filled(objects[dec], np.nan), target)
         return Located(target, self.object_identifier(objects[identifier][nearest]), note=note)
+
+    def usable_objects(self, objects):
+        """Which rows of the cone's objects may be chosen (a boolean mask; all by default: VIRAC2 skips its
+        duplicates)."""
+        return np.ones(len(objects), dtype=bool)
 
     def object_identifier(self, value):
         """The identifier the measurements are asked by, checked: it goes into the next query."""

@@ -1,6 +1,6 @@
 """Create the demo targets (idempotent): two by Gaia Alerts name, one found mostly by position, one with no alert,
-and one each for Rubin (LSST), ALeRCE, OGLE EWS, KMTNet, DASCH, TESS and ZTF's forced photometry, found by
-position."""
+and one each for Rubin (LSST), ALeRCE, OGLE EWS, KMTNet, DASCH, TESS, ZTF's forced photometry and
+Swift-XRT, found by position."""
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 
@@ -33,6 +33,8 @@ DEMO_TARGETS = [
     ("TIC 443387847", 97.0302326, -6.6868466, {}),
     # a ZTF transient of 2021: ZTF's forced photometry at its position, a job queued at the (emulated) IPAC service
     ("ZTF21aaqwjlz", 245.3167016, 14.55266508, {}),
+    # an X-ray source of the Swift-XRT catalogue LSXPS: its light curve through swifttools, by position
+    ("LSXPS J062131.8-622213", 95.38250, -62.37028, {}),
     # no pasted URL, no name: ASAS-SN through Sky Patrol v2's cone (the recorded client's made-up position of VX Men,
     # asas_sn_id 12702), AAVSO through VSX's cone (no VSX star there in the sample archive)
     ("VX Men", 80.0, -70.0, {}),
