@@ -127,10 +127,12 @@ def test_every_broker_follows_locate_query_parse(source):
 
 
 def test_only_a_protocol_or_a_local_copy_replaces_the_transport():
-    """The job queue (ATLAS's and ZTF's forced photometry, one transport), LINEAR's cached tarball and ASAS-SN Sky
-    Patrol v2's client answer requests their own way; everything else is HTTP."""
+    """The job queue (ATLAS's and ZTF's forced photometry, one transport), LINEAR's cached tarball and the archives'
+    own clients (ASAS-SN Sky Patrol v2's, Swift-XRT's swifttools) answer requests their own way; everything else is
+    HTTP."""
     own_transport = {source for source in BROKER_CLASSES if load(source).send is not BHTOMBroker.send}
-    assert own_transport == {DataSource.ATLAS, DataSource.ZTF_FPS, DataSource.LINEAR, DataSource.ASASSN}
+    assert own_transport == {DataSource.ATLAS, DataSource.ZTF_FPS, DataSource.LINEAR, DataSource.ASASSN,
+                             DataSource.SWIFT_XRT}
     assert load(DataSource.ATLAS).send is load(DataSource.ZTF_FPS).send is JobQueue.send
 
 
