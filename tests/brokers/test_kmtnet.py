@@ -2,6 +2,8 @@
 SSO I-band excerpt and SAAO V file, and a synthetic CTIO I file, packed as the event's pysis.tar.gz. The points
 expected are counted here from the files with the cuts written out again, and HJD -> UTC is computed with astropy's
 own ``light_travel_time`` at the geocentre, not with the package's conversion."""
+import io
+import tarfile
 from datetime import date
 
 import numpy as np
@@ -14,6 +16,7 @@ from tests.sample_archive.server import DATA_DIR
 from tom_bhtom_brokers.brokers.kmtnet import KmtnetBroker, event_directory, event_list, last_public_season
 from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.survey_names import check
+from tom_bhtom_brokers.target_info import TargetInfo
 
 #: Gaia17bcu's position, which the repository of the real files names as this event's
 RA, DEC = 266.54918, -25.62171
@@ -132,3 +135,41 @@ def test_a_pysis_file_cut_short_or_of_another_layout_is_an_error(archive, make_t
         broker.parse(answer_with("KMTA19_I.pysis", b"# HJD mag\n7837.1 19.0\n"), None)
     with pytest.raises(BrokerParseError, match="holds no"):
         broker.parse(answer_with("notes.txt", b"hello\n"), None)
+
+
+class Zeros(io.RawIOBase):
+    """``size`` zero bytes, read without holding them (a member that unpacks far past its packed size)."""
+
+    def __init__(self, size):
+        self.left = size
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        n = min(len(buffer), self.left)
+        buffer[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+def tarball(members):
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as archive:
+        for name, size in members:
+            info = tarfile.TarInfo(name)
+            info.size = size
+            archive.addfile(info, Zeros(size))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("members, reason", [
+    # ~70 kB packed, 70 MB unpacked: refused from its headers, before a byte of it is extracted
+    ([("KMTA19_I.pysis", 70 * 1024 * 1024)], "unpacks to more than"),
+    ([(f"KMTA{n:02d}_I.pysis", 10) for n in range(201)], "more than 200 entries"),
+])
+def test_a_tarball_that_unpacks_past_its_caps_is_refused_unread(members, reason):
+    payload = tarball(members)
+    assert len(payload) < 200_000
+    with pytest.raises(BrokerParseError, match=reason):
+        KmtnetBroker().parse(payload, TargetInfo(None, "x", RA, DEC))
