@@ -1,9 +1,10 @@
-"""What the TAP catalogue adapters share (SkyMapper, NSC): the nearest object of an object table within the cone,
-found by one ADQL query, its measurements asked by its identifier in a second."""
+"""What the TAP catalogue adapters share (SkyMapper, NSC, VIRAC2): the nearest object of an object table within the
+cone, found by one ADQL query, its measurements asked by its identifier in a second, their bands checked."""
 import numpy as np
 
 from tom_bhtom_brokers.brokers.reading import filled, nearest_row
-from tom_bhtom_brokers.exceptions import NoData
+from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
+from tom_bhtom_brokers.sources import SURVEY
 from tom_bhtom_brokers.steps import Located, Request
 from tom_bhtom_brokers.transports.tap import cone_adql, read_votable
 
@@ -36,6 +37,15 @@ class NearestObjectCone:
         """Which rows of the cone's objects may be chosen (a boolean mask; all by default: VIRAC2 skips its
         duplicates)."""
         return np.ones(len(objects), dtype=bool)
+
+    def known_bands(self, column):
+        """The stripped filter names of a measurement table's column, refused when one is not among the archive's
+        declared filters (a band the plot and the bandpass convention do not know)."""
+        band = np.char.strip(np.asarray(filled(column, ""), dtype=str))
+        unknown = sorted(set(band.tolist()) - set(SURVEY[self.source].filters))
+        if unknown:
+            raise BrokerParseError(f"unexpected {self.name} filter(s) {unknown}")
+        return band
 
     def object_identifier(self, value):
         """The identifier the measurements are asked by, checked: it goes into the next query."""

@@ -26,7 +26,7 @@ from tom_bhtom_brokers.brokers.catalogue import NearestObjectCone
 from tom_bhtom_brokers.brokers.reading import filled
 from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve
-from tom_bhtom_brokers.sources import SURVEY, DataSource
+from tom_bhtom_brokers.sources import DataSource
 from tom_bhtom_brokers.transports.tap import read_votable
 
 TAP_PATH = "/tap"
@@ -68,10 +68,7 @@ class NscBroker(NearestObjectCone, BHTOMBroker):
 
     def parse(self, payload, target):
         table = read_votable(payload, MEAS_COLUMNS, "NSC measurement table")
-        band = np.char.strip(np.asarray(filled(table["filter"], ""), dtype=str))
-        unknown = sorted(set(band.tolist()) - set(SURVEY[self.source].filters))
-        if unknown:
-            raise BrokerParseError(f"unexpected NSC filter(s) {unknown}")
+        band = self.known_bands(table["filter"])
         mag, error = (filled(table[name], np.nan).astype(float) for name in ("mag_auto", "magerr_auto"))
         with np.errstate(invalid="ignore"):
             measured = np.isfinite(mag) & (mag < NO_MEASUREMENT) & np.isfinite(error) & (error > 0) & (error < 9)

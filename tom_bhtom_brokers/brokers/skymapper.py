@@ -21,7 +21,6 @@ import numpy as np
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
 from tom_bhtom_brokers.brokers.catalogue import NearestObjectCone
 from tom_bhtom_brokers.brokers.reading import filled
-from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve
 from tom_bhtom_brokers.sources import DataSource
 from tom_bhtom_brokers.transports.tap import read_votable
@@ -29,7 +28,6 @@ from tom_bhtom_brokers.transports.tap import read_votable
 TAP_PATH = "/public/tap"
 OBJECT_COLUMNS = ("object_id", "raj2000", "dej2000")
 DETECTION_COLUMNS = ("image_id", "filter", "mag_psf", "e_mag_psf", "flags", "nimaflags", "date", "exp_time")
-FILTERS = ("u", "v", "g", "r", "i", "z")
 DEFAULT_CUTS = {"max_flags": 4, "max_nimaflags": 5}
 
 
@@ -59,10 +57,7 @@ class SkymapperBroker(NearestObjectCone, BHTOMBroker):
 
     def parse(self, payload, target):
         table = read_votable(payload, DETECTION_COLUMNS, "SkyMapper photometry table")
-        band = np.char.strip(np.asarray(filled(table["filter"], ""), dtype=str))
-        unknown = sorted(set(band.tolist()) - set(FILTERS))
-        if unknown:
-            raise BrokerParseError(f"unexpected SkyMapper filter(s) {unknown}")
+        band = self.known_bands(table["filter"])
         mag, error = (filled(table[name], np.nan).astype(float) for name in ("mag_psf", "e_mag_psf"))
         cuts = {key: int(self.setting(key, value)) for key, value in DEFAULT_CUTS.items()}
         flagged = (filled(table["flags"], 9999).astype(int) >= cuts["max_flags"]) \

@@ -21,9 +21,8 @@ import numpy as np
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Request
 from tom_bhtom_brokers.brokers.catalogue import NearestObjectCone
 from tom_bhtom_brokers.brokers.reading import filled
-from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.lightcurve import Lightcurve
-from tom_bhtom_brokers.sources import SURVEY, DataSource
+from tom_bhtom_brokers.sources import DataSource
 from tom_bhtom_brokers.transports.tap import read_votable
 
 TAP_PATH = "/tap_cat"
@@ -73,10 +72,7 @@ class Virac2Broker(NearestObjectCone, BHTOMBroker):
 
     def parse(self, payload, target):
         table = read_votable(payload, TIMESERIES_COLUMNS, "VIRAC2 time series")
-        band = np.char.strip(np.asarray(filled(table["filter"], ""), dtype=str))
-        unknown = sorted(set(band.tolist()) - set(SURVEY[self.source].filters))
-        if unknown:
-            raise BrokerParseError(f"unexpected VIRAC2 filter(s) {unknown}")
+        band = self.known_bands(table["filter"])
         mag, error = (filled(table[name], np.nan).astype(float) for name in ("hfad_mag", "hfad_emag"))
         with np.errstate(invalid="ignore"):
             measured = np.isfinite(mag) & np.isfinite(error) & (error > 0)
