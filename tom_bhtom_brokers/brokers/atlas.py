@@ -116,12 +116,6 @@ class AtlasBroker(JobQueue, BHTOMBroker):
         """A queued job takes an MJD range; a pasted result is a file read whole."""
         return bool(self.token) and super().refreshes_incrementally()
 
-    def refresh_start(self, target):
-        """A job already queued asks from where it was submitted to ask (the plan may have changed since: a full
-        read due meanwhile); a new one from where the plan says."""
-        job = target.pair.job
-        return job.asked_from_mjd if job is not None else super().refresh_start(target)
-
     @property
     def located_by(self):
         """With a token, a job at the target's position; without one, the result the user pasted."""

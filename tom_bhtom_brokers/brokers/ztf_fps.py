@@ -126,11 +126,6 @@ class ZtfFpsBroker(JobQueue, BHTOMBroker):
         tasks, url = self.task_list.read()
         return PairAnswer(no_data(f"the service answers: {len(tasks)} recent request(s) of this account"), url=url)
 
-    def refresh_start(self, target):
-        """A job already queued asks from where it was submitted to ask; a new one from where the plan says."""
-        job = target.pair.job
-        return job.asked_from_mjd if job is not None else super().refresh_start(target)
-
     def jd_start(self, start_mjd):
         """The JD a job asks from: the configured start, or the incremental one at the UTC midnight before it (a
         half-integer, which the request list echoes as it was sent whatever its number format)."""

@@ -60,6 +60,12 @@ class JobQueue:
         self.task_list = TaskList(self)
         self.delete_budget = RateBudget(int(self.setting("deletes_per_minute", 50)), per_seconds=60.0)
 
+    def refresh_start(self, target):
+        """A job already queued asks from where it was submitted to ask (the plan may have changed since: a full
+        read due meanwhile); a new one from where the plan says."""
+        job = target.pair.job
+        return job.asked_from_mjd if job is not None else super().refresh_start(target)
+
     def auth_headers(self):
         """The headers that carry the account's credentials."""
         raise NotImplementedError
