@@ -81,3 +81,48 @@ class TargetUpdateRequest(models.Model):
 
     def __str__(self):
         return f"update of target {self.target_id} requested {self.requested_at:%Y-%m-%d %H:%M}"
+
+
+class SurveyChange(models.Model):
+    """What one refresh brought for one target, archive and band: how many new points, over which dates, and
+    whether they depart from the target's own recent behaviour there (``changes.py`` says the rule; every record
+    keeps the numbers it was decided on)."""
+
+    class Kind(models.TextChoices):
+        NEW_DATA = "new_data", "new data"
+        FIRST_DATA = "first_data", "first data"
+        BRIGHTENED = "brightened", "brightened"
+        FADED = "faded", "faded"
+        NEW_DETECTION = "new_detection", "new detection"
+        NOT_DETECTED = "not_detected", "no longer detected"
+
+    target = models.ForeignKey("tom_targets.BaseTarget", on_delete=models.CASCADE, related_name="survey_changes")
+    #: the broker's name (the points' ``source_name``) and the points' bandpass
+    source = models.CharField(max_length=100)
+    bandpass = models.CharField(max_length=100)
+    recorded_at = models.DateTimeField(default=timezone.now, db_index=True)
+    new_points = models.PositiveIntegerField()
+    first_new = models.DateTimeField()
+    last_new = models.DateTimeField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    departed = models.BooleanField(default=False, db_index=True)
+    unit = models.CharField(max_length=20, blank=True, default="")
+    #: the baseline: median and robust scatter of the band's earlier detections within ``baseline_days``
+    baseline = models.FloatField(null=True, blank=True)
+    scatter = models.FloatField(null=True, blank=True)
+    baseline_points = models.PositiveIntegerField(default=0)
+    #: the new points: their error-weighted mean (a limit: the deepest new limit) and its error
+    newest = models.FloatField(null=True, blank=True)
+    newest_error = models.FloatField(null=True, blank=True)
+    #: newest - baseline, and that in units of the combined error and scatter
+    difference = models.FloatField(null=True, blank=True)
+    significance = models.FloatField(null=True, blank=True)
+    #: the rule's settings this record was decided with (sigma, min_mag or min_flux_fraction, baseline_days)
+    rule = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [models.Index(fields=["target", "source", "bandpass", "recorded_at"])]
+        ordering = ["-recorded_at"]
+
+    def __str__(self):
+        return f"{self.target_id} {self.source} {self.bandpass}: {self.get_kind_display()}"

@@ -13,6 +13,7 @@ from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import PersistentShare, TargetExtra
 from tom_targets.sharing import continuous_share_data
 
+from tom_bhtom_brokers.changes import record_changes
 from tom_bhtom_brokers.steps import QueuedJob
 from tom_bhtom_brokers.exceptions import (ArchiveUnavailable, ArchiveUnreachable, BrokerInputError,
                                           BrokerNotApplicable, BrokerNotConfigured)
@@ -69,6 +70,7 @@ def record_success(target, broker, info, answer, accept_shrink=False):
             return _record_shrink(row, broker, info, answer, result, now)
         if result.added:
             share_new_points(target, broker.name, result.previous_max_pk)
+            record_changes(target, broker.name, result.previous_max_pk)
         incremental = answer.asked_from_mjd is not None
         if len(lightcurve):
             status, message = Status.OK, lightcurve.note  # what the broker left out, if anything

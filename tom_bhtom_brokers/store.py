@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
+from django.db.models import Max
 from django.db.models.constants import OnConflict
 
 from tom_dataproducts.models import PhotometryReducedDatum
@@ -151,10 +152,13 @@ def sync(target, source: DataSource, source_name, lightcurve: Lightcurve, column
             return SyncResult(total=len(stored) + len(repeats), held=vanished, offered=len(wanted))
         for start in range(0, len(gone), BATCH_SIZE):
             PhotometryReducedDatum.objects.filter(pk__in=gone[start:start + BATCH_SIZE]).delete()
+        # the pair's highest key before the insert (an incremental sync compares only its recent points): the
+        # points inserted now are above it (keys only grow), which TOM's sharing and the change records read
+        previous_max_pk = max(stored.values(), default=0) if compared is existing or not to_insert else \
+            existing.aggregate(highest=Max("pk"))["highest"] or 0
         _insert(target, source_name, location[:200], columns, to_insert)
         total = existing.count()
-    return SyncResult(added=len(to_insert), removed=len(gone), total=total,
-                      previous_max_pk=max(stored.values(), default=0))
+    return SyncResult(added=len(to_insert), removed=len(gone), total=total, previous_max_pk=previous_max_pk)
 
 
 def stored_keys(points):

@@ -2,14 +2,17 @@
 import argparse
 import sys
 from collections import Counter, defaultdict
+from datetime import datetime, timezone as dt_timezone
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
+from django.utils import timezone
 from tqdm import tqdm
 
 from tom_targets.models import Target
 
 from tom_bhtom_brokers import updating
+from tom_bhtom_brokers.changes import report_lines
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.tasks import enqueue_updates, runs_inline, update_target_lightcurves
 
@@ -23,6 +26,15 @@ EXIT_STATUSES = ("exit status: 0 all well; 1 some (target, source) pairs failed 
 Status = LightcurveUpdate.Status
 #: statuses of a pair that asked an archive (or was to)
 ASKED = (Status.OK, Status.NO_DATA, Status.QUEUED, Status.SHRANK, Status.ERROR, Status.UNAVAILABLE)
+
+
+def since_date(value):
+    """``--changes-since``: a date (midnight UTC) or a date and time, ISO."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {value!r} (YYYY-MM-DD)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt_timezone.utc)
 
 
 def positive_int(text):
@@ -52,8 +64,14 @@ class Command(BaseCommand):
                             help="put one django-tasks task per target with anything due on the site's task "
                                  "backend instead of fetching here (db_worker processes run them)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+        parser.add_argument("--changes-since", type=since_date, metavar="DATE",
+                            help="print the targets whose survey data changed since DATE (YYYY-MM-DD, UTC) and "
+                                 "the departures among them; update nothing")
 
     def handle(self, *args, **options):
+        if options["changes_since"]:
+            return self.print_changes(options["changes_since"])
+        started = timezone.now()
         try:
             brokers = updating.installed_brokers(options["source"])
         except ValueError as exc:
@@ -76,7 +94,19 @@ class Command(BaseCommand):
             self.stderr.write(f"interrupted: {stored} pair(s) stored, {stopped.not_asked} not asked (due next run; "
                               "after --force, run it again with --force)")
             raise CommandError("interrupted", returncode=INTERRUPTED) from None
-        self.report(outcomes, brokers, health)
+        try:
+            self.report(outcomes, brokers, health)
+        finally:
+            self.print_changes(started, "in this run")
+
+    def print_changes(self, since, when=None):
+        """The departures since ``since`` (the run's start, or ``--changes-since``) and how many targets got data."""
+        departures, with_data = report_lines(since)
+        when = when or f"since {since:%Y-%m-%d %H:%M} UTC"
+        self.stdout.write(f"survey changes {when}: {with_data} target(s) with new data, {len(departures)} "
+                          "departure(s)" + (":" if departures else ""))
+        for line in departures:
+            self.stdout.write(f"  {line}")
 
     def dry_run(self, items):
         verdicts = Counter()
