@@ -54,6 +54,20 @@ rows = pd.read_csv(RR_LYRAE)
 star, _ = Target.objects.get_or_create(name="RR Lyrae 1013184", defaults=dict(type="SIDEREAL", ra=1.0, dec=0.5))
 sync(star, DataSource.SDSS, "SDSS", Lightcurve.from_columns(mjd=rows["time"], brightness=rows["mag"],
      brightness_error=rows["magerr"], filter=rows["band"].to_numpy()))
+# 200 targets with a change record each (every tenth a departure) for the "Survey changes" page
+from datetime import timedelta
+from django.utils import timezone
+from tom_bhtom_brokers.models import SurveyChange
+for i in range(200):
+    star_i, _ = Target.objects.get_or_create(name=f"changed {i:03d}", defaults=dict(type="SIDEREAL", ra=i, dec=-5.0))
+    sync(star_i, DataSource.ZTF, "ZTF", Lightcurve.from_columns(
+        mjd=[61000.0 + k * 3 for k in range(12)], brightness=[15.0 + 0.01 * (k % 3) - (k == 11) * 0.02 * i
+                                                            for k in range(12)], brightness_error=0.02, filter="r"))
+    newest = star_i.photometryreduceddatum_set.order_by("-timestamp").first().timestamp
+    SurveyChange.objects.create(target=star_i, source="ZTF", bandpass="r(ZTF)", new_points=1, first_new=newest,
+                                last_new=newest, kind="brightened" if i % 10 == 0 else "new_data", departed=i % 10 == 0,
+                                unit="mag", baseline=15.0, scatter=0.01, baseline_points=11, newest=15.0 - 0.02 * i,
+                                newest_error=0.02, difference=-0.02 * i, significance=i, recorded_at=timezone.now())
 print(target.pk)
 """
 
@@ -492,3 +506,29 @@ def test_a_19_digit_gaia_dr3_id_on_the_target_page_stays_in_its_column(site, bro
         value)
     assert fits and value.text.replace("\n", "") == value.get_attribute("title")  # all 19 digits, on hover too
     shot(browser, "gaia_dr3_id_19_digits.png", value)
+
+
+def test_survey_changes_page_with_200_targets(site, browser):
+    """The navbar's "Survey changes" page at 1280x800: departures first, each row's small light curve, the filters;
+    its load time is written next to the screenshots."""
+    url, _ = site
+    browser.get(f"{url}/")
+    click(browser, browser.find_element("id", "bhtom-changes-link"))
+    wait(browser, lambda d: d.find_elements("css selector", "#bhtom-changes tbody tr"))
+    browser.get(f"{url}/bhtom-brokers/changes/?days=30")
+    rows = wait(browser, lambda d: d.find_elements("css selector", "#bhtom-changes tbody tr"))
+    timing = browser.execute_script("const t = performance.getEntriesByType('navigation')[0];"
+                                    "return [t.responseEnd - t.startTime, t.loadEventEnd - t.startTime];")
+    (SCREENSHOTS / "survey_changes_timing.txt").write_text(
+        f"Survey changes page, {len(rows)} rows: response {timing[0]:.0f} ms, load {timing[1]:.0f} ms\n")
+    assert len(rows) >= 200
+    departed = [row.get_attribute("class") for row in rows[:20]]
+    assert all("bhtom-departed" in classes for classes in departed)
+    assert len(browser.find_elements("css selector", "svg.bhtom-spark")) >= 200
+    browser.save_screenshot(str(SCREENSHOTS / "survey_changes.png"))
+    click(browser, browser.find_element("id", "bhtom-departed"))
+    click(browser, browser.find_element("css selector", "#bhtom-changes-filters button[type=submit]"))
+    wait(browser, lambda d: "departed=1" in d.current_url)
+    rows = browser.find_elements("css selector", "#bhtom-changes tbody tr")
+    assert 20 <= len(rows) < 200 and all("bhtom-departed" in row.get_attribute("class") for row in rows)
+    browser.save_screenshot(str(SCREENSHOTS / "survey_changes_departures.png"))

@@ -5,6 +5,7 @@ from tom_bhtom_brokers import views
 app_name = "bhtom_brokers"
 
 urlpatterns = [
+    path("changes/", views.survey_changes, name="changes"),
     path("targets/<int:pk>/lightcurves.json", views.lightcurve_data, name="data"),
     path("targets/<int:pk>/periods.json", views.period_search, name="periods"),
     path("targets/<int:pk>/lightcurves.<str:fmt>", views.download, name="download"),

@@ -1,4 +1,5 @@
-"""The target page's views: the figure's data, the download, the update button and the survey-name form.
+"""The target page's views (the figure's data, the download, the update button, the survey-name form) and the
+site's "Survey changes" page.
 
 Every view applies TOM's own target permissions (``target_tab.allowed``): reading needs ``view_target``,
 changing names or starting an update ``change_target``; forms are CSRF-protected by Django's middleware.
@@ -19,7 +20,7 @@ from plotly.offline import get_plotlyjs
 
 from tom_targets.models import Target, TargetExtra
 
-from tom_bhtom_brokers import background, periods
+from tom_bhtom_brokers import background, changes_page, periods
 from tom_bhtom_brokers.export import plot_payload, spreadsheet_safe, survey_points, table
 from tom_bhtom_brokers.models import TargetUpdateRequest
 from tom_bhtom_brokers.periods import MIN_PERIOD_DAYS, PeriodSearchBusy, PeriodSearchError
@@ -39,6 +40,13 @@ def target_for(request, pk, action):
 
 def tab_url(target):
     return f"{reverse('targets:detail', args=[target.pk])}?tab={TAB_ID}"
+
+
+@require_GET
+def survey_changes(request):
+    """The "Survey changes" page (``changes_page``): only the targets the viewer may see."""
+    context = changes_page.page_context(request.user, request.GET)
+    return render(request, "tom_bhtom_brokers/survey_changes.html", context)
 
 
 @require_GET
