@@ -532,3 +532,11 @@ def test_survey_changes_page_with_200_targets(site, browser):
     rows = browser.find_elements("css selector", "#bhtom-changes tbody tr")
     assert 20 <= len(rows) < 200 and all("bhtom-departed" in row.get_attribute("class") for row in rows)
     browser.save_screenshot(str(SCREENSHOTS / "survey_changes_departures.png"))
+    # the row's link opens the target's tab: its newest point ringed, its last departure in the status table
+    pk = target_id(site[1], "changed 190")
+    open_tab(browser, url, pk)
+    rings = [t for t in traces(browser) if t["name"] == "newest points"]
+    assert len(rings) == 1 and len(rings[0]["y"]) == 1
+    line = browser.find_element("css selector", "tr[data-source='ZTF'] .bhtom-departure").text
+    assert line.startswith("last departure · r(ZTF): brightened")
+    browser.save_screenshot(str(SCREENSHOTS / "changed_190_tab.png"))

@@ -10,7 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from django.core import mail
+from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from tests.sample_archive.server import SampleArchive
@@ -19,6 +22,8 @@ from tom_bhtom_brokers.brokers.ztf import ZtfBroker
 from tom_bhtom_brokers.changes import band_change, DEFAULTS
 from tom_bhtom_brokers.models import SurveyChange
 from tom_bhtom_brokers.signals import survey_departure
+from tom_bhtom_brokers.target_info import TargetInfo
+from tom_bhtom_brokers.target_tab import status_rows
 
 HEADER = ("oid,expid,hjd,mjd,mag,magerr,catflags,filtercode,ra,dec,chi,sharp,filefracday,field,ccdid,qid,limitmag,"
           "magzp,magzprms,clrcoeff,clrcounc,exptime,airmass,programid")
@@ -105,6 +110,19 @@ def test_moved_stars_are_departures_and_noise_is_not(fleet):
     (message,) = mail.outbox
     assert message.to == ["operator@example.org"] and f"{len(MOVES)} departure(s)" in message.subject
     assert [line for line in message.body.splitlines()[2:] if line] == listed
+
+    # the target tab: the newest points marked in the figure's data, the last departure in the status table
+    client = Client()
+    client.force_login(User.objects.create_superuser("boss", "boss@example.org", "pw"))
+    moved = next(t for t in targets if t.name == "star 2")
+    payload = client.get(reverse("bhtom_brokers:data", args=[moved.pk])).json()
+    newest = [payload["points"]["mjd"][k] for k in payload["points"]["new"]]
+    assert len(newest) == 2 and min(newest) > max(m for k, m in enumerate(payload["points"]["mjd"])
+                                                  if k not in payload["points"]["new"])
+    rows = {row["source"]: row for row in status_rows(moved, TargetInfo.from_target(moved))}
+    assert rows["ZTF"]["departures"] and rows["ZTF"]["departures"][0].startswith("r(ZTF): brightened")
+    quiet = next(t for t in targets if t.name == "star 8")
+    assert not {row["source"]: row for row in status_rows(quiet, TargetInfo.from_target(quiet))}["ZTF"]["departures"]
 
 
 def frame(mjds, values, errors=None, limits=None, unit="mag"):

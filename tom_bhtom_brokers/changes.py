@@ -173,3 +173,27 @@ def report_lines(since):
     departures = [describe(change) for change in changes if change.departed]
     with_data = len({change.target_id for change in changes})
     return departures, with_data
+
+
+def newest_starts(target):
+    """{(source, bandpass): the first new point's time} of each band's latest change record (a pair's first read
+    excepted: every point would be new): the target tab marks the points from there on as the newest."""
+    starts = {}
+    for source, band, first in SurveyChange.objects.filter(target=target).exclude(kind=Kind.FIRST_DATA) \
+            .order_by("source", "bandpass", "-recorded_at").values_list("source", "bandpass", "first_new"):
+        starts.setdefault((source, band), first)
+    return starts
+
+
+def last_departures(target):
+    """{source: [one line per band: its latest departure]} for the target tab's status table."""
+    lines = {}
+    seen = set()
+    for change in SurveyChange.objects.filter(target=target, departed=True).select_related("target") \
+            .order_by("source", "bandpass", "-recorded_at"):
+        if (change.source, change.bandpass) not in seen:
+            seen.add((change.source, change.bandpass))
+            text = describe(change).split(" · ", 1)[1].split(": ", 1)[1]  # without the target and the source
+            lines.setdefault(change.source, []).append(
+                f"{change.bandpass}: {text}, {change.last_new:%Y-%m-%d}")
+    return lines

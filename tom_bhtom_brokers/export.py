@@ -83,6 +83,19 @@ def plot_payload(frame: pd.DataFrame) -> dict:
     }
 
 
+def newest_points(frame, starts):
+    """The indices (into the payload's points) of the newest points: those of a band at or after the first new
+    point of its latest change record (``changes.newest_starts``)."""
+    if not starts or not len(frame):
+        return []
+    first = pd.Series([starts.get((source, band)) for source, band in zip(frame["source_name"], frame["bandpass"])],
+                      index=frame.index)
+    known = first.notna()
+    newest = pd.Series(False, index=frame.index)
+    newest[known] = frame.loc[known, "timestamp"] >= pd.to_datetime(first[known], utc=True)
+    return np.flatnonzero(newest.to_numpy()).tolist()
+
+
 def trace_of(row, colour):
     """What the figure needs to draw one trace (a row of the distinct trace keys)."""
     marker = SURVEY_SYMBOLS.get(row.source, "circle")

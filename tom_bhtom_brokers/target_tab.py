@@ -23,6 +23,7 @@ from tom_bhtom_brokers.models import LightcurveUpdate, TargetUpdateRequest
 from tom_bhtom_brokers.sources import SURVEY
 from tom_bhtom_brokers.survey_names import RULES, check, form_fields
 from tom_bhtom_brokers.target_info import TargetInfo
+from tom_bhtom_brokers.changes import last_departures
 
 
 def allowed(user, target, action):
@@ -82,6 +83,7 @@ def status_rows(target, info):
     counts = dict(PhotometryReducedDatum.objects.filter(target=target, source_name__in=[b.name for b in brokers])
                   .values_list("source_name").annotate(n=Count("id")).values_list("source_name", "n"))
     now = timezone.now()
+    departures = last_departures(target)
     out = []
     for broker in brokers:
         row = rows.get(broker.name)
@@ -110,7 +112,7 @@ def status_rows(target, info):
             "last_success": row.last_success if row else None, "next_due": next_due,
             "status": row.get_status_display() if row else "never updated",
             "status_code": row.status if row else "", "message": row.message if row else "",
-            "citation": broker.citation,
+            "citation": broker.citation, "departures": departures.get(broker.name, []),
         })
     return out
 

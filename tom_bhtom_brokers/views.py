@@ -21,7 +21,8 @@ from plotly.offline import get_plotlyjs
 from tom_targets.models import Target, TargetExtra
 
 from tom_bhtom_brokers import background, changes_page, periods
-from tom_bhtom_brokers.export import plot_payload, spreadsheet_safe, survey_points, table
+from tom_bhtom_brokers.changes import newest_starts
+from tom_bhtom_brokers.export import newest_points, plot_payload, spreadsheet_safe, survey_points, table
 from tom_bhtom_brokers.models import TargetUpdateRequest
 from tom_bhtom_brokers.periods import MIN_PERIOD_DAYS, PeriodSearchBusy, PeriodSearchError
 from tom_bhtom_brokers.survey_names import SurveyNamesForm
@@ -53,8 +54,11 @@ def survey_changes(request):
 def lightcurve_data(request, pk):
     """Every stored survey point of the target as one JSON document (see ``export.plot_payload``)."""
     target = target_for(request, pk, "view_target")
+    points = survey_points(target)
+    payload = plot_payload(points)
+    payload["points"]["new"] = newest_points(points, newest_starts(target))
     # allow_nan=False: a NaN or Infinity token would make the browser refuse the whole figure
-    response = JsonResponse(plot_payload(survey_points(target)), json_dumps_params={"allow_nan": False})
+    response = JsonResponse(payload, json_dumps_params={"allow_nan": False})
     response["Cache-Control"] = "private, no-cache"
     return response
 

@@ -56,6 +56,21 @@
     };
   }
 
+  // the newest points (those of each band's latest survey change) ringed in red, one overlay per panel
+  function newestRings(points, specs) {
+    var rings = [false, true].map(function (flux) {
+      return {type: "scattergl", mode: "markers", x: [], y: [], name: "newest points", legendgroup: "newest",
+              showlegend: !flux, hoverinfo: "skip", xaxis: flux ? "x2" : "x", yaxis: flux ? "y2" : "y",
+              marker: {symbol: "circle-open", size: 13, color: "#d62728", line: {width: 2, color: "#d62728"}}};
+    });
+    (points.new || []).forEach(function (k) {
+      var ring = rings[specs[points.trace[k]].flux ? 1 : 0];
+      ring.x.push(toDate(points.mjd[k]));
+      ring.y.push(points.y[k]);
+    });
+    return rings.filter(function (ring) { return ring.x.length; });
+  }
+
   function figure(payload) {
     var points = payload.points;
     var traces = payload.traces.map(traceFor);
@@ -73,6 +88,7 @@
         trace.xaxis = "x2";
       }
     });
+    traces = traces.concat(newestRings(points, payload.traces));
     // the legend lies below the figure, one block per survey (its title, then its bands), across the full width,
     // shown even for one trace; fitLegend then sizes the figure to it so the panels keep their height
     var layout = {
