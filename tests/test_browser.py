@@ -68,6 +68,17 @@ for i in range(200):
                                 last_new=newest, kind="brightened" if i % 10 == 0 else "new_data", departed=i % 10 == 0,
                                 unit="mag", baseline=15.0, scatter=0.01, baseline_points=11, newest=15.0 - 0.02 * i,
                                 newest_error=0.02, difference=-0.02 * i, significance=i, recorded_at=timezone.now())
+# ten of them private to group B; a viewer outside it (the page must not show her those)
+from django.contrib.auth.models import Group, User
+from guardian.shortcuts import assign_perm
+group_b, _ = Group.objects.get_or_create(name="group B")
+for i in range(0, 200, 20):
+    hidden = Target.objects.get(name=f"changed {i:03d}")
+    hidden.permissions = Target.Permissions.PRIVATE
+    hidden.save()
+    assign_perm("tom_targets.view_target", group_b, hidden)
+if not User.objects.filter(username="viewer").exists():
+    User.objects.create_user("viewer", password="viewer-pw")
 print(target.pk)
 """
 
@@ -540,3 +551,30 @@ def test_survey_changes_page_with_200_targets(site, browser):
     line = browser.find_element("css selector", "tr[data-source='ZTF'] .bhtom-departure").text
     assert line.startswith("last departure · r(ZTF): brightened")
     browser.save_screenshot(str(SCREENSHOTS / "changed_190_tab.png"))
+
+
+def test_survey_changes_page_shows_a_viewer_none_of_another_groups_targets(site):
+    """A second browser, logged in as a viewer outside group B: the ten targets private to B never appear."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    url, _ = site
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={WIDTH},{HEIGHT}",
+                     "--disable-gpu"):
+        options.add_argument(argument)
+    viewer = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        viewer.get(f"{url}/accounts/login/")
+        viewer.find_element("name", "login").send_keys("viewer")
+        viewer.find_element("name", "password").send_keys("viewer-pw")
+        viewer.find_element("css selector", "form button[type=submit], form input[type=submit]").click()
+        wait(viewer, lambda d: "/accounts/login" not in d.current_url)
+        viewer.get(f"{url}/bhtom-brokers/changes/?days=30&departed=1")
+        rows = wait(viewer, lambda d: d.find_elements("css selector", "#bhtom-changes tbody tr"))
+        names = {row.get_attribute("data-target") for row in rows}
+        assert names == {f"changed {i:03d}" for i in range(10, 200, 20)}  # the private ones (0, 20, ...) left out
+        viewer.save_screenshot(str(SCREENSHOTS / "survey_changes_viewer.png"))
+    finally:
+        viewer.quit()

@@ -111,9 +111,13 @@ def test_moved_stars_are_departures_and_noise_is_not(fleet):
     assert message.to == ["operator@example.org"] and f"{len(MOVES)} departure(s)" in message.subject
     assert [line for line in message.body.splitlines()[2:] if line] == listed
 
-    # the target tab: the newest points marked in the figure's data, the last departure in the status table
+    # the page lists the same departures
     client = Client()
     client.force_login(User.objects.create_superuser("boss", "boss@example.org", "pw"))
+    rows = client.get(reverse("bhtom_brokers:changes"), {"days": "1", "departed": "1"}).context["rows"]
+    assert sorted(row.target.name for row in rows) == sorted(line.split(" · ")[0] for line in listed)
+
+    # the target tab: the newest points marked in the figure's data, the last departure in the status table
     moved = next(t for t in targets if t.name == "star 2")
     payload = client.get(reverse("bhtom_brokers:data", args=[moved.pk])).json()
     newest = [payload["points"]["mjd"][k] for k in payload["points"]["new"]]
