@@ -152,13 +152,18 @@ def sync(target, source: DataSource, source_name, lightcurve: Lightcurve, column
             return SyncResult(total=len(stored) + len(repeats), held=vanished, offered=len(wanted))
         for start in range(0, len(gone), BATCH_SIZE):
             PhotometryReducedDatum.objects.filter(pk__in=gone[start:start + BATCH_SIZE]).delete()
-        # the pair's highest key before the insert (an incremental sync compares only its recent points): the
-        # points inserted now are above it (keys only grow), which TOM's sharing and the change records read
-        previous_max_pk = max(stored.values(), default=0) if compared is existing or not to_insert else \
-            existing.aggregate(highest=Max("pk"))["highest"] or 0
+        previous_max_pk = highest_key(existing, compared, stored, to_insert)
         _insert(target, source_name, location[:200], columns, to_insert)
         total = existing.count()
     return SyncResult(added=len(to_insert), removed=len(gone), total=total, previous_max_pk=previous_max_pk)
+
+
+def highest_key(existing, compared, stored, to_insert):
+    """The pair's highest key before an insert (an incremental sync compares only its recent points): the points
+    inserted now are above it (keys only grow), which TOM's sharing and the change records read."""
+    if compared is existing or not to_insert:
+        return max(stored.values(), default=0)
+    return existing.aggregate(highest=Max("pk"))["highest"] or 0
 
 
 def stored_keys(points):
