@@ -159,12 +159,16 @@ def changes_since(since):
 
 def describe(change):
     """One line of a departure, as the command and the digest say it."""
+    return f"{change.target.name} · {change.source} {change.bandpass}: {what_moved(change)}"
+
+
+def what_moved(change):
+    """A departure's kind and numbers: ``brightened 15 -> 14.2 (12.0 sigma)``."""
     unit = "" if change.unit == "mag" else f" {change.unit}"
-    where = f"{change.target.name} · {change.source} {change.bandpass}: {change.get_kind_display()}"
     if change.kind == Kind.NEW_DETECTION:
-        return f"{where} at {change.newest:.4g}{unit}"
+        return f"{change.get_kind_display()} at {change.newest:.4g}{unit}"
     sigma = f" ({change.significance:.1f} sigma)" if change.significance not in (None, float("inf")) else ""
-    return f"{where} {change.baseline:.4g} -> {change.newest:.4g}{unit}{sigma}"
+    return f"{change.get_kind_display()} {change.baseline:.4g} -> {change.newest:.4g}{unit}{sigma}"
 
 
 def report_lines(since):
@@ -189,11 +193,10 @@ def last_departures(target):
     """{source: [one line per band: its latest departure]} for the target tab's status table."""
     lines = {}
     seen = set()
-    for change in SurveyChange.objects.filter(target=target, departed=True).select_related("target") \
+    for change in SurveyChange.objects.filter(target=target, departed=True) \
             .order_by("source", "bandpass", "-recorded_at"):
         if (change.source, change.bandpass) not in seen:
             seen.add((change.source, change.bandpass))
-            text = describe(change).split(" · ", 1)[1].split(": ", 1)[1]  # without the target and the source
             lines.setdefault(change.source, []).append(
-                f"{change.bandpass}: {text}, {change.last_new:%Y-%m-%d}")
+                f"{change.bandpass}: {what_moved(change)}, {change.last_new:%Y-%m-%d}")
     return lines

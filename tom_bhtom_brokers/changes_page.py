@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
+from django.db.models import Value
+from django.db.models.functions import Abs, Coalesce
 from django.utils import timezone
 
 from tom_dataproducts.models import PhotometryReducedDatum
@@ -19,7 +21,7 @@ from tom_targets.permissions import targets_for_user
 from tom_bhtom_brokers.models import SurveyChange
 
 PERIODS = {"1": "last day", "3": "last 3 days", "7": "last week", "30": "last month"}
-SORTS = {"departures": ("-departed", "-recorded_at"), "size": None, "newest": ("-recorded_at",),
+SORTS = {"departures": ("-departed", "-recorded_at"), "size": ("-departed", "-size"), "newest": ("-recorded_at",),
          "target": ("target__name", "source", "bandpass")}
 #: the months a row's small light curve shows, and the most rows a page shows
 SPARK_DAYS, MAX_ROWS = 120, 500
@@ -61,15 +63,11 @@ def visible_changes(user, filters, now=None):
         changes = changes.filter(target__targetlist__pk=int(filters.group))
     if filters.departed_only:
         changes = changes.filter(departed=True)
+    # the size of a change, in the database: the filter and the order apply before the page's row limit
+    changes = changes.annotate(size=Abs(Coalesce("difference", Value(0.0))))
     if filters.min_change is not None:
-        changes = changes.exclude(difference__isnull=True)
-    rows = list(changes.select_related("target").order_by(*(SORTS[filters.sort] or ("-departed", "-recorded_at")))
-                [:MAX_ROWS])
-    if filters.min_change is not None:
-        rows = [row for row in rows if abs(row.difference) >= filters.min_change]
-    if filters.sort == "size":
-        rows.sort(key=lambda row: (not row.departed, -abs(row.difference or 0.0)))
-    return rows
+        changes = changes.exclude(difference__isnull=True).filter(size__gte=filters.min_change)
+    return list(changes.select_related("target").order_by(*SORTS[filters.sort])[:MAX_ROWS])
 
 
 def add_sparklines(rows):

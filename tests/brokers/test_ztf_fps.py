@@ -12,6 +12,7 @@ from tests.data.make_fixtures import ZTF_FPS_TEST_ACCOUNT
 from tests.sample_archive.server import DATA_DIR
 from tom_bhtom_brokers import updating
 from tom_bhtom_brokers.brokers.ztf_fps import RequestTable, ZtfFpsBroker
+from tom_bhtom_brokers.brokers.ztf_fps_file import BAD_PROCSTATUS
 from tom_bhtom_brokers.exceptions import BrokerParseError
 from tom_bhtom_brokers.models import LightcurveUpdate
 from tom_bhtom_brokers.steps import Located, QueuedJob
@@ -139,3 +140,8 @@ def test_an_address_off_the_service_is_never_followed(monkeypatch):
     request.job = QueuedJob("/job/1.00000/+2.00000/2458194.50", timezone.now())
     with pytest.raises(BrokerParseError, match="not on the archive's job server"):
         broker.send(request)
+
+
+def test_a_bad_procstatus_is_found_in_a_list_of_codes_and_never_inside_another_number():
+    codes = pd.Series(["0", "57", "56", "57,59", "560", "156", "61, 57"])
+    assert codes.str.contains(BAD_PROCSTATUS).tolist() == [False, False, True, True, False, False, True]

@@ -141,8 +141,7 @@ class ZtfFpsBroker(JobQueue, BHTOMBroker):
                 "userpass": str(self.setting("password"))}
 
     def query(self, located):
-        target = located.target
-        self.require_position(target)
+        target = located.target  # a cone archive: ``locate`` required the position
         start = self.refresh_start(target)
         return [Request(SUBMIT_PATH, method="POST", headers=self.auth_headers(), expect_html=True,
                         wait_when_throttled=False, job=target.pair.job, asked_from_mjd=start,

@@ -36,8 +36,8 @@ REQUIRED = ("field", "ccdid", "qid", "filter", "infobitssci", "scisigpix", "scii
             "jd", "rfid", "forcediffimflux", "forcediffimfluxunc", "procstatus")
 NUMBERS = ("infobitssci", "scisigpix", "sciinpseeing", "exptime", "zpdiff", "jd", "forcediffimflux",
            "forcediffimfluxunc", "dnearestrefsrc", "nearestrefmag", "nearestrefmagunc", "refjdstart", "refjdend")
-#: per-epoch processing codes that say the measurement itself is bad
-BAD_PROCSTATUS = frozenset({"56", "59", "60", "61", "64"})
+#: per-epoch processing codes that say the measurement itself is bad (one of a comma-separated list)
+BAD_PROCSTATUS = r"(?:^|,)\s*(?:56|59|60|61|64)\s*(?:,|$)"
 #: the guide's image-quality filter: column -> the largest good value (infobitssci: below 2**25)
 QUALITY_CUTS = {"infobitssci": 33554431, "scisigpix": 25.0, "sciinpseeing": 4.0}
 FILTERS = {"ZTF_g": "g", "ZTF_r": "r", "ZTF_i": "i"}
@@ -69,8 +69,7 @@ def cut_rows(frame, values, quality_cuts):
     """(good rows, {reason: rows left out}), a row counted under the first reason it fails."""
     measured = np.isfinite(values["forcediffimflux"]) & np.isfinite(values["forcediffimfluxunc"]) \
         & (values["forcediffimfluxunc"] > 0) & np.isfinite(values["zpdiff"]) & np.isfinite(values["jd"])
-    codes = frame["procstatus"].astype(str).str.split(",")
-    processing = codes.map(lambda listed: bool(BAD_PROCSTATUS.intersection(code.strip() for code in listed)))
+    processing = frame["procstatus"].astype(str).str.contains(BAD_PROCSTATUS)
     quality = np.ones(len(frame), dtype=bool)
     for name, largest in quality_cuts.items():
         if largest is not None:
