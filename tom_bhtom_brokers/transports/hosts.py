@@ -2,6 +2,9 @@
 (:class:`HostLimiter`, ``settings.BHTOM_BROKERS['max_requests_per_host']``) and which hosts stopped answering
 (:class:`HostHealth`), so a dead host costs one timeout, not one per request. The HTTP client asks both before
 each request (``http.HttpClient.request``); a run's worker threads report to one HostHealth (``watching_hosts``).
+Where the site has a cache every process shares (``fleet.shared_cache``), both also hold across processes: the
+limit counts every worker's requests (``fleet.FleetSlots``) and a host one worker found down is skipped by all
+(``fleet.CircuitBreaker``).
 """
 import logging
 import threading
@@ -11,15 +14,18 @@ from dataclasses import dataclass, field
 
 from tom_bhtom_brokers.app_settings import app_setting
 from tom_bhtom_brokers.exceptions import ArchiveUnavailable, ArchiveUnreachable
+from tom_bhtom_brokers.transports import fleet
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class HostLimiter:
-    """Caps how many requests this process has open at once against one archive host."""
+    """Caps how many requests this process has open at once against one archive host, and, with ``shared``
+    (fleet.FleetSlots), how many every process of the fleet has."""
 
     per_host: int = 4
+    shared: fleet.FleetSlots | None = None
     _semaphores: dict = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -28,6 +34,16 @@ class HostLimiter:
             if host not in self._semaphores:
                 self._semaphores[host] = threading.BoundedSemaphore(self.per_host)
             return self._semaphores[host]
+
+    @contextmanager
+    def slot(self, host):
+        """Inside the block, this request holds one of ``host``'s slots: this process's, then the fleet's."""
+        with self.for_host(host):
+            if self.shared is None:
+                yield
+            else:
+                with self.shared.slot(host):
+                    yield
 
 
 def _default_per_host():
@@ -43,7 +59,10 @@ def host_limiter():
     global _limiter
     with _limiter_lock:
         if _limiter is None:
-            _limiter = HostLimiter(per_host=_default_per_host())
+            per_host = _default_per_host()
+            cache = fleet.shared_cache()
+            _limiter = HostLimiter(per_host=per_host,
+                                   shared=fleet.FleetSlots(cache, per_host) if cache is not None else None)
         return _limiter
 
 
@@ -51,7 +70,10 @@ def reset_host_limiter(per_host=None):
     """Forget the limiter so the next request builds it anew (used when settings change, e.g. in tests)."""
     global _limiter
     with _limiter_lock:
-        _limiter = HostLimiter(per_host=per_host) if per_host else None
+        _limiter = None
+    if per_host:
+        with _limiter_lock:
+            _limiter = HostLimiter(per_host=per_host)
 
 
 class HostHealth:
@@ -64,20 +86,25 @@ class HostHealth:
     While a host is suspect (its last request got no answer) and other requests to it are still out, a new request
     waits for their verdict instead of going out: they either answer (the host is fine, it goes) or fail too (the
     host is down, it is refused). So a host that answers nothing costs one timeout, not one per wave of
-    requests."""
+    requests.
+
+    With a fleet's ``breaker`` (fleet.CircuitBreaker; by default the site's, when its cache is shared), what one
+    worker found holds for all: a host whose circuit is open is refused here too, and this run's results on
+    each host are reported to it."""
 
     #: the longest a request waits for the verdict of those already out to a suspect host
     MAX_VERDICT_WAIT = 600.0
 
-    def __init__(self, threshold=None):
+    def __init__(self, threshold=None, breaker="site"):
         if threshold is None:
             threshold = app_setting("host_down_after", 3)
         self.threshold = max(1, int(threshold))
+        self.breaker = fleet.circuit_breaker(self.threshold) if breaker == "site" else breaker
         self._lock = threading.Condition()
         self._in_a_row = Counter()
         self._out = Counter()
-        #: host -> why it was found down
-        self.down = {}
+        #: host -> why it was found down; what the fleet's breaker said, for a host it found down
+        self.down, self._fleet_words = {}, {}
         #: host -> pairs not asked because of it (counted by the updater)
         self.skipped = Counter()
 
@@ -87,27 +114,46 @@ class HostHealth:
         with self._lock:
             self._lock.wait_for(lambda: host in self.down or not (self._in_a_row[host] and self._out[host]),
                                 timeout=self.MAX_VERDICT_WAIT)
-            if host not in self.down:
-                self._out[host] += 1
-                return None
+            if host in self.down:
+                return self.refusal(host)
+            self._out[host] += 1
+        words = self.breaker.refusal(host) if self.breaker is not None else None
+        if words is None:
+            return None
+        self.observe(host, None, counted=False)
+        self.found_down_by_fleet(host, words)
         return self.refusal(host)
+
+    def found_down_by_fleet(self, host, words):
+        with self._lock:
+            if host not in self.down:
+                self.down[host], self._fleet_words[host] = words, words
 
     def refusal(self, host):
         """The error for a request to ``host`` if the host is down, else None."""
         with self._lock:
-            reason = self.down.get(host)
+            reason, fleet_words = self.down.get(host), self._fleet_words.get(host)
         if reason is None:
             return None
-        error = ArchiveUnavailable(f"not asked: {host} did not answer {self.threshold} requests in a row earlier "
-                                   f"in this run (last: {reason}); the next run asks again")
+        error = ArchiveUnavailable(fleet_words or f"not asked: {host} did not answer {self.threshold} requests in a "
+                                   f"row earlier in this run (last: {reason}); the next run asks again")
         error.host = host
         return error
 
-    def observe(self, host, error):
-        """One request's result on ``host`` (a request ``admit`` let out): ``error`` None when it answered."""
+    def observe(self, host, error, counted=True):
+        """One request's result on ``host`` (a request ``admit`` let out): ``error`` None when it answered.
+        ``counted`` False: the request did not go after all (the fleet refused it)."""
+        opened = None
+        if counted and self.breaker is not None:
+            opened = self.breaker.observe(host, not isinstance(error, ArchiveUnreachable),
+                                          getattr(error, "reason", ""))
+        if opened is not None:
+            self.found_down_by_fleet(host, opened)
         with self._lock:
             self._out[host] = max(0, self._out[host] - 1)
             self._lock.notify_all()
+            if not counted:
+                return
             if not isinstance(error, ArchiveUnreachable):
                 self._in_a_row[host] = 0
                 return

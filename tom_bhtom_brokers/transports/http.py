@@ -168,12 +168,12 @@ class HttpClient:
             idempotent = method in IDEMPOTENT_METHODS
         shown_url = redacted_url(url, params)
         host = urlsplit(url).netloc
-        semaphore = host_limiter().for_host(host)
+        limiter = host_limiter()
         health = watched_health()
         attempt = 0
         while True:
             attempt += 1
-            with semaphore:
+            with limiter.slot(host):
                 outcome = self._attempt_watched(health, host, method, url, params, data, headers, shown_url)
             if isinstance(outcome, Response):
                 return outcome

@@ -31,6 +31,7 @@ from tom_bhtom_brokers.brokers.reading import read_json
 from tom_bhtom_brokers.exceptions import (BrokerError, BrokerParseError, BrokerServiceError, JobPostponed, JobQueued,
                                           NoData, masked)
 from tom_bhtom_brokers.steps import PairAnswer, QueuedJob, Request
+from tom_bhtom_brokers.transports import fleet
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,10 @@ class JobQueue:
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.task_list = TaskList(self)
-        self.delete_budget = RateBudget(int(self.setting("deletes_per_minute", 50)), per_seconds=60.0)
+        # every write (submissions and deletes) counts in ``writes``; deletes also in their own, smaller budget, so
+        # that submissions always have room
+        self.writes = write_budget(self.name, int(self.setting("writes_per_minute", 60)))
+        self.deletes = write_budget(f"{self.name}:deletes", int(self.setting("deletes_per_minute", 50)))
 
     def refresh_start(self, target):
         """A job already queued asks from where it was submitted to ask (the plan may have changed since: a full
@@ -144,7 +148,11 @@ class JobQueue:
                     or (start is not None and start - batch[0] > spread):
                 batches.append(batch := (start, []))
             batch[1].append(target)
-        for start, batch in batches:
+        for number, (start, batch) in enumerate(batches):
+            if not self.writes.take():
+                logger.info("%s: this minute's writes are spent; %d position(s) are submitted later", self.name,
+                            sum(len(later) for _, later in batches[number:]))
+                break
             try:
                 paths, url = self.submit_batch(start, batch)
             except BrokerError as exc:
@@ -177,7 +185,12 @@ class JobQueue:
             raise
 
     def submit(self, req, attempts):
-        """Queue the job; raises JobQueued with it, or JobPostponed when the server throttles submissions."""
+        """Queue the job; raises JobQueued with it, or JobPostponed when the server throttles submissions or the
+        account's writes this minute are spent (``writes_per_minute``, counted across the fleet)."""
+        if not self.writes.take():
+            wait = self.writes.seconds_to_next()
+            raise JobPostponed(f"{self.name}: this minute's {self.writes.count} writes are spent: submitted in "
+                               f"{wait:.0f} s", wait)
         try:
             submitted = self.request(req)
         except BrokerServiceError as exc:
@@ -191,11 +204,12 @@ class JobQueue:
 
     def delete(self, task_path):
         """Delete the finished job, as the API guide asks, within the account's write budget: the server allows
-        60 writes a minute (submissions and deletes), so a run deletes at most ``deletes_per_minute`` (50,
-        leaving room for submissions) and leaves the others to the server, which removes a finished API task
-        31 days after it finished (its taskrunner's maintenance sweep). A failure is logged only, and a throttled
+        60 writes a minute (submissions and deletes: ``writes_per_minute``, counted across the fleet where the
+        site's cache is shared), so at most ``deletes_per_minute`` (50, leaving room for submissions) are deleted a
+        minute and the others are left to the server, which removes a finished API task 31 days after it finished
+        (its taskrunner's maintenance sweep). A failure is logged only, and a throttled
         delete is not waited for. An archive without deletes (``deletes_jobs``) keeps its jobs."""
-        if not self.deletes_jobs or not self.delete_budget.take():
+        if not self.deletes_jobs or not (self.deletes.take() and self.writes.take()):
             logger.debug("%s: %s left to the server's sweep (this minute's deletes are spent)", self.name, task_path)
             return
         try:
@@ -245,6 +259,15 @@ class JobQueue:
         return path
 
 
+def write_budget(name, per_minute):
+    """The account's writes a minute: counted across the fleet where the site's cache is shared
+    (fleet.FleetBudget), else by this process (RateBudget)."""
+    cache = fleet.shared_cache()
+    if cache is not None:
+        return fleet.FleetBudget(cache, name, per_minute, per_seconds=60.0)
+    return RateBudget(per_minute, per_seconds=60.0)
+
+
 class RateBudget:
     """At most ``count`` uses in any ``per_seconds`` (a sliding window), shared by a run's threads."""
 
@@ -255,13 +278,23 @@ class RateBudget:
     def take(self):
         """Use one, if the window has one left."""
         with self.lock:
-            now = time.monotonic()
-            while self.uses and now - self.uses[0] >= self.per_seconds:
-                self.uses.popleft()
+            now = self._forget_old()
             if len(self.uses) >= self.count:
                 return False
             self.uses.append(now)
             return True
+
+    def seconds_to_next(self):
+        """Seconds until the oldest use in the window leaves it."""
+        with self.lock:
+            now = self._forget_old()
+            return max(0.0, self.uses[0] + self.per_seconds - now) if self.uses else 0.0
+
+    def _forget_old(self):
+        now = time.monotonic()
+        while self.uses and now - self.uses[0] >= self.per_seconds:
+            self.uses.popleft()
+        return now
 
 
 class TaskList:
