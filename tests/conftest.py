@@ -82,7 +82,7 @@ UNIT_MODULES = {"test_package_structure", "test_period_search", "test_templateta
                 "test_real_answers", "test_generated_docs"}
 SYSTEM_MODULES = {"test_browser", "test_demo_site", "test_postgres_workers", "test_wsdb", "test_wheel_install",
                   "test_reliability", "test_hostile", "test_dead_host", "test_web_update", "test_check_archives",
-                  "test_remote_archives", "test_throwaway_archive"}
+                  "test_remote_archives", "test_throwaway_archive", "test_fleet_workers"}
 #: modules that share a session fixture too costly to build twice (the demo's first run): one xdist worker runs them
 XDIST_GROUPS = {"test_browser": "demo", "test_demo_site": "demo"}
 

@@ -1,6 +1,7 @@
 """The test site: the demo TOM site's settings (example_site), with the tests' database, cache, task
 backend and archive URLs. Subprocesses started by the tests (concurrent runs, db_worker) reach the
 test's database and sample archive through the ``BHTOM_TEST_*`` variables; pytest uses the defaults."""
+import json
 import os
 import tempfile
 
@@ -31,7 +32,9 @@ else:
     }}
 STATIC_ROOT = os.path.join(tempfile.gettempdir(), "tom_bhtom_brokers_static")
 MEDIA_ROOT = os.path.join(tempfile.gettempdir(), "tom_bhtom_brokers_media")
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                      "LOCATION": os.environ["BHTOM_TEST_REDIS"]} if os.environ.get("BHTOM_TEST_REDIS")
+          else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 TASKS = {"default": {"BACKEND": "django_tasks.backends.database.DatabaseBackend"
                      if os.environ.get("BHTOM_TEST_TASKS") == "database"
                      else "django_tasks.backends.immediate.ImmediateBackend"}}
@@ -49,4 +52,9 @@ if DATA_SERVICES:
     DATA_SERVICES["ASAS-SN"]["skypatrol_client"] = "tests.sample_archive.skypatrol.RecordedSkyPatrolClient"
 # the web update runs inside the request in most tests (their database is one transaction a test); tests of the
 # background update (tom_setup's default) set "thread" and use a transactional database
-BHTOM_BROKERS = {"max_requests_per_host": 4, "web_update": "inline"}
+BHTOM_BROKERS = {"max_requests_per_host": 4, "web_update": "inline",
+                 # the fleet tests' limits (tests/test_fleet_workers.py), as JSON
+                 **json.loads(os.environ.get("BHTOM_TEST_BROKERS", "{}"))}
+# the fleet tests point single archives elsewhere (a host that answers nothing), as JSON {source: {settings}}
+for _name, _overrides in json.loads(os.environ.get("BHTOM_TEST_SERVICES", "{}")).items():
+    DATA_SERVICES[_name].update(_overrides)

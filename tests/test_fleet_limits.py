@@ -118,3 +118,26 @@ def test_only_a_cache_every_process_shares_atomically_carries_the_fleet(settings
     assert (fleet.shared_cache() is not None) is shared
     settings.BHTOM_BROKERS = {**settings.BHTOM_BROKERS, "fleet_cache": None}
     assert fleet.shared_cache() is None
+
+
+def test_a_request_to_a_suspect_host_waits_for_the_verdict_of_those_out(cache):
+    """Three requests out to a host that answers nothing: the first one's timeout makes it suspect, and a request
+    taking the freed slot waits for the other two instead of going out; their timeouts open the circuit and it
+    is refused: one round of timeouts, not two."""
+    slots = fleet.FleetSlots(cache, per_host=3, lease=60)
+    breaker = fleet.CircuitBreaker(cache, threshold=3, open_seconds=60, slots=slots)
+    held = [slots.take(HOST) for _ in range(3)]
+    slots.give_back(*held[0])
+    breaker.observe(HOST, answered=False, reason="timeout")  # the first request's timeout
+    mine = slots.take(HOST)  # the freed slot
+    verdict = []
+    waiting = threading.Thread(target=lambda: verdict.append(breaker.refusal(HOST)))
+    waiting.start()
+    time.sleep(0.3)
+    assert not verdict  # still waiting: two requests are out
+    for key_token in held[1:]:
+        slots.give_back(*key_token)
+        breaker.observe(HOST, answered=False, reason="timeout")
+    waiting.join(5)
+    assert verdict and "did not answer 3 request(s)" in verdict[0]
+    slots.give_back(*mine)

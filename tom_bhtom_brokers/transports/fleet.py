@@ -102,10 +102,17 @@ class CircuitBreaker:
     """Host health every process sharing ``cache`` sees. Closed: requests go; each one that got no answer at all
     counts, any answer resets the count. After ``threshold`` in a row the circuit opens: every process refuses
     requests to the host for ``open_seconds``. Then it is half-open: one request (the probe) goes, the others are
-    refused while it is out; its answer closes the circuit, its silence opens it again."""
+    refused while it is out; its answer closes the circuit, its silence opens it again.
 
-    def __init__(self, cache, threshold, open_seconds=None, probe_seconds=None):
-        self.cache, self.threshold = cache, max(1, int(threshold))
+    While the host is suspect (its last request got no answer) and other requests hold its slots (``slots``), a
+    request waits for their verdict instead of going out, so a silent host costs the fleet one round of timeouts,
+    not one per wave of requests."""
+
+    #: how often a request waiting for a verdict asks again, in seconds
+    VERDICT_POLL = 0.05
+
+    def __init__(self, cache, threshold, open_seconds=None, probe_seconds=None, slots=None):
+        self.cache, self.threshold, self.slots = cache, max(1, int(threshold)), slots
         self.open_seconds = whole_seconds(open_seconds if open_seconds is not None
                                           else app_setting("circuit_open_seconds", 300))
         self.probe_seconds = whole_seconds(probe_seconds if probe_seconds is not None else lease_seconds())
@@ -114,15 +121,27 @@ class CircuitBreaker:
         return {part: f"{PREFIX}:host:{host}:{part}" for part in ("open", "tripped", "probe", "silent")}
 
     def refusal(self, host):
-        """Why a request to ``host`` may not go now (open, or half-open with the probe out), else None; a request
-        this lets go while the circuit is half-open is the probe."""
-        keys = self.keys(host)
-        state = self.cache.get_many([keys["open"], keys["tripped"]])
-        if keys["open"] in state:
-            return state[keys["open"]]
-        if keys["tripped"] in state and not self.cache.add(keys["probe"], 1, timeout=self.probe_seconds):
-            return f"{state[keys['tripped']]}; another worker's probe request is out"
-        return None
+        """Why a request to ``host`` may not go now (open, or half-open with the probe out), else None, after
+        waiting for the verdict of the requests out to a suspect host; a request this lets go while the circuit
+        is half-open is the probe."""
+        keys, waited_until = self.keys(host), time.monotonic() + self.probe_seconds
+        while True:
+            state = self.cache.get_many([keys["open"], keys["tripped"], keys["silent"]])
+            if keys["open"] in state:
+                return state[keys["open"]]
+            if keys["tripped"] in state:
+                if self.cache.add(keys["probe"], 1, timeout=self.probe_seconds):
+                    return None
+                return f"{state[keys['tripped']]}; another worker's probe request is out"
+            if not state.get(keys["silent"]) or self.others_out(host) == 0 or time.monotonic() > waited_until:
+                return None
+            time.sleep(self.VERDICT_POLL)
+
+    def others_out(self, host):
+        """How many other requests hold the host's slots (this one holds one)."""
+        if self.slots is None:
+            return 0
+        return max(0, len(self.cache.get_many(self.slots.keys(host))) - 1)
 
     def observe(self, host, answered, reason=""):
         """One request's result: ``answered`` False when the host gave no answer at all (``reason``: what
@@ -156,10 +175,11 @@ def counted(cache, key, timeout):
     return 1
 
 
-def circuit_breaker(threshold):
-    """The fleet's circuit breaker, or None without a shared cache (``shared_cache``)."""
+def circuit_breaker(threshold, per_host):
+    """The fleet's circuit breaker, or None without a shared cache (``shared_cache``); ``per_host``: the slots a
+    host has (whose holders are the requests out to it)."""
     cache = shared_cache()
-    return CircuitBreaker(cache, threshold) if cache is not None else None
+    return CircuitBreaker(cache, threshold, slots=FleetSlots(cache, per_host)) if cache is not None else None
 
 
 class FleetBudget:

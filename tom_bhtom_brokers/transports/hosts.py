@@ -99,7 +99,7 @@ class HostHealth:
         if threshold is None:
             threshold = app_setting("host_down_after", 3)
         self.threshold = max(1, int(threshold))
-        self.breaker = fleet.circuit_breaker(self.threshold) if breaker == "site" else breaker
+        self.breaker = fleet.circuit_breaker(self.threshold, _default_per_host()) if breaker == "site" else breaker
         self._lock = threading.Condition()
         self._in_a_row = Counter()
         self._out = Counter()

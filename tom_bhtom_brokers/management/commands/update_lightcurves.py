@@ -127,8 +127,9 @@ class Command(BaseCommand):
             self.stdout.write(f"the '{backend}' task backend runs tasks at once, in this process (ImmediateBackend): "
                               "updating here instead of enqueueing")
             return True
-        results = enqueue_updates(items, sources=options["source"], force=options["force"])
-        self.stdout.write(f"enqueued {len(results)} target update(s) on the '{backend}' task backend")
+        per_target, per_batch = enqueue_updates(items, sources=options["source"], force=options["force"])
+        batches = f" and {len(per_batch)} batch(es) of the archives that queue jobs in batches" if per_batch else ""
+        self.stdout.write(f"enqueued {len(per_target)} target update(s){batches} on the '{backend}' task backend")
         return False
 
     def report(self, outcomes, brokers, health):
