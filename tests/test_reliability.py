@@ -10,6 +10,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import Target
@@ -188,6 +190,28 @@ def test_two_runs_at_once_on_sqlite_end_consistent(archive):
     for row in rows:
         assert row.points_total == PhotometryReducedDatum.objects.filter(target=row.target,
                                                                          source_name=row.source).count()
+
+
+@pytest.mark.django_db
+def test_unchanged_pairs_status_rows_are_written_in_bulk(archive):
+    """A daily refresh's usual answer is the stored one: results that arrive together while the writing thread is
+    busy are recorded in one locking read and one UPDATE, not a transaction each, and every row still says when
+    it was last read."""
+    targets = make_fleet(6)
+    brokers = [b for b in fleet_brokers() if not b.queues_jobs]
+    updating.run(updating.plan(targets, brokers))
+    before = timezone.now()
+    fetched = [updating.fetch_one(item) for item in updating.plan(targets, brokers, force=True)]
+    assert len(fetched) == 30 and all(updating.plainly_unchanged(result) for result in fetched)
+    with CaptureQueriesContext(connection) as queries:
+        recorded = updating.record_many(fetched)
+    status_writes = [q["sql"] for q in queries.captured_queries
+                     if q["sql"].startswith("UPDATE") and "lightcurveupdate" in q["sql"]]
+    assert len(status_writes) == 1
+    assert {outcome.message for _, outcome in recorded} == {"unchanged since the last update"}
+    rows = LightcurveUpdate.objects.filter(target__in=targets)
+    assert rows.count() == 30
+    assert all(row.last_success >= before and row.status == "ok" and row.points_added == 0 for row in rows)
 
 
 @pytest.mark.django_db

@@ -140,26 +140,56 @@ def _record_shrink(row, broker, info, answer, result, now):
     return Outcome(info.id, info.name, broker.name, Status.SHRANK, message, answer.url, total=result.total)
 
 
+#: what recording an unchanged answer writes in a pair's status row
+UNCHANGED_FIELDS = ["points_added", "points_removed", "last_attempt", "last_success", "url", "queried_with",
+                    "matched_identifier", "last_full_read", "job_path", "job_submitted_at", "job_attempts",
+                    "job_asked_from", "located", "status", "message"]
+
+
 def _record_unchanged(target, broker, info, answer, now):
     """The archive sent exactly what is stored: note the visit (and what it was asked with, so a name set
     since the last update stops making the pair due), touch no point."""
     with transaction.atomic():
         row, _ = _locked_row(target, broker)
-        row.points_added = row.points_removed = 0
-        row.last_attempt = row.last_success = now
-        row.url = answer.url[:2000]
-        if row.status not in (Status.OK, Status.NO_DATA):
-            # the answer came through a job recorded as queued in this run: the stored points stand, as read
-            row.status = Status.OK if row.points_total else Status.NO_DATA
-            row.message = "the archive's answer is the one stored"
-        _note_read(row, answer, now)
-        note = _note_query(row, target, broker, info, answer.lightcurve.matched_identifier)
-        row.save(update_fields=["points_added", "points_removed", "last_attempt", "last_success", "url",
-                                "queried_with", "matched_identifier", "last_full_read", "job_path",
-                                "job_submitted_at", "job_attempts", "job_asked_from", "located", "status",
-                                "message"])
+        note = _note_unchanged(row, target, broker, info, answer, now)
+        row.save(update_fields=UNCHANGED_FIELDS)
+    return _unchanged_outcome(row, broker, info, answer, note)
+
+
+def _note_unchanged(row, target, broker, info, answer, now):
+    row.points_added = row.points_removed = 0
+    row.last_attempt = row.last_success = now
+    row.url = answer.url[:2000]
+    if row.status not in (Status.OK, Status.NO_DATA):
+        # the answer came through a job recorded as queued in this run: the stored points stand, as read
+        row.status = Status.OK if row.points_total else Status.NO_DATA
+        row.message = "the archive's answer is the one stored"
+    _note_read(row, answer, now)
+    return _note_query(row, target, broker, info, answer.lightcurve.matched_identifier)
+
+
+def _unchanged_outcome(row, broker, info, answer, note):
     return Outcome(info.id, info.name, broker.name, row.status, _join("unchanged since the last update", note),
                    answer.url, total=row.points_total)
+
+
+def record_unchanged_many(pairs):
+    """Unchanged answers of pairs recorded before (a daily refresh's usual answer), in one locking read and one
+    bulk update instead of a transaction each: the one writing thread's cost for them. ``pairs``: (key, target,
+    broker, info, answer). Returns {key: Outcome} of those recorded; a pair whose row is missing, or whose answer
+    names an identifier to remember in the target, is left to ``record_success``."""
+    rows = {(row.target_id, row.source): row for row in LightcurveUpdate.objects.select_for_update().filter(
+        target_id__in={info.id for _, _, _, info, _ in pairs}, source__in={b.name for _, _, b, _, _ in pairs})}
+    now, recorded, changed = timezone.now(), {}, []
+    for key, target, broker, info, answer in pairs:
+        row = rows.get((info.id, broker.name))
+        if row is None or _identifier_to_remember(broker, info, answer.lightcurve.matched_identifier):
+            continue
+        note = _note_unchanged(row, target, broker, info, answer, now)
+        changed.append(row)
+        recorded[key] = _unchanged_outcome(row, broker, info, answer, note)
+    LightcurveUpdate.objects.bulk_update(changed, UNCHANGED_FIELDS)
+    return recorded
 
 
 def asked_from(answer):
@@ -287,9 +317,9 @@ def _remember_identifier(target, broker, info, identifier):
     shows in the target's fields and the next update goes by name. A value the user typed is never
     overwritten, and an identifier that fails the field's rule (an archive's answer is outside input) is not
     written. Returns (recorded, note for the status message)."""
-    key = broker.name_key()
-    if not key or not identifier or info.survey_names.get(key):
+    if not _identifier_to_remember(broker, info, identifier):
         return False, ""
+    key = broker.name_key()
     reason = check(key, identifier)
     if reason:
         return False, f"the archive's identifier was not recorded: {reason}"
@@ -302,3 +332,9 @@ def _remember_identifier(target, broker, info, identifier):
     extra.value = identifier
     extra.save()
     return True, ""
+
+
+def _identifier_to_remember(broker, info, identifier):
+    """Whether an answer's identifier may go into the target's field: the archive has one and the field is unset."""
+    key = broker.name_key()
+    return bool(key and identifier and not info.survey_names.get(key))

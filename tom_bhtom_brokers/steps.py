@@ -48,6 +48,10 @@ class Request:
     #: scheme + host of an archive's second host (OGLE's data files, ANTARES for the LSST broker), configured like
     #: the first; None: the broker's ``base_url``
     base_url: str | None = None
+    #: sent only when the answers to the requests before it changed (or on the pair's weekly full read): a table
+    #: the archive updates only together with those (an alert broker's forced photometry, which arrives in the
+    #: alerts; ``fetching.collect``)
+    follows_change: bool = False
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from tom_bhtom_brokers.exceptions import ArchiveUnavailable, BrokerError
 from tom_bhtom_brokers.planning import (PlanItem, PairState, Status, dry_run_verdict, installed_brokers,  # noqa: F401
                                         is_due, plan)
 from tom_bhtom_brokers.recording import (DELETED, Outcome, record_failure, record_success,  # noqa: F401 (API)
-                                         record_waiting)
+                                         record_unchanged_many, record_waiting)
 from tom_bhtom_brokers.steps import PairAnswer
 from tom_bhtom_brokers.scheduling import PairQueue
 from tom_bhtom_brokers.store import point_columns
@@ -287,8 +287,12 @@ def record_many(results):
             with transaction.atomic():
                 # the targets in one query (a missing one was deleted while its update ran)
                 targets = Target.objects.in_bulk([result.item.target.id for result in results])
-                return [(result, record(result.item, result.answer, result.error,
-                                        targets.get(result.item.target.id, DELETED))) for result in results]
+                unchanged = record_unchanged_many([
+                    (id(result), targets[result.item.target.id], result.item.broker, result.item.target, result.answer)
+                    for result in results if plainly_unchanged(result) and result.item.target.id in targets])
+                return [(result, unchanged.get(id(result)) or record(result.item, result.answer, result.error,
+                                                                     targets.get(result.item.target.id, DELETED)))
+                        for result in results]
         except OperationalError as exc:
             # SQLite, a TOM site's default database, lets one writer at a time: another run (cron, a button)
             # holding it past the busy timeout, or a lock upgrade SQLite refuses at once, is waited out
@@ -297,6 +301,12 @@ def record_many(results):
             logger.info("database locked by another writer; retrying these %d result(s) (attempt %d)",
                         len(results), attempt + 1)
             time.sleep(min(5.0, 0.2 * 2 ** attempt) * (0.5 + random.random()))
+
+
+def plainly_unchanged(result):
+    """Whether a result is the archive's stored answer again, with no job or wait to record."""
+    answer = result.answer
+    return result.error is None and answer.unchanged and answer.job is None and answer.wait is None
 
 
 def database_locked(exc):

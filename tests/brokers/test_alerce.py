@@ -180,3 +180,37 @@ def test_an_object_search_naming_a_path_is_refused(archive, make_target):
     outcome = update(make_target("x", RA, DEC), AlerceBroker)
     assert outcome.status == "error" and "no ZTF name as its oid" in outcome.message
     assert [r["path"] for r in archive.requests] == ["/ztf/v1/objects"]
+
+
+@pytest.mark.django_db
+def test_forced_photometry_is_asked_when_the_light_curve_changed_or_weekly(archive, make_target, monkeypatch):
+    """ALeRCE's forced photometry arrives with the alerts: an unchanged light curve costs one request a day; a
+    changed one, or a new weekly period of the pair, asks the forced photometry too."""
+    target = make_target("ZTF18abbuksn", RA, DEC)
+    assert update(target, AlerceBroker).status == "ok"
+    forced_path = "/v2/lightcurve/forced-photometry/ZTF18abbuksn"
+
+    def asked():
+        paths = [r["path"] for r in archive.requests]
+        archive.requests = []
+        return paths
+
+    asked()
+    again = update(target, AlerceBroker)
+    assert again.message.startswith("unchanged since the last update")
+    assert asked() == ["/ztf/v1/objects/ZTF18abbuksn/lightcurve"]
+    # a new detection: both asked, and the forced rows still stored
+    changed = {**LIGHTCURVE, "detections": LIGHTCURVE["detections"] + [{**LIGHTCURVE["detections"][0],
+                                                                         "mjd": 61100.25, "candid": "1"}]}
+    archive.add_fault(kind="replace", path="/ztf/v1/objects/ZTF18abbuksn/lightcurve", body=json.dumps(changed))
+    news = update(target, AlerceBroker)
+    assert news.status == "ok" and news.added == 1, news.message
+    assert forced_path in asked()
+    assert update(target, AlerceBroker).message.startswith("unchanged since the last update")
+    assert forced_path not in asked()
+    # the pair's next weekly period reads the forced photometry even though the light curve stayed the same
+    monkeypatch.setattr(AlerceBroker, "follower_period", lambda self, info: b"\0follow period next")
+    weekly = update(target, AlerceBroker)
+    assert weekly.status == "ok" and weekly.added == 0, weekly.message
+    assert forced_path in asked()
+    assert stored(target, "ALeRCE ZTF").count() == len(ALL_MJD) + 1

@@ -29,7 +29,10 @@ non-detection, whether a detection of that band was corrected) and whether a tot
   when the signal-to-noise (1.0857 / ``e_mag``) is at least ``limit_snr`` (3), below it an upper limit
   ``diffmaglim`` (no reference source) or the difference flux with its error (a reference source). The rows' own
   fields may sit in an ``extra_fields`` object (the API) or beside the others (the client's flattened rows).
-Cadence: daily.
+Cadence: daily. The forced photometry is asked only when the light curve's answer changed, and at least every
+``follow_days`` (7): ALeRCE reads it from the ZTF alert packets (``fp_hists``, forced photometry on the past
+difference images, since alert schema 4.x), so it changes when a new alert, a new detection, arrives; an unchanged
+object costs one request a day, not two.
 """
 import math
 from datetime import timedelta
@@ -85,7 +88,10 @@ class AlerceBroker(BHTOMBroker):
         requests = [Request(f"/ztf/v1/objects/{located.identifier}/lightcurve",
                             missing_note=f"ALeRCE has no ZTF object {located.identifier}")]
         if self.setting("forced_photometry", True):
-            requests.append(Request(f"/v2/lightcurve/forced-photometry/{located.identifier}", missing_body=b"[]"))
+            # ALeRCE's ZTF forced photometry comes in the alerts (``fp_hists``): it changes when the light curve
+            # does, so it is asked only then (and weekly: ``follow_days``)
+            requests.append(Request(f"/v2/lightcurve/forced-photometry/{located.identifier}", missing_body=b"[]",
+                                    follows_change=True))
         return requests
 
     def parse(self, payload, target):

@@ -24,7 +24,10 @@ flux in nJy with its error, drawn in the flux panel, never a magnitude or a limi
 total ``scienceFlux`` on the science image, as magnitudes, or upper limits below ``limit_snr``. The other flux
 is kept in the extras (``other_mag``, and both raw fluxes).
 Times: ``r:midpointMjdTai`` is the exposure mid-point in **TAI**; stored as UTC (37 s earlier since 2017),
-the TAI value kept as ``mjd_tai``. Bandpasses ``u(LSST)`` ... ``y(LSST)``. Cadence: daily.
+the TAI value kept as ``mjd_tai``. Bandpasses ``u(LSST)`` ... ``y(LSST)``. Cadence: daily; the forced photometry
+is asked only when the sources' answer changed, and at least every ``follow_days`` (7): Fink receives Rubin's data
+as alerts only, and an alert carries the object's forced photometry (``prvDiaForcedSources``), so Fink's
+``/api/v1/fp`` rows of an object change when a new alert (a new source) arrives.
 
 ANTARES route (``'route': 'antares'``): the LSST rows of the ANTARES locus at the target (found by
 ``properties.survey.lsst.dia_object_id``, else ANTARES' cone; ANTARES' address is the ANTARES broker's ``url``, or
@@ -118,13 +121,15 @@ class LsstBroker(BHTOMBroker):
         return Located(target, ",".join(ids))
 
     def query(self, located):
+        # Fink's forced photometry comes in the alerts (``prvDiaForcedSources``): it changes when the sources do, so
+        # it is asked only then (and weekly: ``follow_days``)
         return [self.light_curve_request("/api/v1/sources", located.identifier, "r:diaSourceId"),
-                self.light_curve_request("/api/v1/fp", located.identifier, "r:diaForcedSourceId")]
+                self.light_curve_request("/api/v1/fp", located.identifier, "r:diaForcedSourceId", follows_change=True)]
 
     @staticmethod
-    def light_curve_request(path, identifier, id_column):
+    def light_curve_request(path, identifier, id_column, follows_change=False):
         return Request(path, params={"diaObjectId": identifier, "columns": ",".join((id_column, *COMMON_COLUMNS)),
-                                     "output-format": "json"})
+                                     "output-format": "json"}, follows_change=follows_change)
 
     def parse(self, payload, target):
         rows = read_json(payload, "Fink LSST answer", kind=list)
