@@ -88,7 +88,7 @@ def refresh(workers, force=False):
     except SystemExit:
         pass  # pairs failed (a host down): the table below says how many
     except Exception as exc:  # noqa: BLE001 - CommandError (exit status 1): the table is printed all the same
-        if "update(s) failed" not in str(exc):
+        if "update(s) failed" not in str(exc) and "an archive was unavailable" not in str(exc):
             raise
     seconds = time.perf_counter() - started
     from tom_bhtom_brokers.management.commands.update_lightcurves import COLUMNS

@@ -6,6 +6,7 @@ import json
 import os
 
 from tests.settings import *  # noqa: F401,F403
+from tests.data.make_fixtures import ZTF_FPS_TEST_ACCOUNT
 from tom_bhtom_brokers.brokers import IMPLEMENTED_SOURCE_NAMES
 
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["BENCH_DB"],
@@ -16,6 +17,8 @@ DATA_SERVICES = {name: {"url": json.loads(os.environ["BENCH_URLS"])[name]} for n
 DATA_SERVICES["CPCS"]["access_key"] = "bench-key"  # the sample archive takes any key
 # the emulated ATLAS queue finishes a job after one poll; poll at the injected latency, not ATLAS' real 10 s
 DATA_SERVICES["ATLAS"].update({"token": "demo-token-for-the-sample-archive", "poll_seconds": 0.1})
+# ZTF forced photometry's emulated queue (tests/sample_archive/ztf_fps_queue.py): the tests' account
+DATA_SERVICES["ZTF FPS"].update({**ZTF_FPS_TEST_ACCOUNT, "poll_seconds": 0.1})
 DATA_SERVICES["LINEAR"]["cache_dir"] = os.path.join(os.path.dirname(os.environ["BENCH_DB"]), "linear_cache")
 for name, overrides in json.loads(os.environ.get("BENCH_OVERRIDES", "{}")).items():
     DATA_SERVICES[name].update(overrides)
