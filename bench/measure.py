@@ -5,6 +5,8 @@
     python bench/measure.py age DAYS         every pair last read DAYS days earlier (days passing)
     python bench/measure.py dryrun 0         update_lightcurves --dry-run over every target
     python bench/measure.py enqueue 0        update_lightcurves --enqueue (BENCH_TASKS=database)
+    python bench/measure.py fleet_state 0    the tasks not run yet (and when the next one is due), the pairs' statuses
+                                             and duplicate points (the fleet row)
     python bench/measure.py refresh WORKERS [--force]
     python bench/measure.py ingest POINTS    parse + store one light curve of POINTS points
     python bench/measure.py tom_ingest POINTS  TOM Toolkit's per-point get_or_create path, same points
@@ -216,6 +218,28 @@ def answers(_):
     return {"answers": result}
 
 
+def fleet_state(_):
+    """What a fleet of workers left: tasks still to run and the soonest one's wait, pair statuses, duplicates."""
+    from collections import Counter
+
+    from django.db.models import Count, Min
+    from django.utils import timezone
+    from django_tasks.backends.database.models import DBTaskResult
+    from tom_dataproducts.models import PhotometryReducedDatum
+
+    from tom_bhtom_brokers.models import LightcurveUpdate
+
+    waiting = DBTaskResult.objects.filter(status__in=["READY", "RUNNING"])
+    soonest = waiting.aggregate(when=Min("run_after"))["when"]
+    duplicates = (PhotometryReducedDatum.objects.values("target", "source_name", "bandpass", "timestamp", "brightness",
+                                                        "limit").annotate(n=Count("id")).filter(n__gt=1).count())
+    return {"waiting": waiting.count(),
+            "next_in": max(0.0, (soonest - timezone.now()).total_seconds()) if soonest else 0.0,
+            "statuses": dict(Counter(LightcurveUpdate.objects.values_list("status", flat=True))),
+            "failed_tasks": DBTaskResult.objects.filter(status="FAILED").count(), "duplicates": duplicates,
+            "points": PhotometryReducedDatum.objects.count()}
+
+
 PERIOD_DAYS = 0.5432
 
 
@@ -258,6 +282,6 @@ if __name__ == "__main__":
     result = {"setup": setup, "refresh": lambda n: refresh(n, "--force" in sys.argv), "ingest": ingest,
               "tom_ingest": tom_ingest, "answers": answers, "periods": periods, "many": many, "age": age,
               "dryrun": lambda _: command_seconds("--dry-run"),
-              "enqueue": lambda _: command_seconds("--enqueue")}[step](value)
+              "enqueue": lambda _: command_seconds("--enqueue"), "fleet_state": fleet_state}[step](value)
     result["peak_mb"] = peak_mb()
     print(json.dumps(result))

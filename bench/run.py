@@ -12,6 +12,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 from pathlib import Path
 
@@ -97,6 +98,57 @@ def served_since(urls, before):
     return [now - then for now, then in zip(served(urls), before)]
 
 
+#: db_worker processes in the fleet row, sharing one PostgreSQL database and one Redis
+FLEET_WORKERS = 3
+
+
+def fleet_workers(env, count):
+    """``count`` db_worker processes at once until the queue has nothing due."""
+    env = {**env, "DJANGO_SETTINGS_MODULE": "bench.settings"}
+    workers = [subprocess.Popen([sys.executable, "-m", "django", "db_worker", "--batch", "--no-startup-delay",
+                                 "--interval", "0.1"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True) for _ in range(count)]
+    for worker in workers:
+        _, err = worker.communicate(timeout=3600)
+        if worker.returncode:
+            raise RuntimeError(f"db_worker failed: {err[-2000:]}")
+
+
+def measure_fleet(base, urls, targets):
+    """The fleet row: FLEET_WORKERS db_worker processes on PostgreSQL sharing Redis (Debian's packages, started here
+    as the tests start them) drain ``--enqueue``'s tasks and the deferred collections of queued jobs; the most
+    requests any archive host had at once. None (and why) when PostgreSQL or Redis cannot start."""
+    from tests.postgres import PostgresServer, PostgresUnavailable
+    from tests.redis_server import RedisServer, RedisUnavailable
+
+    servers = []
+    try:
+        servers.append(PostgresServer().start())
+        servers.append(RedisServer().start())
+        env = {**base, "BENCH_DB": "unused", "BENCH_PG": servers[0].create_database("fleet"),
+               "BENCH_REDIS": servers[1].url, "BENCH_TASKS": "database"}
+        measure(env, "setup", targets)
+        for url in urls:
+            control(url, "peak", {})
+        started = time.perf_counter()
+        measure(env, "enqueue", 0)
+        fleet_workers(env, FLEET_WORKERS)
+        state = measure(env, "fleet_state", 0)
+        while state["waiting"]:  # the deferred collections of ATLAS's and ZTF FPS's jobs, as they come due
+            time.sleep(min(state["next_in"], 60.0))
+            fleet_workers(env, 1)
+            state = measure(env, "fleet_state", 0)
+        state["seconds"] = time.perf_counter() - started
+        state["peak"] = max(json.load(urllib.request.urlopen(f"{u}/_sample_archive/stats"))["max_in_flight"]
+                            for u in urls)
+        return state
+    except (PostgresUnavailable, RedisUnavailable) as exc:
+        return {"skipped": str(exc)}
+    finally:
+        for server in reversed(servers):
+            server.stop()
+
+
 def measure(env, *args):
     done = subprocess.run([sys.executable, str(REPO / "bench" / "measure.py"), *map(str, args)], env=env,
                           capture_output=True, text=True)
@@ -105,7 +157,18 @@ def measure(env, *args):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-SECTIONS = ("refresh", "daily", "atlas", "down", "many", "ingest", "periods")
+SECTIONS = ("refresh", "daily", "atlas", "down", "fleet", "many", "ingest", "periods")
+
+
+def fleet_table_row(fleet, default):
+    label = f"fleet: {FLEET_WORKERS} db_workers, PostgreSQL + Redis"
+    if "skipped" in fleet:
+        return label, "-", f"not measured: {fleet['skipped']}", ""
+    statuses = ", ".join(f"{n} {status}" for status, n in sorted(fleet["statuses"].items()))
+    against = f"; {fleet['seconds'] / default['seconds']:.2f}x the one-process refresh" if default else ""
+    return (label, f"{fleet['seconds']:.1f} s",
+            f"most requests at once at one archive host {fleet['peak']} (limit {PER_HOST}); pairs: {statuses}; "
+            f"{fleet['duplicates']} duplicate points, {fleet['failed_tasks']} failed tasks{against}", "")
 
 
 def table_rows(m, args, hosts, n_hosts):
@@ -173,6 +236,8 @@ def table_rows(m, args, hosts, n_hosts):
                          f"{down['peak_mb']:.0f} MB"))
         rows.append((f"  the same with {DOWN_HOST}'s sources removed", f"{removed['seconds']:.1f} s",
                      f"{', '.join(hosts[DOWN_HOST])} disabled", f"{removed['peak_mb']:.0f} MB"))
+    if "fleet" in m:
+        rows.append(fleet_table_row(m["fleet"], m.get("default")))
     if "dry_run" in m:
         rows += [
             (f"--dry-run, {args.many_targets:,} targets x {len(IMPLEMENTED_SOURCE_NAMES)} sources",
@@ -300,6 +365,8 @@ def main():
             removed = overrides("host_removed", {s: {"enabled": False} for s in down_sources})
             measure(removed, "setup", args.targets)
             m["host_removed"] = measure(removed, "refresh", DEFAULT_WORKERS)
+        if "fleet" in sections:
+            m["fleet"] = measure_fleet(base, urls, args.targets)
         if "many" in sections:
             # 10,000 targets in the database, no archive asked
             measure(env("many"), "many", args.many_targets)

@@ -1,7 +1,8 @@
 """The benchmark's site: the test site's settings, a throwaway SQLite file, one sample-archive host per
 real archive host (bench/run.py passes source -> URL in BENCH_URLS). BENCH_OVERRIDES (JSON, source -> settings)
 changes a source's DATA_SERVICES entry for one measurement (a host down, ATLAS left out, its real poll interval);
-BENCH_TASKS=database puts tasks on django-tasks' database backend (``--enqueue``)."""
+BENCH_TASKS=database puts tasks on django-tasks' database backend (``--enqueue``); the fleet row's site runs on
+PostgreSQL (BENCH_PG, host:port:name) and shares its limits through Redis (BENCH_REDIS, a redis:// URL)."""
 import json
 import os
 
@@ -13,6 +14,13 @@ DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.envi
                          # django-tasks' database backend needs EXCLUSIVE transactions on SQLite
                          "OPTIONS": {"timeout": 60, **({"transaction_mode": "EXCLUSIVE"}
                                                        if os.environ.get("BENCH_TASKS") == "database" else {})}}}
+if os.environ.get("BENCH_PG"):
+    host, port, name = os.environ["BENCH_PG"].split(":")
+    DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "HOST": host, "PORT": port, "NAME": name,
+                             "USER": "postgres"}}
+if os.environ.get("BENCH_REDIS"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": os.environ["BENCH_REDIS"]}}
 DATA_SERVICES = {name: {"url": json.loads(os.environ["BENCH_URLS"])[name]} for name in IMPLEMENTED_SOURCE_NAMES}
 DATA_SERVICES["CPCS"]["access_key"] = "bench-key"  # the sample archive takes any key
 # the emulated ATLAS queue finishes a job after one poll; poll at the injected latency, not ATLAS' real 10 s

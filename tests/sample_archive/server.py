@@ -485,7 +485,8 @@ class SampleArchive:
     def control(self, handler, path, body):
         """``POST /_sample_archive/faults`` (a JSON list of faults), ``/_sample_archive/latency`` ({"seconds": x}),
         ``/_sample_archive/reset``, ``/_sample_archive/clock`` ({"jd": x}: observations from then on not served yet),
-        ``/_sample_archive/atlas`` (the emulated queue's settings, e.g. {"queue_seconds": 60});
+        ``/_sample_archive/atlas`` (the emulated queue's settings, e.g. {"queue_seconds": 60}),
+        ``/_sample_archive/peak`` (the peak concurrency counted from now on);
         ``GET /_sample_archive/stats``: requests served and the peak concurrency."""
         if path.endswith("/faults"):
             for spec in json.loads(body or b"[]"):
@@ -498,5 +499,8 @@ class SampleArchive:
             self.atlas.config.update(json.loads(body))
         elif path.endswith("/reset"):
             self.reset()
+        elif path.endswith("/peak"):
+            with self._lock:
+                self.max_in_flight = self.in_flight
         stats = {"requests": len(self.requests), "max_in_flight": self.max_in_flight, "latency": self.latency}
         self.send(handler, 200, "application/json", json.dumps(stats).encode())
