@@ -185,3 +185,16 @@ def test_a_free_thread_goes_to_the_first_pair_whose_host_has_a_free_slot():
     assert queue.take() is first and queue.take() is None  # the pair put off goes before a's waiting one
     queue.done(third), queue.done(first)
     assert queue.take().n == 2 and not queue
+
+
+def test_a_free_thread_goes_to_the_host_with_the_most_pairs_waiting():
+    """The busiest host sets a run's length: its slots are filled first, whatever the run's order."""
+    from types import SimpleNamespace
+
+    from tom_bhtom_brokers.scheduling import PairQueue
+
+    def pair(host, n):
+        return SimpleNamespace(broker=SimpleNamespace(base_url=f"http://{host}"), n=n)
+
+    queue = PairQueue([pair("b", 0), pair("c", 1)] + [pair("a", n) for n in range(2, 7)], per_host=2)
+    assert [queue.take().n for _ in range(4)] == [2, 3, 0, 1]  # a's two slots, then b and c in the run's order

@@ -1,9 +1,12 @@
 """Which pair a run's pool works on next: ``PairQueue``.
 
-The pool gets only as many pairs as it has threads, and each free thread goes to the first pair, in the run's
-order, whose archive host has a free slot (``max_requests_per_host``): a thread is never handed a pair that
-would only wait for its host's semaphore while other archives have work. A pair coming back for its queued
-job (ATLAS) is next in line once its time comes, not behind every pair of the run.
+The pool gets only as many pairs as it has threads, and each free thread goes to a pair whose archive host has a
+free slot (``max_requests_per_host``): a thread is never handed a pair that would only wait for its host's
+semaphore while other archives have work. Among those hosts, the one with the most pairs still waiting goes first
+(its earliest pair, in the run's order): the busiest host sets the run's length (its pairs / its slots x the
+latency), so its slots are kept full from the start rather than left to the end, when the other hosts are done
+(longest work first). A pair coming back for its queued job (ATLAS) is next in line once its time comes, not
+behind every pair of the run.
 """
 import heapq
 import itertools
@@ -48,16 +51,16 @@ class PairQueue:
 
     def take(self):
         """The next pair for a free thread, or None when every host with work is at its limit (or no work is
-        ready). A pair put off whose time has come goes first."""
+        ready). A pair put off whose time has come goes first; then the busiest free host's earliest pair."""
         if self.later and self.later[0][0] <= time.monotonic():
             host = archive_host(self.later[0][2])
             if self.busy[host] < self.per_host:
                 return self._start(heapq.heappop(self.later)[2], host)
-        free = [(queue[0][0], host) for host, queue in self.waiting.items()
+        free = [(-len(queue), queue[0][0], host) for host, queue in self.waiting.items()
                 if queue and self.busy[host] < self.per_host]
         if not free:
             return None
-        host = min(free)[1]
+        host = min(free)[2]
         return self._start(self.waiting[host].popleft()[1], host)
 
     def _start(self, item, host):
