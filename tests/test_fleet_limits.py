@@ -141,3 +141,26 @@ def test_a_request_to_a_suspect_host_waits_for_the_verdict_of_those_out(cache):
     waiting.join(5)
     assert verdict and "did not answer 3 request(s)" in verdict[0]
     slots.give_back(*mine)
+
+
+class BrokenCache:
+    """A shared cache that is down: every call fails, as Django's Redis cache does when Redis is."""
+
+    def __getattr__(self, name):
+        def fails(*args, **kwargs):
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        return fails
+
+
+def test_a_shared_cache_that_is_down_leaves_each_process_its_own_limits(caplog):
+    broken = BrokenCache()
+    fleet._warned.clear()  # noqa: SLF001 - another test's warning within the minute would silence this one
+    slots = fleet.FleetSlots(broken, per_host=2)
+    breaker = fleet.CircuitBreaker(broken, threshold=2, slots=slots)
+    health = hosts.HostHealth(threshold=2, breaker=breaker)
+    with caplog.at_level("WARNING"):
+        with slots.slot(HOST):  # no slot to hold: the request goes, within this process's own cap
+            assert health.admit(HOST) is None
+            health.observe(HOST, None)
+        assert fleet.FleetBudget(broken, "ATLAS", 60).take() is True
+    assert "the fleet's shared cache failed (ConnectionError" in caplog.text

@@ -16,6 +16,7 @@ answers nothing costs the fleet one round of timeouts (at most the per-host limi
 every worker skips it for ``circuit_open_seconds``; then one request is let through as a probe (half-open), and
 its answer closes the circuit, or its silence opens it again.
 """
+import functools
 import logging
 import math
 import random
@@ -47,6 +48,30 @@ def shared_cache():
     return cache if type(cache).__name__ in SHARED_BACKENDS else None
 
 
+#: a failing shared cache is logged at most this often for each of its uses
+WARN_EVERY_SECONDS = 60.0
+_warned = {}
+
+
+def guarded(when_failed):
+    """A method that asks the shared cache, made to answer ``when_failed`` (and log why) when the cache fails
+    (Redis down, a network error): the fleet's limits then hold per process only, and updates go on."""
+    def wrap(method):
+        @functools.wraps(method)
+        def asked(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - every cache backend fails in its own exception classes
+                now = time.monotonic()
+                if now - _warned.get(method.__qualname__, -math.inf) > WARN_EVERY_SECONDS:  # not once a request
+                    _warned[method.__qualname__] = now
+                    logger.warning("the fleet's shared cache failed (%s: %s): %s goes by this process's limits only",
+                                   type(exc).__name__, exc, method.__qualname__)
+                return when_failed
+        return asked
+    return wrap
+
+
 def whole_seconds(seconds):
     """A time to live as every cache backend takes it: whole seconds, at least one (Redis and Memcached round a
     fraction down, and 0 there means "expired at once")."""
@@ -72,30 +97,35 @@ class FleetSlots:
     def keys(self, host):
         return [f"{PREFIX}:slot:{host}:{i}" for i in range(self.per_host)]
 
-    def take(self, host):
-        """The key of a free slot on ``host``, once one is free (the caller then holds it)."""
-        token, wait = uuid.uuid4().hex, self.FIRST_WAIT
+    @guarded(when_failed=None)
+    def take(self, host, lease=None):
+        """(key, token) of a free slot on ``host``, once one is free (the caller then holds it, for ``lease``
+        seconds at most: by default the fleet's ``slot_lease_seconds``)."""
+        token, wait, lease = uuid.uuid4().hex, self.FIRST_WAIT, whole_seconds(max(lease or 0, self.lease))
         keys = self.keys(host)
         while True:
             random.shuffle(keys)  # no slot is everyone's first try
             for key in keys:
-                if self.cache.add(key, token, timeout=self.lease):
+                if self.cache.add(key, token, timeout=lease):
                     return key, token
             time.sleep(wait * (0.5 + random.random()))
             wait = min(self.LONGEST_WAIT, wait * 2)
 
+    @guarded(when_failed=None)
     def give_back(self, key, token):
         """Free the slot, unless its lease ran out and another process holds it now."""
         if self.cache.get(key) == token:
             self.cache.delete(key)
 
     @contextmanager
-    def slot(self, host):
-        key, token = self.take(host)
+    def slot(self, host, lease=None):
+        """Inside the block, this request holds one of ``host``'s slots (none if the cache failed)."""
+        held = self.take(host, lease)
         try:
             yield
         finally:
-            self.give_back(key, token)
+            if held is not None:
+                self.give_back(*held)
 
 
 class CircuitBreaker:
@@ -120,6 +150,7 @@ class CircuitBreaker:
     def keys(self, host):
         return {part: f"{PREFIX}:host:{host}:{part}" for part in ("open", "tripped", "probe", "silent")}
 
+    @guarded(when_failed=None)
     def refusal(self, host):
         """Why a request to ``host`` may not go now (open, or half-open with the probe out), else None, after
         waiting for the verdict of the requests out to a suspect host; a request this lets go while the circuit
@@ -137,12 +168,14 @@ class CircuitBreaker:
                 return None
             time.sleep(self.VERDICT_POLL)
 
+    @guarded(when_failed=0)
     def others_out(self, host):
         """How many other requests hold the host's slots (this one holds one)."""
         if self.slots is None:
             return 0
         return max(0, len(self.cache.get_many(self.slots.keys(host))) - 1)
 
+    @guarded(when_failed=None)
     def observe(self, host, answered, reason=""):
         """One request's result: ``answered`` False when the host gave no answer at all (``reason``: what
         happened). Returns the reason the circuit is open, when this result opened it."""
@@ -193,6 +226,7 @@ class FleetBudget:
     def key(self, window):
         return f"{PREFIX}:budget:{self.name}:{window}"
 
+    @guarded(when_failed=True)  # the archive's own throttling (a 429, postponed) is the last word
     def take(self):
         """Use one if the budget allows it now."""
         now = time.time()

@@ -36,13 +36,14 @@ class HostLimiter:
             return self._semaphores[host]
 
     @contextmanager
-    def slot(self, host):
-        """Inside the block, this request holds one of ``host``'s slots: this process's, then the fleet's."""
+    def slot(self, host, lease=None):
+        """Inside the block, this request holds one of ``host``'s slots: this process's, then the fleet's (for
+        ``lease`` seconds at most: the request's own deadline, if longer than the fleet's lease)."""
         with self.for_host(host):
             if self.shared is None:
                 yield
             else:
-                with self.shared.slot(host):
+                with self.shared.slot(host, lease):
                     yield
 
 

@@ -173,7 +173,8 @@ class HttpClient:
         attempt = 0
         while True:
             attempt += 1
-            with limiter.slot(host):
+            # a fleet's slot outlives the attempt's deadline: it is never freed while the request is still out
+            with limiter.slot(host, lease=self.deadline + 60):
                 outcome = self._attempt_watched(health, host, method, url, params, data, headers, shown_url)
             if isinstance(outcome, Response):
                 return outcome
