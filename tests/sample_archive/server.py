@@ -300,6 +300,7 @@ class SampleArchive:
             body = handler.rfile.read(length)
             params.update(body_params(body, handler.headers.get("Content-Type", "")))
         if parts.path.startswith("/_sample_archive/"):
+            handler._counted_out = True  # not an archive request: never counted in (or out of) the concurrency
             return self.control(handler, parts.path, body)
         handler._counted_out = False  # one handler serves every request of a keep-alive connection
         with self._lock:
