@@ -209,3 +209,33 @@ def test_a_corrupt_linear_download_is_an_error_and_not_cached(archive, make_targ
     assert outcome.status == "error" and "not a whole gzip file" in outcome.message
     assert not list(tmp_path.rglob("*.gz"))
     assert update(star, LinearBroker).status == "ok"
+
+
+def test_two_processes_unpacking_the_linear_sample_at_once_both_end_with_it(archive, tmp_path, settings):
+    """A fleet's workers share LINEAR's cache folder: two unpacking the tarball at once (the per-process lock does
+    not hold between processes; two threads calling ``unpack`` directly stand in for them) each write under a name of
+    their own, and whichever finishes second keeps the first one's folder instead of failing."""
+    import threading
+
+    settings.DATA_SERVICES["LINEAR"]["cache_dir"] = str(tmp_path)
+    tarball = DATA_DIR / "linear" / "allLINEARfinal_dat.tar.gz"
+    folder = tmp_path / "light_curves"
+    errors, start = [], threading.Barrier(3)
+
+    def unpack():
+        start.wait()
+        try:
+            LinearBroker().unpack(tarball, folder)
+        except Exception as exc:  # noqa: BLE001 - what a worker would have recorded as the pair's error
+            errors.append(exc)
+
+    threads = [threading.Thread(target=unpack) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with tarfile.open(tarball) as archive:
+        expected = sorted(name.rsplit("/", 1)[-1] for name in archive.getnames() if name.endswith(".dat"))
+    assert sorted(p.name for p in folder.iterdir()) == expected
+    assert [p.name for p in tmp_path.iterdir()] == ["light_curves"]  # no partial folder left behind

@@ -37,7 +37,7 @@ import pandas as pd
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request
 from tom_bhtom_brokers.steps import PairAnswer
-from tom_bhtom_brokers.transports.download import FileCache
+from tom_bhtom_brokers.transports.download import FileCache, private_name
 from tom_bhtom_brokers.fetching import no_data
 from tom_bhtom_brokers.transports.wsdb import HasWsdbRoute
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
@@ -201,9 +201,10 @@ class LinearBroker(HasWsdbRoute, BHTOMBroker):
         return path.read_bytes() if path.is_file() else b""
 
     def unpack(self, tarball, folder):
-        """The tarball's plain ``<digits>.dat`` files into ``folder``, whole or not at all, within the limits."""
-        partial = folder.with_suffix(".partial")
-        shutil.rmtree(partial, ignore_errors=True)
+        """The tarball's plain ``<digits>.dat`` files into ``folder``, whole or not at all, within the limits. The
+        folder is unpacked beside it under a name of this process's own, so two processes (a fleet's workers
+        sharing the cache folder) never unpack into one another's; the first to finish keeps its folder."""
+        partial = private_name(folder)
         archive, members = tar_members(tarball, LIGHT_CURVE_NAME.match, *self.limits(),
                                        f"cached LINEAR light curves {tarball}")
         try:
@@ -214,7 +215,12 @@ class LinearBroker(HasWsdbRoute, BHTOMBroker):
         except (OSError, tarfile.TarError, EOFError) as exc:
             shutil.rmtree(partial, ignore_errors=True)
             raise BrokerParseError(f"the cached LINEAR light curves {tarball} are unreadable ({exc})") from None
-        os.replace(partial, folder)  # never a half-unpacked folder
+        try:
+            os.replace(partial, folder)  # never a half-unpacked folder
+        except OSError:
+            if not folder.is_dir():
+                raise
+            shutil.rmtree(partial, ignore_errors=True)  # another process unpacked the same tarball first
 
     def light_curve(self, frame, target):
         """Rows of objectid, mjd, mag, magerr (either route) to points."""

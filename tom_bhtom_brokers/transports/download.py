@@ -47,9 +47,9 @@ class FileCache:
                 except BrokerParseError as exc:
                     raise BrokerParseError(exc.reason, url=url) from None
                 path.parent.mkdir(parents=True, exist_ok=True)
-                partial = path.with_suffix(".partial")
+                partial = private_name(path)
                 partial.write_bytes(content)
-                os.replace(partial, path)  # never a half-written cache file
+                os.replace(partial, path)  # never a half-written cache file (and the last process's copy wins)
         return path
 
     @staticmethod
@@ -58,6 +58,12 @@ class FileCache:
         path.unlink(missing_ok=True)
         if on_drop is not None:
             on_drop(path)
+
+
+def private_name(path):
+    """A name beside ``path`` that only this process and thread writes under: two processes sharing a cache folder
+    (a fleet's workers) never write into one another's partial copy."""
+    return path.with_name(f"{path.name}.partial-{os.getpid()}-{threading.get_ident()}")
 
 
 def cached_value(key, fetch, timeout=None, refresh_before=None):
