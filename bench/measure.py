@@ -229,7 +229,7 @@ def fleet_state(_):
 
     from tom_bhtom_brokers.models import LightcurveUpdate
 
-    waiting = DBTaskResult.objects.filter(status__in=["READY", "RUNNING"])
+    waiting = DBTaskResult.objects.filter(status__in=["NEW", "RUNNING"])
     soonest = waiting.aggregate(when=Min("run_after"))["when"]
     duplicates = (PhotometryReducedDatum.objects.values("target", "source_name", "bandpass", "timestamp", "brightness",
                                                         "limit").annotate(n=Count("id")).filter(n__gt=1).count())
