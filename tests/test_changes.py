@@ -9,6 +9,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 import pytest
+from tom_dataproducts.models import PhotometryReducedDatum
 from django.core import mail
 from django.contrib.auth.models import User
 from django.core.management import call_command
@@ -83,6 +84,12 @@ def test_moved_stars_are_departures_and_noise_is_not(fleet):
     try:
         assert all(o.status == "ok" for o in refresh(0))
         assert set(SurveyChange.objects.values_list("kind", flat=True)) == {SurveyChange.Kind.FIRST_DATA}
+        for first in SurveyChange.objects.all():  # counted in the database: each band's points and their dates
+            stored = PhotometryReducedDatum.objects.filter(target_id=first.target_id, source_name=first.source,
+                                                           bandpass=first.bandpass)
+            assert first.new_points == stored.count() > 0 and first.unit == stored.first().unit
+            assert (first.first_new, first.last_new) == (min(p.timestamp for p in stored),
+                                                         max(p.timestamp for p in stored))
         day_one = timezone.now()
         assert all(o.status == "ok" and o.added == 2 for o in refresh(1))
     finally:

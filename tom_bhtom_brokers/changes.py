@@ -24,6 +24,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 from django.db import transaction
+from django.db.models import Count, Max, Min
 
 from tom_dataproducts.models import PhotometryReducedDatum
 
@@ -61,13 +62,10 @@ class BandChange:
     significance: float | None = None
 
 
-def band_change(earlier, new, rule, first_read=False):
+def band_change(earlier, new, rule):
     """The change one band's ``new`` points (a frame of ``POINT_FIELDS``) make against its ``earlier`` ones."""
     change = BandChange(new["bandpass"].iloc[0], str(new["unit"].iloc[0]), len(new), new["timestamp"].min(),
                         new["timestamp"].max())
-    if first_read:
-        change.kind = Kind.FIRST_DATA
-        return change
     window = earlier[earlier["timestamp"] >= change.first_new - timedelta(days=float(rule["baseline_days"]))]
     detected = window[window["brightness"].notna()]
     new_detected = new[new["brightness"].notna()]
@@ -125,26 +123,41 @@ def record_changes(target, source_name, previous_max_pk, now=None):
     """The SurveyChange records of the points a sync just added to (target, source_name) (those above
     ``previous_max_pk``), written; departures signalled after the transaction commits."""
     points = PhotometryReducedDatum.objects.filter(target=target, source_name=source_name)
-    new = pd.DataFrame(list(points.filter(pk__gt=previous_max_pk).values(*POINT_FIELDS)), columns=POINT_FIELDS)
-    if new.empty:
-        return []
     rule = rule_for(source_name)
-    since = new["timestamp"].min() - timedelta(days=float(rule["baseline_days"]))
-    earlier = pd.DataFrame(list(points.filter(pk__lte=previous_max_pk, timestamp__gte=since).values(*POINT_FIELDS)),
-                           columns=POINT_FIELDS)
-    first_read = not points.filter(pk__lte=previous_max_pk).exists()  # nothing stored before this sync
-    records = []
-    for band, band_new in new.groupby("bandpass"):
-        band_earlier = earlier[(earlier["bandpass"] == band) & (earlier["timestamp"] < band_new["timestamp"].min())]
-        change = band_change(band_earlier, band_new, rule, first_read)
-        records.append(SurveyChange(target=target, source=source_name, rule=rule, **{
-            name: nan_to_none(value) for name, value in vars(change).items()}, **({"recorded_at": now} if now else {})))
+    if not points.filter(pk__lte=previous_max_pk).exists():  # nothing stored before this sync: a first read
+        changes = first_data(points.filter(pk__gt=previous_max_pk))
+    else:
+        changes = band_changes(points, previous_max_pk, rule)
+    records = [SurveyChange(target=target, source=source_name, rule=rule, **{
+        name: nan_to_none(value) for name, value in vars(change).items()}, **({"recorded_at": now} if now else {}))
+        for change in changes]
     SurveyChange.objects.bulk_create(records)
     departures = [record for record in records if record.departed]
     if departures:
         transaction.on_commit(lambda: [survey_departure.send(sender=SurveyChange, change=record, target=target)
                                        for record in departures])
     return records
+
+
+def first_data(new_points):
+    """A first read's changes, one per band: counted in the database (a first read of a long history would
+    otherwise read every point it just wrote back, the most of a first refresh's writing time)."""
+    bands = new_points.values("bandpass").annotate(n=Count("pk"), unit=Min("unit"), first=Min("timestamp"),
+                                                   last=Max("timestamp")).order_by("bandpass")
+    return [BandChange(band["bandpass"], str(band["unit"]), band["n"], band["first"], band["last"],
+                       kind=Kind.FIRST_DATA) for band in bands]
+
+
+def band_changes(points, previous_max_pk, rule):
+    """Each band's change by the points above ``previous_max_pk`` against the band's earlier ones."""
+    new = pd.DataFrame(list(points.filter(pk__gt=previous_max_pk).values(*POINT_FIELDS)), columns=POINT_FIELDS)
+    if new.empty:
+        return []
+    since = new["timestamp"].min() - timedelta(days=float(rule["baseline_days"]))
+    earlier = pd.DataFrame(list(points.filter(pk__lte=previous_max_pk, timestamp__gte=since).values(*POINT_FIELDS)),
+                           columns=POINT_FIELDS)
+    return [band_change(earlier[(earlier["bandpass"] == band) & (earlier["timestamp"] < band_new["timestamp"].min())],
+                        band_new, rule) for band, band_new in new.groupby("bandpass")]
 
 
 def nan_to_none(value):
