@@ -81,10 +81,15 @@ def command_seconds(*args):
     return {"seconds": time.perf_counter() - started}
 
 
+def cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def refresh(workers, force=False):
     out = StringIO()
     args = ["--workers", str(workers), "--no-progress"] + (["--force"] if force else [])
-    started = time.perf_counter()
+    cpu_before, started = cpu_seconds(), time.perf_counter()
     try:
         call_command("update_lightcurves", *args, stdout=out)
     except SystemExit:
@@ -92,7 +97,7 @@ def refresh(workers, force=False):
     except Exception as exc:  # noqa: BLE001 - CommandError (exit status 1): the table is printed all the same
         if "update(s) failed" not in str(exc) and "an archive was unavailable" not in str(exc):
             raise
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu_before
     from tom_bhtom_brokers.management.commands.update_lightcurves import COLUMNS
 
     table = {}  # source -> column -> count: the summary's rows, whose last len(COLUMNS) - 1 cells are numbers
@@ -101,7 +106,8 @@ def refresh(workers, force=False):
         if len(cells) >= len(COLUMNS) and all(cell.isdigit() for cell in numbers):
             table[" ".join(cells[:1 - len(COLUMNS)])] = dict(zip(COLUMNS[1:], map(int, numbers)))
     total = table["total"]
-    return {"seconds": seconds, "fetched": total["fetched"] + total["no data"], "added": total["added"],
+    return {"seconds": seconds, "cpu_seconds": cpu, "fetched": total["fetched"] + total["no data"],
+            "added": total["added"],
             # no name / not configured / host down: pairs that measured nothing
             "skipped": total["no name"] + total["not conf."] + total["unavail."], "sources": table}
 

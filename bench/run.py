@@ -189,7 +189,11 @@ def table_rows(m, args, hosts, n_hosts):
              f"{PER_HOST}; all {requests} x {args.latency:g} s / {DEFAULT_WORKERS} workers", ""),
             ("ratio serial / default", f"{serial['seconds'] / default['seconds']:.1f}x",
              f"ceiling {min(DEFAULT_WORKERS, PER_HOST * n_hosts)}x with {n_hosts} archive hosts", ""),
-            ("ratio default / bound", f"{default['seconds'] / bound:.2f}x", "target <= 1.5x", ""),
+            ("ratio default / bound", f"{default['seconds'] / bound:.2f}x", "target <= 1.25x", ""),
+            # one process runs its Python one thread at a time (the GIL): its CPU time is a floor too
+            ("  its process's CPU time", f"{default['cpu_seconds']:.1f} s",
+             f"ratio default / max(bound, CPU) {default['seconds'] / max(bound, default['cpu_seconds']):.2f}x: "
+             "parsing and writing on this machine's cores (shared with the sample archives)", ""),
             ("second refresh, nothing due", f"{m['nothing_due']['seconds']:.2f} s",
              f"{m['nothing_due']['seconds'] / default['seconds']:.1%} of the first; {m['nothing_due_requests']} "
              "requests", f"{m['nothing_due']['peak_mb']:.0f} MB"),
