@@ -6,7 +6,7 @@ imports a broker.
 import logging
 from dataclasses import dataclass, replace
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from tom_dataproducts.models import PhotometryReducedDatum
@@ -188,8 +188,23 @@ def record_unchanged_many(pairs):
         note = _note_unchanged(row, target, broker, info, answer, now)
         changed.append(row)
         recorded[key] = _unchanged_outcome(row, broker, info, answer, note)
-    LightcurveUpdate.objects.bulk_update(changed, UNCHANGED_FIELDS)
+    update_rows(changed, UNCHANGED_FIELDS)
     return recorded
+
+
+def update_rows(rows, field_names):
+    """Write ``field_names`` of status ``rows`` in one prepared UPDATE run for each row (``executemany``): Django's
+    ``bulk_update`` builds a CASE expression per row and field, which cost the writing thread more than it
+    saved."""
+    if not rows:
+        return
+    fields = [LightcurveUpdate._meta.get_field(name) for name in field_names]
+    quote, meta = connection.ops.quote_name, LightcurveUpdate._meta
+    sql = (f"UPDATE {quote(meta.db_table)} SET " + ", ".join(f"{quote(field.column)} = %s" for field in fields)
+           + f" WHERE {quote(meta.pk.column)} = %s")
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [[field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields]
+                                 + [row.pk] for row in rows])
 
 
 def asked_from(answer):
