@@ -156,12 +156,16 @@ def test_enqueue_with_the_database_backend_then_a_worker(archive, settings):
     call_command("update_lightcurves", "--enqueue", *source_options(), stdout=StringIO())
     assert not PhotometryReducedDatum.objects.exists()  # queued, not run in the caller
     call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0.1", stdout=StringIO())
-    # the tasks submitted ATLAS's jobs and deferred one task per target to collect them (poll_seconds later)
+    # ATLAS's jobs went in one batch task, which submitted them together and deferred one task to collect them
+    # (poll_seconds later); a deferred task that finds jobs still queued defers itself again for those
     from django_tasks.backends.database.models import DBTaskResult
 
-    # (a deferred task that finds its job still queued defers itself again; the batch runs those that are due)
-    deferred = DBTaskResult.objects.filter(run_after__isnull=False)
-    assert deferred.count() >= 3 and all(r.args_kwargs["kwargs"]["sources"] == ["ATLAS"] for r in deferred)
+    batches = DBTaskResult.objects.filter(task_path="tom_bhtom_brokers.tasks.update_archive_batch")
+    first, *deferred = batches.order_by("enqueued_at")
+    assert first.args_kwargs["args"][0] == "ATLAS" and len(first.args_kwargs["args"][1]) == 3 and deferred
+    assert all(r.args_kwargs["args"][0] == "ATLAS" and r.run_after is not None for r in deferred)
+    assert not DBTaskResult.objects.filter(task_path="tom_bhtom_brokers.tasks.update_target_lightcurves",
+                                           run_after__isnull=False).exists()
     for _ in range(30):
         if not LightcurveUpdate.objects.filter(source="ATLAS", status="queued").exists():
             break
