@@ -385,6 +385,44 @@ def test_a_votable_whose_data_is_a_stream_elsewhere_is_refused_unread(archive, m
     survived(f"VOTable STREAM href {href.split(':')[0]}")
 
 
+PLAIN_VOTABLE = ('<?xml version="1.0" encoding="utf-8"?><VOTABLE version="1.4"><RESOURCE><TABLE>'
+                 '<FIELD name="mjd" datatype="double"/><DATA><TABLEDATA><TR><TD>1</TD></TR></TABLEDATA></DATA>'
+                 '</TABLE></RESOURCE></VOTABLE>')
+ENTITY_STREAM = ('<?xml version="1.0"?><!DOCTYPE VOTABLE [<!ENTITY s "&#60;STREAM href=\'file:///dev/zero\'/&#62;">]>'
+                 '<VOTABLE version="1.4"><RESOURCE><TABLE><FIELD name="mjd" datatype="double"/>'
+                 '<DATA><BINARY>&s;</BINARY></DATA></TABLE></RESOURCE></VOTABLE>')
+
+
+@pytest.mark.parametrize("document, plainly_safe, refused", [
+    (PLAIN_VOTABLE.encode(), True, False),
+    # a STREAM made by an entity: no "<STREAM" in the bytes, but a DOCTYPE: the full pass expands it and refuses
+    (ENTITY_STREAM.encode(), False, True),
+    # a prefixed, lower-case stream tag; one across a line break
+    (votable_with_stream("file:///dev/zero").replace("<STREAM", "<v:stream")
+     .replace('<VOTABLE version="1.4"', '<VOTABLE version="1.4" xmlns:v="urn:v"').encode(), False, True),
+    (votable_with_stream("file:///dev/zero").replace("<STREAM ", "<STREAM\n").encode(), False, True),
+    # another encoding: the tags are not in the bytes as ASCII
+    (votable_with_stream("file:///dev/zero").replace('version="1.0"', 'version="1.0" encoding="utf-16"')
+     .encode("utf-16"), False, True),
+    # a STREAM only in a comment: not plainly safe, and the full pass finds no element to refuse
+    (PLAIN_VOTABLE.replace("<RESOURCE>", "<!-- <STREAM href='x'/> --><RESOURCE>").encode(), False, False),
+    (votable_with_stream("").replace("<STREAM", "<FIELD name='x'/>" * 1001 + "<STREAM").encode(), False, True),
+])
+def test_the_fast_votable_check_lets_through_only_what_the_full_pass_would(document, plainly_safe, refused):
+    """The byte scan that spares most TAP answers the expat pass never lets through a document the full pass refuses:
+    an entity, another encoding, a prefix or a case it does not read as such all go to the full pass."""
+    from tom_bhtom_brokers.exceptions import BrokerParseError
+    from tom_bhtom_brokers.transports import tap
+
+    assert tap.plainly_safe(document) is plainly_safe
+    if refused:
+        with pytest.raises(BrokerParseError, match="STREAM href|more than 1000 columns"):
+            tap.check_votable(document, "TAP answer")
+    else:
+        tap.check_votable(document, "TAP answer")
+    survived("a VOTable that a byte scan could misjudge")
+
+
 @pytest.mark.django_db
 def test_a_stream_inside_a_gaia_dr3_zip_is_refused(archive, make_target):
     from tom_bhtom_brokers.brokers.gaia_dr3 import GaiaDR3Broker
