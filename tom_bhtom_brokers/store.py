@@ -96,7 +96,15 @@ def point_columns(source: DataSource, lightcurve: Lightcurve):
 
 
 def _json_column(values):
-    """Each value JSON-encoded; columns of flags repeat a few values, so each distinct one is encoded once."""
+    """Each value JSON-encoded; columns of flags repeat a few values, so each distinct one is encoded once, and a
+    column of floats is written as ``json`` writes a float (its ``repr``; NaN and infinities as null) without a
+    call to ``json.dumps`` per value."""
+    array = np.asarray(values)
+    if array.dtype.kind == "f":
+        texts = list(map(float.__repr__, array.astype(float).tolist()))
+        for i in np.flatnonzero(~np.isfinite(array)).tolist():
+            texts[i] = "null"
+        return texts
     values = _nullable(values)
     try:
         distinct = {v: json.dumps(v) for v in set(values)}
@@ -196,8 +204,11 @@ def _insert(target, source_name, location, columns, indices):
            f"({', '.join(ops.quote_name(f.column) for f in fields)}) "
            f"VALUES ({', '.join(['%s'] * len(fields))}) "
            f"{ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None) or ''}")
-    timestamp_field = meta.get_field("timestamp")
-    stamps = [timestamp_field.get_db_prep_save(columns["timestamp"][i], connection) for i in indices]
+    # the backend's own adaptation of an aware datetime, as the field's get_db_prep_save ends in (its checks, for
+    # naive or string values, have nothing to do for utc_datetimes' values): the same text on SQLite, so TOM's
+    # unique constraints compare like with like
+    adapt = connection.ops.adapt_datetimefield_value
+    stamps = [adapt(columns["timestamp"][i]) for i in indices]
     constant = {"target": target.pk, "source_name": source_name, "source_location": location,
                 "reduction_version": ""}
     # "value" is already JSON text, which the column's type (text, jsonb) takes as such
