@@ -35,3 +35,16 @@ def install(packages, present):
                                text=True, timeout=900)
     if installed.returncode != 0 or not present():
         raise Unavailable(f"apt-get install {' '.join(packages)} failed: {(update.stderr + installed.stderr)[-500:]}")
+
+
+def serving(server_class, unavailable, what):
+    """A module fixture's body: a server of ``server_class`` started for the module's tests and stopped after them;
+    the tests skip with the reason when it cannot start (``unavailable``)."""
+    import pytest
+
+    try:
+        server = server_class().start()
+    except unavailable as exc:
+        pytest.skip(f"no {what} for this test: {exc}")
+    yield server
+    server.stop()

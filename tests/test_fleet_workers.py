@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from tests import debian
 from tests.fleet import source_options
 from tests.redis_server import RedisServer, RedisUnavailable
 from tests.sample_archive.server import SampleArchive
@@ -29,12 +30,7 @@ WORKERS = 3
 
 @pytest.fixture(scope="module")
 def redis():
-    try:
-        server = RedisServer().start()
-    except RedisUnavailable as exc:
-        pytest.skip(f"no Redis for this test: {exc}")
-    yield server
-    server.stop()
+    yield from debian.serving(RedisServer, RedisUnavailable, "Redis")
 
 
 def fleet_env(pg, redis_server, database, archive_url, services=None):

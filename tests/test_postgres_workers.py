@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import debian
 from tests.fleet import source_options
 from tests.postgres import PostgresServer, PostgresUnavailable
 
@@ -41,12 +42,7 @@ print(json.dumps({'dups': dups, 'per_target': per_target, 'rows': rows, 'tasks':
 
 @pytest.fixture(scope="module")
 def postgres():
-    try:
-        server = PostgresServer().start()
-    except PostgresUnavailable as exc:
-        pytest.skip(f"no PostgreSQL for this test: {exc}")
-    yield server
-    server.stop()
+    yield from debian.serving(PostgresServer, PostgresUnavailable, "PostgreSQL")
 
 
 def manage(env, *args, timeout=600):
