@@ -125,25 +125,3 @@ def test_a_shrink_is_held_but_replaced_points_are_not_a_shrink(make_target):
                                   brightness_error=[0.02] * 4)
     held = sync(target, DataSource.NEOWISE, "NEOWISE", cut, max_removed=never)
     assert (held.held, held.offered, held.added, held.removed, held.total) == (6, 4, 0, 0, 10)
-
-
-@pytest.mark.django_db
-def test_timestamps_are_written_in_the_text_the_backend_adapts_them_to():
-    """The whole-column SQLite text of the insert is Django's own adaptation, value for value: whole seconds without
-    a fraction, microseconds, a leap-second day's last instant, far past and future; TOM's unique constraints compare
-    this text with what TOM's own saves write."""
-    from datetime import datetime, timedelta, timezone
-
-    import numpy as np
-    from django.db import connection
-
-    from tom_bhtom_brokers.lightcurve import utc_datetimes
-    from tom_bhtom_brokers.store import db_timestamps
-
-    rng = np.random.default_rng(7)
-    stamps = utc_datetimes(np.concatenate([rng.uniform(15000, 70000, 2000), [57754.0, 57753.999999999, 60000.5]]))
-    stamps += [datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(1901, 12, 31, 23, 59, 59, 1, tzinfo=timezone.utc),
-               datetime(2020, 6, 1, 12, tzinfo=timezone(timedelta(hours=2)))]  # another offset: made UTC
-    adapt = connection.ops.adapt_datetimefield_value
-    assert db_timestamps(stamps) == [adapt(stamp) for stamp in stamps]
-    assert any(text.endswith(":00") for text in db_timestamps(stamps))  # whole seconds met: no ".000000"

@@ -13,11 +13,9 @@ CPU time; the statement is built from the model's own table and column names and
 import json
 import logging
 from dataclasses import dataclass
-from datetime import timezone as dt_timezone
 
 import numpy as np
 import pandas as pd
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
 from django.db.models.constants import OnConflict
@@ -194,20 +192,6 @@ INSERT_FIELDS = ("target", "timestamp", "value", "telescope", "instrument", "sou
                  "reduction_version", "brightness", "brightness_error", "limit", "unit", "bandpass", "exposure_time")
 
 
-def db_timestamps(stamps):
-    """Aware UTC datetimes as the database takes them: the backend's own adaptation (what the field's
-    get_db_prep_save ends in; its checks, for naive or string values, have nothing to do here). On SQLite in UTC
-    (TOM's default) that is ``str()`` of the naive UTC time, written here for the whole column at once in the same
-    text (no fraction when it is zero), so TOM's unique constraints compare like with like."""
-    if not (connection.vendor == "sqlite" and settings.USE_TZ and connection.timezone == dt_timezone.utc):
-        adapt = connection.ops.adapt_datetimefield_value
-        return [adapt(stamp) for stamp in stamps]
-    naive = np.array([stamp.astimezone(dt_timezone.utc).replace(tzinfo=None) for stamp in stamps],
-                     dtype="datetime64[us]")
-    texts = np.char.replace(np.datetime_as_string(naive, unit="us"), "T", " ").tolist()
-    return [text[:19] if text.endswith(".000000") else text for text in texts]
-
-
 def _insert(target, source_name, location, columns, indices):
     """Insert the chosen rows, ignoring conflicts: a concurrent run that stored the same point first wins,
     and TOM's unique constraints on (target, bandpass, timestamp, brightness|limit, ...) keep the one copy."""
@@ -220,7 +204,11 @@ def _insert(target, source_name, location, columns, indices):
            f"({', '.join(ops.quote_name(f.column) for f in fields)}) "
            f"VALUES ({', '.join(['%s'] * len(fields))}) "
            f"{ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None) or ''}")
-    stamps = db_timestamps([columns["timestamp"][i] for i in indices])
+    # the backend's own adaptation of an aware datetime, as the field's get_db_prep_save ends in (its checks, for
+    # naive or string values, have nothing to do for utc_datetimes' values): the same text on SQLite, so TOM's
+    # unique constraints compare like with like
+    adapt = connection.ops.adapt_datetimefield_value
+    stamps = [adapt(columns["timestamp"][i]) for i in indices]
     constant = {"target": target.pk, "source_name": source_name, "source_location": location,
                 "reduction_version": ""}
     # "value" is already JSON text, which the column's type (text, jsonb) takes as such
