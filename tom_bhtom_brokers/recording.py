@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, replace
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from tom_dataproducts.models import PhotometryReducedDatum
@@ -173,13 +174,25 @@ def _unchanged_outcome(row, broker, info, answer, note):
                    answer.url, total=row.points_total)
 
 
-def record_unchanged_many(pairs):
-    """Unchanged answers of pairs recorded before (a daily refresh's usual answer), in one locking read and one
-    bulk update instead of a transaction each: the one writing thread's cost for them. ``pairs``: (key, target,
-    broker, info, answer). Returns {key: Outcome} of those recorded; a pair whose row is missing, or whose answer
-    names an identifier to remember in the target, is left to ``record_success``."""
-    rows = {(row.target_id, row.source): row for row in LightcurveUpdate.objects.select_for_update().filter(
-        target_id__in={info.id for _, _, _, info, _ in pairs}, source__in={b.name for _, _, b, _, _ in pairs})}
+def locked_rows(pairs):
+    """{(target id, source): status row} of the pairs ``(target id, source)`` that have one, locked in (target,
+    source) order at the start of a batch's transaction (``updating.record_many``): rows one writer holds are all
+    taken before it waits for any other's, so two runs writing at once cannot deadlock."""
+    if not pairs:
+        return {}
+    wanted = Q()
+    for target_id, source in pairs:
+        wanted |= Q(target_id=target_id, source=source)
+    rows = LightcurveUpdate.objects.select_for_update().filter(wanted).order_by("target_id", "source")
+    return {(row.target_id, row.source): row for row in rows}
+
+
+def record_unchanged_many(pairs, rows):
+    """Unchanged answers of pairs recorded before (a daily refresh's usual answer), in one UPDATE instead of a
+    transaction each: the one writing thread's cost for them. ``pairs``: (key, target, broker, info, answer);
+    ``rows``: their status rows, locked already (``locked_rows``). Returns {key: Outcome} of those recorded; a pair
+    whose row is missing, or whose answer names an identifier to remember in the target, is left to
+    ``record_success``."""
     now, recorded, changed = timezone.now(), {}, []
     for key, target, broker, info, answer in pairs:
         row = rows.get((info.id, broker.name))

@@ -24,7 +24,7 @@ from tom_bhtom_brokers.exceptions import ArchiveUnavailable, BrokerError
 from tom_bhtom_brokers.planning import (PlanItem, PairState, Status, dry_run_verdict, installed_brokers,  # noqa: F401
                                         is_due, plan)
 from tom_bhtom_brokers.recording import (DELETED, Outcome, record_failure, record_success,  # noqa: F401 (API)
-                                         record_unchanged_many, record_waiting)
+                                         locked_rows, record_unchanged_many, record_waiting)
 from tom_bhtom_brokers.steps import PairAnswer
 from tom_bhtom_brokers.scheduling import PairQueue
 from tom_bhtom_brokers.store import point_columns
@@ -287,9 +287,13 @@ def record_many(results):
             with transaction.atomic():
                 # the targets in one query (a missing one was deleted while its update ran)
                 targets = Target.objects.in_bulk([result.item.target.id for result in results])
+                plain = [result for result in results if plainly_unchanged(result) and result.item.target.id in targets]
+                # with unchanged pairs written together first, every pair's status row is locked at once, in (target,
+                # source) order, before any is written: no two runs can wait on each other in a circle
+                rows = locked_rows([(r.item.target.id, r.item.broker.name) for r in results]) if plain else {}
                 unchanged = record_unchanged_many([
                     (id(result), targets[result.item.target.id], result.item.broker, result.item.target, result.answer)
-                    for result in results if plainly_unchanged(result) and result.item.target.id in targets])
+                    for result in plain], rows)
                 return [(result, unchanged.get(id(result)) or record(result.item, result.answer, result.error,
                                                                      targets.get(result.item.target.id, DELETED)))
                         for result in results]
