@@ -102,22 +102,11 @@ def served_since(urls, before):
 FLEET_WORKERS = 3
 
 
-def fleet_workers(env, count):
-    """``count`` db_worker processes at once until the queue has nothing due."""
-    env = {**env, "DJANGO_SETTINGS_MODULE": "bench.settings"}
-    workers = [subprocess.Popen([sys.executable, "-m", "django", "db_worker", "--batch", "--no-startup-delay",
-                                 "--interval", "0.1"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True) for _ in range(count)]
-    for worker in workers:
-        _, err = worker.communicate(timeout=3600)
-        if worker.returncode:
-            raise RuntimeError(f"db_worker failed: {err[-2000:]}")
-
-
 def measure_fleet(base, urls, targets):
     """The fleet row: FLEET_WORKERS db_worker processes on PostgreSQL sharing Redis (Debian's packages, started here
     as the tests start them) drain ``--enqueue``'s tasks and the deferred collections of queued jobs; the most
     requests any archive host had at once. None (and why) when PostgreSQL or Redis cannot start."""
+    from tests.fleet import db_workers
     from tests.postgres import PostgresServer, PostgresUnavailable
     from tests.redis_server import RedisServer, RedisUnavailable
 
@@ -132,11 +121,11 @@ def measure_fleet(base, urls, targets):
             control(url, "peak", {})
         started = time.perf_counter()
         measure(env, "enqueue", 0)
-        fleet_workers(env, FLEET_WORKERS)
+        db_workers({**env, "DJANGO_SETTINGS_MODULE": "bench.settings"}, FLEET_WORKERS, timeout=3600)
         state = measure(env, "fleet_state", 0)
         while state["waiting"]:  # the deferred collections of ATLAS's and ZTF FPS's jobs, as they come due
             time.sleep(min(state["next_in"], 60.0))
-            fleet_workers(env, 1)
+            db_workers({**env, "DJANGO_SETTINGS_MODULE": "bench.settings"}, 1, timeout=3600)
             state = measure(env, "fleet_state", 0)
         state["seconds"] = time.perf_counter() - started
         state["peak"] = max(json.load(urllib.request.urlopen(f"{u}/_sample_archive/stats"))["max_in_flight"]

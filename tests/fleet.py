@@ -2,8 +2,12 @@
 and positions north of Dec +80 (the cone-search archives' templates). Used by the reliability, PostgreSQL and
 hostile fleets, on a fixed set of sources (``FLEET_SOURCES``), and by the benchmark, on every source."""
 import json
+import re
 import string
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 from tests.sample_archive.server import DATA_DIR
 
@@ -83,3 +87,17 @@ def expected_points():
     counts["ANTARES"] = len(locus["lightcurve"].strip().splitlines()) - 1  # ZTF rows only, limits included
     assert set(counts) == set(FLEET_SOURCES)
     return counts
+
+
+def db_workers(env, count, timeout=600):
+    """``count`` django-tasks ``db_worker`` processes started at once (the site of ``env``), each running until the
+    queue has nothing due: how many tasks each ran. Raises with a worker's log when one fails."""
+    repo = Path(__file__).resolve().parent.parent
+    workers = [subprocess.Popen([sys.executable, "-m", "django", "db_worker", "--batch", "--no-startup-delay",
+                                 "--interval", "0.1", "-v", "2"], cwd=repo, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for _ in range(count)]
+    logs = [worker.communicate(timeout=timeout) for worker in workers]
+    failed = [err[-1500:] for worker, (_, err) in zip(workers, logs) if worker.returncode]
+    if failed:
+        raise RuntimeError(f"db_worker failed: {failed}")
+    return [len(set(re.findall(r"Task id=([0-9a-f-]+)", out + err))) for out, err in logs]

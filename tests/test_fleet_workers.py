@@ -8,18 +8,15 @@ as the site's cache (Django's RedisCache), against the sample archive over HTTP.
   of timeouts: the requests already out when it was found silent, not one per task.
 """
 import json
-import re
-import subprocess
-import sys
 import time
 
 import pytest
 
 from tests import debian
-from tests.fleet import source_options
+from tests.fleet import db_workers, source_options
 from tests.redis_server import RedisServer, RedisUnavailable
 from tests.sample_archive.server import SampleArchive
-from tests.test_postgres_workers import N_TARGETS, REPO, assert_complete, manage, postgres, prepared, site_env, state
+from tests.test_postgres_workers import N_TARGETS, assert_complete, manage, postgres, prepared, site_env, state
 
 __all__ = ["postgres"]  # the module-scoped PostgreSQL fixture, shared with the two-worker tests
 
@@ -41,16 +38,6 @@ def fleet_env(pg, redis_server, database, archive_url, services=None):
     return env
 
 
-def run_workers(env, count=WORKERS):
-    """``count`` db_worker processes at once until the queue is empty; the number of tasks each ran."""
-    workers = [subprocess.Popen([sys.executable, "-m", "django", "db_worker", "--batch", "--no-startup-delay",
-                                 "--interval", "0.1", "-v", "2"], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True) for _ in range(count)]
-    logs = [worker.communicate(timeout=600) for worker in workers]
-    assert all(worker.returncode == 0 for worker in workers), [log[1][-1500:] for log in logs]
-    return [len(set(re.findall(r"Task id=([0-9a-f-]+)", out + err))) for out, err in logs]
-
-
 def collect_deferred(env):
     """Run the deferred tasks that collect ATLAS's jobs as they come due; the final state."""
     for _ in range(60):
@@ -58,7 +45,7 @@ def collect_deferred(env):
         if {status for _, source, status, _ in result["rows"] if source == "ATLAS"} == {"ok"}:
             return result
         time.sleep(0.2)
-        run_workers(env, count=1)
+        db_workers(env, 1)
     return state(env)
 
 
@@ -72,7 +59,7 @@ def test_three_workers_share_the_per_host_limit_and_batch_atlas(postgres, redis,
     enqueued = manage(env, "update_lightcurves", "--enqueue", *source_options())
     assert enqueued.returncode == 0, enqueued.stderr[-2000:]
     assert f"enqueued {N_TARGETS} target update(s) and 1 batch(es)" in enqueued.stdout, enqueued.stdout
-    ran = run_workers(env)
+    ran = db_workers(env, WORKERS)
     result = collect_deferred(env)
     assert_complete(result, expected_points())
     submissions = [r for r in sample_archive_server.requests
@@ -98,7 +85,7 @@ def test_a_silent_host_costs_the_fleet_one_round_of_timeouts(postgres, redis, sa
         enqueued = manage(env, "update_lightcurves", "--enqueue", "--source", "Gaia Alerts", "--source", "NEOWISE")
         assert enqueued.returncode == 0, enqueued.stderr[-2000:]
         started = time.monotonic()
-        ran = run_workers(env)
+        ran = db_workers(env, WORKERS)
         took = time.monotonic() - started
         asked = len(silent.requests)
         silent.reset()

@@ -1,7 +1,6 @@
 """Distributed updates on a real PostgreSQL: `update_lightcurves --enqueue` with django-tasks' database
 backend, drained by two `db_worker` processes at once; and two concurrent `update_lightcurves` runs."""
 import os
-import re
 import subprocess
 import sys
 import time
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests import debian
-from tests.fleet import source_options
+from tests.fleet import db_workers, source_options
 from tests.postgres import PostgresServer, PostgresUnavailable
 
 REPO = Path(__file__).resolve().parent.parent
@@ -91,12 +90,7 @@ def test_two_db_workers_drain_the_queue(postgres, sample_archive_server, capsys)
     prepared(env)
     enqueued = manage(env, "update_lightcurves", "--enqueue", *source_options())
     assert enqueued.returncode == 0 and f"enqueued {N_TARGETS} target update(s)" in enqueued.stdout, enqueued.stderr
-    workers = [subprocess.Popen([sys.executable, "-m", "django", "db_worker", "--batch", "--no-startup-delay",
-                                 "--interval", "0.1", "-v", "2"], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    logs = [w.communicate(timeout=600) for w in workers]
-    assert all(w.returncode == 0 for w in workers), [log[1][-1500:] for log in logs]
-    ran = [len(set(re.findall(r"Task id=([0-9a-f-]+)", log[0] + log[1]))) for log in logs]
+    ran = db_workers(env, 2)
     # the tasks queued ATLAS's jobs and deferred a task each to collect them: a worker batch runs what is due
     for _ in range(30):
         result = state(env)

@@ -45,13 +45,13 @@ def update_target_lightcurves(target_id, sources=None, force=False, workers=upda
     targets = list(Target.objects.filter(pk=target_id))
     if not targets:
         return {"skipped": "target deleted before its update ran"}
-    brokers = updating.installed_brokers(sources)
-    outcomes = updating.run(updating.plan(targets, brokers, force=force), workers, collect_jobs=False)
-    run_after = collection_time(brokers, outcomes)
-    if run_after is not None:
-        queued = sorted({o.source for o in outcomes if o.status == updating.Status.QUEUED})
-        update_target_lightcurves.using(run_after=run_after).enqueue(target_id, sources=queued, workers=workers)
-    return counted(outcomes)
+
+    def collect_later(run_after, queued):
+        sources_queued = sorted({o.source for o in queued})
+        update_target_lightcurves.using(run_after=run_after).enqueue(target_id, sources=sources_queued,
+                                                                     workers=workers)
+
+    return updated(targets, updating.installed_brokers(sources), force, workers, collect_later)
 
 
 @task(enqueue_on_commit=False)
@@ -62,12 +62,22 @@ def update_archive_batch(source, target_ids, force=False, workers=updating.DEFAU
     targets = list(Target.objects.filter(pk__in=target_ids))
     if not targets:
         return {"skipped": "targets deleted before their update ran"}
-    brokers = updating.installed_brokers([source])
+
+    def collect_later(run_after, queued):
+        update_archive_batch.using(run_after=run_after).enqueue(source, sorted(o.target_id for o in queued),
+                                                                workers=workers)
+
+    return updated(targets, updating.installed_brokers([source]), force, workers, collect_later)
+
+
+def updated(targets, brokers, force, workers, collect_later):
+    """A task's update: the pairs run as a run's pool runs them (no job waited for), then ``collect_later(run_after,
+    the queued outcomes)`` when jobs are still queued and the backend can defer (``collection_time``); the
+    counts by status."""
     outcomes = updating.run(updating.plan(targets, brokers, force=force), workers, collect_jobs=False)
     run_after = collection_time(brokers, outcomes)
     if run_after is not None:
-        queued = sorted(o.target_id for o in outcomes if o.status == updating.Status.QUEUED)
-        update_archive_batch.using(run_after=run_after).enqueue(source, queued, workers=workers)
+        collect_later(run_after, [o for o in outcomes if o.status == updating.Status.QUEUED])
     return counted(outcomes)
 
 

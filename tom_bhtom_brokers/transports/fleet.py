@@ -208,13 +208,6 @@ def counted(cache, key, timeout):
     return 1
 
 
-def circuit_breaker(threshold, per_host):
-    """The fleet's circuit breaker, or None without a shared cache (``shared_cache``); ``per_host``: the slots a
-    host has (whose holders are the requests out to it)."""
-    cache = shared_cache()
-    return CircuitBreaker(cache, threshold, slots=FleetSlots(cache, per_host)) if cache is not None else None
-
-
 class FleetBudget:
     """At most ``count`` uses in any ``per_seconds`` by every process sharing ``cache`` (an archive account's
     writes), counted in windows of ``per_seconds``: a use is allowed while this window's uses plus the previous

@@ -71,10 +71,14 @@ def reset_host_limiter(per_host=None):
     """Forget the limiter so the next request builds it anew (used when settings change, e.g. in tests)."""
     global _limiter
     with _limiter_lock:
-        _limiter = None
-    if per_host:
-        with _limiter_lock:
-            _limiter = HostLimiter(per_host=per_host)
+        _limiter = HostLimiter(per_host=per_host) if per_host else None
+
+
+def site_breaker(threshold):
+    """The fleet's circuit breaker on the site's shared cache, watching the limiter's own slots (the requests out to
+    a host); None where the site has no shared cache."""
+    slots = host_limiter().shared
+    return fleet.CircuitBreaker(slots.cache, threshold, slots=slots) if slots is not None else None
 
 
 class HostHealth:
@@ -100,7 +104,7 @@ class HostHealth:
         if threshold is None:
             threshold = app_setting("host_down_after", 3)
         self.threshold = max(1, int(threshold))
-        self.breaker = fleet.circuit_breaker(self.threshold, _default_per_host()) if breaker == "site" else breaker
+        self.breaker = site_breaker(self.threshold) if breaker == "site" else breaker
         self._lock = threading.Condition()
         self._in_a_row = Counter()
         self._out = Counter()
