@@ -234,3 +234,42 @@ def test_an_identical_answer_is_not_parsed_or_compared_unless_points_went_missin
     # the status line says only where the source lies (a fact of the answer, kept out of the points)
     assert repaired["NEOWISE"].added == 1 and repaired["NEOWISE"].message.startswith("nearest source")
     assert repaired["Gaia Alerts"].message == "unchanged since the last update"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_atlas_batch_tasks_for_the_same_targets_at_once_lose_and_double_nothing(archive, capsys):
+    """Two overlapping ``--enqueue`` runs give two batch tasks for the same targets, run by two workers at once:
+    both may submit (neither has recorded its jobs yet when the other plans), but whichever job's result is
+    collected, every target ends with its ATLAS points once and its pair ok."""
+    import threading
+
+    from django.db import close_old_connections
+
+    from tom_bhtom_brokers import tasks
+
+    targets = make_fleet(6)
+    ids, errors = [t.id for t in targets], []
+
+    def worker():
+        try:
+            for _ in range(30):  # the task and the collections it defers, as a worker would run them when due
+                tasks.update_archive_batch.call("ATLAS", ids)
+                if not LightcurveUpdate.objects.filter(source="ATLAS", status="queued").exists():
+                    break
+        except Exception as exc:  # noqa: BLE001 - recorded for the assertion below
+            errors.append(exc)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    submissions = [r for r in archive.requests if r["method"] == "POST"]
+    with capsys.disabled():
+        print(f"\n[overlapping ATLAS batches] submissions={len(submissions)} for {len(ids)} targets")
+    assert errors == []
+    assert set(LightcurveUpdate.objects.filter(source="ATLAS").values_list("status", flat=True)) == {"ok"}
+    assert duplicates() == 0
+    assert PhotometryReducedDatum.objects.filter(source_name="ATLAS").count() == 6 * expected_points()["ATLAS"]
