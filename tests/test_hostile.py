@@ -407,6 +407,13 @@ ENTITY_STREAM = ('<?xml version="1.0"?><!DOCTYPE VOTABLE [<!ENTITY s "&#60;STREA
     # a STREAM only in a comment: not plainly safe, and the full pass finds no element to refuse
     (PLAIN_VOTABLE.replace("<RESOURCE>", "<!-- <STREAM href='x'/> --><RESOURCE>").encode(), False, False),
     (votable_with_stream("").replace("<STREAM", "<FIELD name='x'/>" * 1001 + "<STREAM").encode(), False, True),
+    # many prefixed FIELDs and no STREAM: counted by their prefix, refused by the full pass for their number
+    (PLAIN_VOTABLE.replace('<VOTABLE version="1.4"', '<v:VOTABLE version="1.4" xmlns:v="urn:v"')
+     .replace("</VOTABLE>", "</v:VOTABLE>").replace('<FIELD name="mjd" datatype="double"/>',
+                                                    "<v:FIELD name='x' datatype='double'/>" * 1001).encode(),
+     False, True),
+    # the word in a cell's text: not plainly safe (the scan reads bytes, not elements), and nothing to refuse
+    (PLAIN_VOTABLE.replace("<TD>1</TD>", "<TD>upstream</TD>").encode(), False, False),
 ])
 def test_the_fast_votable_check_lets_through_only_what_the_full_pass_would(document, plainly_safe, refused):
     """The byte scan that spares most TAP answers the expat pass never lets through a document the full pass refuses:

@@ -13,6 +13,7 @@ CPU time; the statement is built from the model's own table and column names and
 import json
 import logging
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -121,8 +122,13 @@ def _extras_json(lightcurve, n):
     common = {k: _finite(v) for k, v in lightcurve.extras.items() if k not in per_point}
     keys = sorted(set(per_point) | set(common))
     fragments = [[f"{json.dumps(k)}: {json.dumps(common[k], sort_keys=True, default=str)}"] * n if k in common
-                 else [f"{json.dumps(k)}: {v}" for v in per_point[k]] for k in keys]
+                 else _prefixed(f"{json.dumps(k)}: ", per_point[k]) for k in keys]
     return ["{" + ", ".join(parts) + "}" for parts in zip(*fragments)] if keys else ["{}"] * n
+
+
+def _prefixed(prefix, texts):
+    """Each text with the prefix before it (a key's encoding, done once for its column)."""
+    return [prefix + text for text in texts]
 
 
 def sync(target, source: DataSource, source_name, lightcurve: Lightcurve, columns=None, max_removed=None,
@@ -208,12 +214,15 @@ def _insert(target, source_name, location, columns, indices):
     # naive or string values, have nothing to do for utc_datetimes' values): the same text on SQLite, so TOM's
     # unique constraints compare like with like
     adapt = connection.ops.adapt_datetimefield_value
-    stamps = [adapt(columns["timestamp"][i]) for i in indices]
     constant = {"target": target.pk, "source_name": source_name, "source_location": location,
                 "reduction_version": ""}
-    # "value" is already JSON text, which the column's type (text, jsonb) takes as such
-    rows = [[stamp if name == "timestamp" else constant[name] if name in constant else columns[name][i]
-             for name in INSERT_FIELDS] for i, stamp in zip(indices, stamps)]
+    everything = len(indices) == len(columns["timestamp"])  # a first read inserts every row, in order
+    chosen = {name: values if everything else [values[i] for i in indices] for name, values in columns.items()}
+    chosen["timestamp"] = list(map(adapt, chosen["timestamp"]))
+    # "value" is already JSON text, which the column's type (text, jsonb) takes as such; the rows are the columns
+    # zipped (the constants repeated), built in C rather than cell by cell
+    rows = list(zip(*(repeat(constant[name], len(indices)) if name in constant else chosen[name]
+                      for name in INSERT_FIELDS)))
     with connection.cursor() as cursor:
         for start in range(0, len(rows), BATCH_SIZE):
             cursor.executemany(sql, rows[start:start + BATCH_SIZE])

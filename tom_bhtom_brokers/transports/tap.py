@@ -122,8 +122,6 @@ def read_votable(payload: bytes, required=(), what="TAP answer"):
     return table
 
 
-#: a start tag of a FIELD or a STREAM, with or without a namespace prefix, in any case
-TAG_OF_CONCERN = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(stream|field)(?=[\s/>])", re.IGNORECASE)
 #: what an ASCII-compatible XML document may start with (a UTF-16 or UTF-32 one, or an EBCDIC one, does not)
 ASCII_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<")
 
@@ -138,8 +136,11 @@ def plainly_safe(payload: bytes):
     head = payload[:200].lower()
     if b"encoding=" in head and not re.search(rb"encoding=[\"'](utf-8|us-ascii|ascii|iso-8859-1|latin-1)[\"']", head):
         return False
-    kinds = [match.group(1).lower() for match in TAG_OF_CONCERN.finditer(payload)]
-    return b"stream" not in kinds and len(kinds) <= MAX_FIELDS
+    # counted in the lower-cased bytes (C speed; a regex over every "<" of a 50,000-row table takes 0.1 s): each
+    # STREAM or FIELD start tag holds "stream" or "<field"/":field"; text that merely contains the words only makes
+    # the count larger, so the document goes to the full pass, never the other way
+    lowered = payload.lower()
+    return b"stream" not in lowered and lowered.count(b"<field") + lowered.count(b":field") <= MAX_FIELDS
 
 
 class _Refused(Exception):
