@@ -198,3 +198,27 @@ def test_a_free_thread_goes_to_the_host_with_the_most_pairs_waiting():
 
     queue = PairQueue([pair("b", 0), pair("c", 1)] + [pair("a", n) for n in range(2, 7)], per_host=2)
     assert [queue.take().n for _ in range(4)] == [2, 3, 0, 1]  # a's two slots, then b and c in the run's order
+
+
+def test_a_free_thread_goes_to_the_host_with_the_most_work_waiting(monkeypatch):
+    """Work is pairs times what a host's pairs took so far: a host whose pairs take ten times as long (AAVSO's
+    chunks) goes before one with more pairs waiting; a host not measured yet goes first of all."""
+    from types import SimpleNamespace
+
+    from tom_bhtom_brokers import scheduling
+
+    clock = [0.0]
+    monkeypatch.setattr(scheduling.time, "monotonic", lambda: clock[0])
+
+    def pair(host, n):
+        return SimpleNamespace(broker=SimpleNamespace(base_url=f"http://{host}"), n=n)
+
+    queue = scheduling.PairQueue([pair("slow", n) for n in range(4)] + [pair("fast", n) for n in range(10, 20)],
+                                 per_host=1)
+    fast, slow = queue.take(), queue.take()  # neither measured: the one with more pairs, then the other
+    assert (fast.n, slow.n) == (10, 0) and queue.take() is None
+    clock[0] = 0.1
+    queue.done(fast)   # fast: 0.1 s a pair, 9 waiting = 0.9 s of work
+    clock[0] = 1.0
+    queue.done(slow)   # slow: 1 s a pair, 3 waiting = 3 s of work
+    assert [queue.take().n, queue.take().n] == [1, 11]

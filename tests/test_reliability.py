@@ -219,6 +219,32 @@ def test_unchanged_pairs_status_rows_are_written_in_bulk(archive):
     assert all(row.last_success >= before and row.status == "ok" and row.points_added == 0 for row in rows)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_first_read_batch_creates_its_status_rows_first_and_locks_them_in_one_read(archive):
+    """Results that arrive together on a first read: their status rows are created before the batch's transaction
+    (one insert) and taken in one locking read, not looked up and created pair by pair; a target deleted while its
+    update ran is reported, and every other pair is recorded."""
+    targets = make_fleet(6)
+    brokers = [b for b in fleet_brokers() if not b.queues_jobs]
+    fetched = [updating.fetch_one(item) for item in updating.plan(targets, brokers)]
+    assert len(fetched) == 30 and not LightcurveUpdate.objects.exists()
+    gone = targets[-1].id
+    targets[-1].delete()
+    with CaptureQueriesContext(connection) as queries:
+        recorded = updating.record_many(fetched)
+    status_sql = [q["sql"] for q in queries.captured_queries if "lightcurveupdate" in q["sql"].lower()]
+    inserts = [sql for sql in status_sql if sql.lstrip().upper().startswith("INSERT")]
+    reads = [sql for sql in status_sql if sql.lstrip().upper().startswith("SELECT")]
+    # one read of which rows exist, one insert of the 25 missing, one locking read; then one write per pair
+    assert len(inserts) == 1 and len(reads) == 2, status_sql
+    outcomes = [outcome for _, outcome in recorded]
+    assert sorted(o.status for o in outcomes if o.target_id == gone) == ["deleted"] * 5
+    assert {o.status for o in outcomes if o.target_id != gone} == {"ok"}
+    assert LightcurveUpdate.objects.count() == 25 and set(LightcurveUpdate.objects.values_list("status", flat=True)) \
+        == {"ok"}
+    assert duplicates() == 0
+
+
 @pytest.mark.django_db
 def test_an_identical_answer_is_not_parsed_or_compared_unless_points_went_missing(archive):
     targets = make_fleet(2)

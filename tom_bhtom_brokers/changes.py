@@ -124,7 +124,8 @@ def record_changes(target, source_name, previous_max_pk, now=None):
     ``previous_max_pk``), written; departures signalled after the transaction commits."""
     points = PhotometryReducedDatum.objects.filter(target=target, source_name=source_name)
     rule = rule_for(source_name)
-    if not points.filter(pk__lte=previous_max_pk).exists():  # nothing stored before this sync: a first read
+    # nothing stored before this sync (no key to compare with, or none at or below it): a first read
+    if not previous_max_pk or not points.filter(pk__lte=previous_max_pk).exists():
         changes = first_data(points.filter(pk__gt=previous_max_pk))
     else:
         changes = band_changes(points, previous_max_pk, rule)

@@ -6,12 +6,12 @@ imports a broker.
 import logging
 from dataclasses import dataclass, replace
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from tom_dataproducts.models import PhotometryReducedDatum
-from tom_targets.models import PersistentShare, TargetExtra
+from tom_targets.models import PersistentShare, Target, TargetExtra
 from tom_targets.sharing import continuous_share_data
 
 from tom_bhtom_brokers.changes import record_changes
@@ -55,14 +55,15 @@ class Outcome:
         return self.status in (Status.ERROR, Status.INVALID_NAME, Status.SHRANK)
 
 
-def record_success(target, broker, info, answer, accept_shrink=False):
+def record_success(target, broker, info, answer, accept_shrink=False, row=None):
     """Sync the points of the pair's answer and write its status, in one transaction. A sudden shrink is held
-    (nothing changed, status "answer shrank") unless the same answer was held before or ``accept_shrink``."""
+    (nothing changed, status "answer shrank") unless the same answer was held before or ``accept_shrink``. ``row``:
+    the pair's status row, if the caller locked it already."""
     now, lightcurve = timezone.now(), answer.lightcurve
     if answer.unchanged:
-        return _record_unchanged(target, broker, info, answer, now)
+        return _record_unchanged(target, broker, info, answer, now, row)
     with transaction.atomic():
-        row, _ = _locked_row(target, broker)
+        row, _ = _locked_row(target, broker, row)
         confirmed = accept_shrink or (row.status == Status.SHRANK and row.fingerprint == answer.fingerprint)
         result = sync(target, broker.source, broker.name, lightcurve, answer.columns,
                       max_removed=None if confirmed else shrink_allowance(broker),
@@ -147,11 +148,11 @@ UNCHANGED_FIELDS = ["points_added", "points_removed", "last_attempt", "last_succ
                     "job_asked_from", "located", "status", "message"]
 
 
-def _record_unchanged(target, broker, info, answer, now):
+def _record_unchanged(target, broker, info, answer, now, row=None):
     """The archive sent exactly what is stored: note the visit (and what it was asked with, so a name set
     since the last update stops making the pair due), touch no point."""
     with transaction.atomic():
-        row, _ = _locked_row(target, broker)
+        row, _ = _locked_row(target, broker, row)
         note = _note_unchanged(row, target, broker, info, answer, now)
         row.save(update_fields=UNCHANGED_FIELDS)
     return _unchanged_outcome(row, broker, info, answer, note)
@@ -174,16 +175,42 @@ def _unchanged_outcome(row, broker, info, answer, note):
                    answer.url, total=row.points_total)
 
 
+def _of_pairs(pairs):
+    wanted = Q()
+    for target_id, source in pairs:
+        wanted |= Q(target_id=target_id, source=source)
+    return LightcurveUpdate.objects.filter(wanted)
+
+
+def create_missing_rows(pairs):
+    """Create the status rows that pairs ``(target id, source)`` lack (a first read), before a batch's transaction
+    locks them (``updating.record_many``): in a short transaction of their own, in (target, source) order, so the
+    batch's transaction takes every row in one ordered read and inserts none (an insert could wait on another run's
+    while holding rows). A target deleted meanwhile fails the insert: nothing is created then, and each pair's row
+    is created as it is recorded (``_locked_row``). Inside a caller's transaction this does nothing (a deferred
+    constraint would fail the caller's commit, not this)."""
+    if not pairs or transaction.get_connection().in_atomic_block:
+        return
+    missing = set(pairs) - set(_of_pairs(pairs).values_list("target_id", "source"))
+    alive = set(Target.objects.filter(pk__in={target_id for target_id, _ in missing}).values_list("pk", flat=True))
+    rows = [LightcurveUpdate(target_id=target_id, source=source, status=Status.RUNNING)
+            for target_id, source in sorted(missing) if target_id in alive]
+    if not rows:
+        return
+    try:
+        with transaction.atomic():
+            LightcurveUpdate.objects.bulk_create(rows, ignore_conflicts=True)  # another run's rows are as good
+    except IntegrityError:
+        logger.info("a target was deleted while its status rows were created; each is created as it is recorded")
+
+
 def locked_rows(pairs):
     """{(target id, source): status row} of the pairs ``(target id, source)`` that have one, locked in (target,
     source) order at the start of a batch's transaction (``updating.record_many``): rows one writer holds are all
     taken before it waits for any other's, so two runs writing at once cannot deadlock."""
     if not pairs:
         return {}
-    wanted = Q()
-    for target_id, source in pairs:
-        wanted |= Q(target_id=target_id, source=source)
-    rows = LightcurveUpdate.objects.select_for_update().filter(wanted).order_by("target_id", "source")
+    rows = _of_pairs(pairs).select_for_update().order_by("target_id", "source")
     return {(row.target_id, row.source): row for row in rows}
 
 
@@ -294,23 +321,23 @@ def failure_status(error):
     return Status.ERROR
 
 
-def record_failure(target, broker, info, error):
+def record_failure(target, broker, info, error, row=None):
     """Write the pair's status for a failed or impossible fetch; stored points are untouched."""
     return _record_status(target, broker, info, failure_status(error), str(getattr(error, "reason", None) or error),
-                          getattr(error, "url", None) or "", unreachable=isinstance(error, ArchiveUnreachable))
+                          getattr(error, "url", None) or "", unreachable=isinstance(error, ArchiveUnreachable), row=row)
 
 
-def record_waiting(target, broker, info, answer):
+def record_waiting(target, broker, info, answer, row=None):
     """Write the pair's status while its answer waits: a job in the archive's queue ("queued", the job kept so a
     later pass or run collects it), or a submission the archive put off ("archive unavailable" if it is still put
     off when the run ends); stored points are untouched."""
     status = Status.QUEUED if answer.job is not None else Status.UNAVAILABLE
-    return _record_status(target, broker, info, status, answer.note, answer.url, job=answer.job)
+    return _record_status(target, broker, info, status, answer.note, answer.url, job=answer.job, row=row)
 
 
-def _record_status(target, broker, info, status, message, url, job=None, unreachable=False):
+def _record_status(target, broker, info, status, message, url, job=None, unreachable=False, row=None):
     with transaction.atomic():
-        row, created = _locked_row(target, broker)
+        row, created = _locked_row(target, broker, row)
         total = target.photometryreduceddatum_set.filter(source_name=broker.name).count()
         unchanged = not created and row.status == status and row.message == message and status != Status.ERROR
         if not unchanged:
@@ -327,9 +354,12 @@ def _record_status(target, broker, info, status, message, url, job=None, unreach
     return Outcome(info.id, info.name, broker.name, status, message, url, total=total, unreachable=unreachable)
 
 
-def _locked_row(target, broker):
+def _locked_row(target, broker, row=None):
     """The pair's status row, locked for this transaction so two runs sync the pair in turn (PostgreSQL;
-    SQLite serialises writers anyway). Returns (row, created)."""
+    SQLite serialises writers anyway): ``row`` when the caller locked it already (a batch's rows, ``locked_rows``).
+    Returns (row, created)."""
+    if row is not None:
+        return row, False
     locked = LightcurveUpdate.objects.select_for_update()
     row = locked.filter(target=target, source=broker.name).first()  # one query for a pair seen before
     if row is not None:

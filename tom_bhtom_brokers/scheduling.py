@@ -2,14 +2,18 @@
 
 The pool gets only as many pairs as it has threads, and each free thread goes to a pair whose archive host has a
 free slot (``max_requests_per_host``): a thread is never handed a pair that would only wait for its host's
-semaphore while other archives have work. Among those hosts, the one with the most pairs still waiting goes first
-(its earliest pair, in the run's order): the busiest host sets the run's length (its pairs / its slots x the
-latency), so its slots are kept full from the start rather than left to the end, when the other hosts are done
-(longest work first). A pair coming back for its queued job (ATLAS) is next in line once its time comes, not
-behind every pair of the run.
+semaphore while other archives have work. Among those hosts, the one with the most work still waiting goes first
+(its earliest pair, in the run's order): the busiest host sets the run's length (its work / its slots), so its slots
+are kept full from the start rather than left to the end, when the other hosts are done (longest work first). A
+host's work is its waiting pairs times the time its pairs took so far in this run: an AAVSO pair (a request per
+chunk of its history) takes ten times a pair that is one request, and a pool with fewer threads than hosts x slots
+must give AAVSO its slots first. A host none of whose pairs has finished yet goes before the others (one pair of each
+host measures it), the one with the most pairs first. A pair coming back for its queued job (ATLAS) is next in
+line once its time comes, not behind every pair of the run.
 """
 import heapq
 import itertools
+import math
 import time
 from collections import Counter, defaultdict, deque
 from urllib.parse import urlsplit
@@ -27,6 +31,9 @@ class PairQueue:
         self.waiting = defaultdict(deque)  # host -> (order, item), in the run's order
         self.later = []  # (when, order, item): pairs to hand to the pool again, soonest first
         self.busy = Counter()  # host -> pairs of this run in the pool
+        self.started = {}  # id(item) -> when the pool took it
+        self.spent = Counter()  # host -> seconds its finished pairs took
+        self.finished = Counter()  # host -> pairs finished (each pass of a queued job counts)
         self.add(items)
 
     def add(self, items):
@@ -56,16 +63,29 @@ class PairQueue:
             host = archive_host(self.later[0][2])
             if self.busy[host] < self.per_host:
                 return self._start(heapq.heappop(self.later)[2], host)
-        free = [(-len(queue), queue[0][0], host) for host, queue in self.waiting.items()
+        free = [(-self.work(host), -len(queue), queue[0][0], host) for host, queue in self.waiting.items()
                 if queue and self.busy[host] < self.per_host]
         if not free:
             return None
-        host = min(free)[2]
+        host = min(free)[-1]
         return self._start(self.waiting[host].popleft()[1], host)
+
+    def work(self, host):
+        """Seconds of work the host's waiting pairs hold, by what its pairs took so far (infinite before any
+        finished: it is measured first)."""
+        if not self.finished[host]:
+            return math.inf
+        return len(self.waiting[host]) * self.spent[host] / self.finished[host]
 
     def _start(self, item, host):
         self.busy[host] += 1
+        self.started[id(item)] = time.monotonic()
         return item
 
     def done(self, item):
-        self.busy[archive_host(item)] -= 1
+        host = archive_host(item)
+        self.busy[host] -= 1
+        started = self.started.pop(id(item), None)
+        if started is not None:
+            self.spent[host] += time.monotonic() - started
+            self.finished[host] += 1

@@ -24,7 +24,7 @@ from tom_bhtom_brokers.exceptions import ArchiveUnavailable, BrokerError
 from tom_bhtom_brokers.planning import (PlanItem, PairState, Status, dry_run_verdict, installed_brokers,  # noqa: F401
                                         is_due, plan)
 from tom_bhtom_brokers.recording import (DELETED, Outcome, record_failure, record_success,  # noqa: F401 (API)
-                                         locked_rows, record_unchanged_many, record_waiting)
+                                         create_missing_rows, locked_rows, record_unchanged_many, record_waiting)
 from tom_bhtom_brokers.steps import PairAnswer
 from tom_bhtom_brokers.scheduling import PairQueue
 from tom_bhtom_brokers.store import point_columns
@@ -84,8 +84,8 @@ def run(items, workers=DEFAULT_WORKERS, on_outcome=None, health=None, collect_jo
     pool_run = PoolRun(health if health is not None else HostHealth(), on_outcome, collect_jobs)
     due = pool_run.skip_not_due(items)
     # jobs first: an archive's queue then works on them while the other archives' pairs are fetched. The pairs
-    # whose jobs an archive takes in batches wait for the batches (one thread submits them); those a batch left
-    # out then join the queue
+    # whose jobs an archive takes in batches wait for their archive's batches (a thread submits each archive's, at
+    # once); those a batch left out then join the queue
     held = batchable(due)
     due = sorted((item for item in due if id(item) not in held), key=lambda item: not item.broker.queues_jobs)
     pool_run.fetch(PairQueue(due, host_limiter().per_host), held, max(1, workers))
@@ -99,7 +99,9 @@ class PoolRun:
     def __init__(self, health, on_outcome, collect_jobs):
         self.health, self.on_outcome, self.collect_jobs = health, on_outcome, collect_jobs
         self.outcomes, self.postponed, self.pending = [], {}, set()
-        self.queue = self.batches = self.held = None
+        self.queue = self.pool = None
+        self.batches = {}  # future of an archive's batched submission -> its pairs
+        self.workers = 0
 
     def done(self, outcome):
         self.outcomes.append(outcome)
@@ -119,22 +121,25 @@ class PoolRun:
     def fetch(self, queue, held, workers):
         """Until the queue is empty and nothing is out: wait for the first worker to finish (or the next pass of a
         queued job), record what came back, start what the free threads may take."""
-        self.queue, self.held = queue, held
+        self.queue, self.workers = queue, workers
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lightcurve") as pool:
-            if held:
-                self.batches = pool.submit(submit_in_batches, list(held.values()), self.health)
-                self.pending.add(self.batches)
-            self.feed(pool, workers)
+            self.pool = pool
+            for _, items in by_broker(held.values()):
+                future = pool.submit(submit_in_batches, items, self.health)
+                self.batches[future] = items
+                self.pending.add(future)
+            self.feed()
             try:
                 while self.pending or self.queue:
                     self.collect(self.wait_for_some())
-                    self.feed(pool, workers)
+                    self.feed()
             except KeyboardInterrupt:
                 self.stop()
 
-    def feed(self, pool, workers):
-        while len(self.pending) < workers and (item := self.queue.take()) is not None:
-            self.pending.add(pool.submit(fetch_one, item, self.health))
+    def feed(self):
+        """Start what the free threads may take (nothing once the run is stopping)."""
+        while self.pool is not None and len(self.pending) < self.workers and (item := self.queue.take()) is not None:
+            self.pending.add(self.pool.submit(fetch_one, item, self.health))
 
     def wait_for_some(self):
         """The futures finished by the time the next queued pass is due; a pair due now whose host is busy waits
@@ -149,13 +154,16 @@ class PoolRun:
     def collect(self, finished):
         results = []
         for future in finished:
-            if future is self.batches:
-                submitted = future.result()
-                self.queue.add([item for key, item in self.held.items() if key not in submitted])
+            if future in self.batches:
+                items, submitted = self.batches.pop(future), future.result()
+                self.queue.add([item for item in items if id(item) not in submitted])
                 results.extend(submitted.values())
             else:
                 results.append(future.result())
                 self.queue.done(results[-1].item)
+        # the freed threads start their next pairs before this thread writes (a batch's writing takes a while,
+        # and the busiest host's slots would stand empty meanwhile)
+        self.feed()
         self.handle(results)
 
     def handle(self, results):
@@ -175,6 +183,7 @@ class PoolRun:
     def stop(self):
         """Ctrl-C: nothing new starts, the pairs already asked finish (each within its deadline) and are stored; the
         rest are not asked, and stay as they were (due next run)."""
+        self.pool = None
         cancelled = sum(future.cancel() for future in self.pending)
         self.collect(wait({future for future in self.pending if not future.cancelled()})[0])
         raise Interrupted(self.outcomes, not_asked=len(self.queue) + cancelled) from None
@@ -282,21 +291,24 @@ def record_many(results):
     locked in (target, source) order, so two runs writing at once cannot deadlock. Returns (result, outcome)
     pairs."""
     results = sorted(results, key=lambda r: (r.item.target.id, r.item.broker.name))
+    pairs = [(result.item.target.id, result.item.broker.name) for result in results]
     for attempt in range(1, LOCKED_RETRIES + 1):
         try:
+            create_missing_rows(pairs)
             with transaction.atomic():
                 # the targets in one query (a missing one was deleted while its update ran)
                 targets = Target.objects.in_bulk([result.item.target.id for result in results])
+                # every pair's status row is locked at once, in (target, source) order, before any is written: no
+                # two runs can wait on each other in a circle (and one read instead of one or more per pair)
+                rows = locked_rows(pairs)
                 plain = [result for result in results if plainly_unchanged(result) and result.item.target.id in targets]
-                # with unchanged pairs written together first, every pair's status row is locked at once, in (target,
-                # source) order, before any is written: no two runs can wait on each other in a circle
-                rows = locked_rows([(r.item.target.id, r.item.broker.name) for r in results]) if plain else {}
                 unchanged = record_unchanged_many([
                     (id(result), targets[result.item.target.id], result.item.broker, result.item.target, result.answer)
                     for result in plain], rows)
                 return [(result, unchanged.get(id(result)) or record(result.item, result.answer, result.error,
-                                                                     targets.get(result.item.target.id, DELETED)))
-                        for result in results]
+                                                                     targets.get(result.item.target.id, DELETED),
+                                                                     rows.get(pair)))
+                        for result, pair in zip(results, pairs)]
         except OperationalError as exc:
             # SQLite, a TOM site's default database, lets one writer at a time: another run (cron, a button)
             # holding it past the busy timeout, or a lock upgrade SQLite refuses at once, is waited out
@@ -317,21 +329,22 @@ def database_locked(exc):
     return "database is locked" in str(exc) or "database table is locked" in str(exc)
 
 
-def record(item, answer, error, target=None):
+def record(item, answer, error, target=None, row=None):
     """Write one pair's result in the calling thread; a deleted target is reported, not fatal, and an answer
     the database refuses fails this pair (its status says why), never the run. ``target``: the Target if the
-    caller read it already (DELETED: it found none), else it is read here."""
+    caller read it already (DELETED: it found none), else it is read here; ``row``: the pair's status row, if the
+    caller locked it already."""
     if target is None:
         target = Target.objects.filter(pk=item.target.id).first() or DELETED
     if target is DELETED:
         return _target_gone(item)
     if error is not None:
-        return record_failure(target, item.broker, item.target, error)
+        return record_failure(target, item.broker, item.target, error, row)
     if answer.job is not None or answer.wait is not None:
-        return record_waiting(target, item.broker, item.target, answer)
+        return record_waiting(target, item.broker, item.target, answer, row)
     try:
         with transaction.atomic():  # a savepoint: a refused write leaves nothing of this pair behind
-            return record_success(target, item.broker, item.target, answer, item.accept_shrink)
+            return record_success(target, item.broker, item.target, answer, item.accept_shrink, row)
     except (DatabaseError, ValueError, OverflowError, TypeError) as exc:
         if isinstance(exc, OperationalError) and database_locked(exc):
             raise  # not this answer's fault: record_many waits and writes the results again
