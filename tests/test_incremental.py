@@ -222,3 +222,26 @@ def test_a_free_thread_goes_to_the_host_with_the_most_work_waiting(monkeypatch):
     clock[0] = 1.0
     queue.done(slow)   # slow: 1 s a pair, 3 waiting = 3 s of work
     assert [queue.take().n, queue.take().n] == [1, 11]
+
+
+def test_a_pair_put_off_whose_host_is_full_holds_back_no_other_hosts_pair():
+    """ATLAS's jobs and ZTF's forced photometry both come back for their jobs: ATLAS's pairs waiting for its slots
+    must not keep ZTF's, due later, from theirs."""
+    from types import SimpleNamespace
+
+    from tom_bhtom_brokers.scheduling import PairQueue
+
+    def pair(host, n):
+        return SimpleNamespace(broker=SimpleNamespace(base_url=f"http://{host}"), n=n)
+
+    atlas = [pair("atlas", n) for n in range(3)]
+    ztf = pair("ztf", 9)
+    queue = PairQueue([], per_host=1)
+    for item in atlas:
+        queue.again(item, 0)
+    queue.again(ztf, 0)
+    assert queue.take() is atlas[0]              # the earliest due pair whose host is free
+    assert queue.take() is ztf                   # atlas is full: the next due pair of a free host
+    assert queue.take() is None and len(queue) == 2
+    queue.done(atlas[0])
+    assert queue.take() is atlas[1]

@@ -141,7 +141,8 @@ class PairState:
         """What this pair carries into its fetch (a forced run: no incremental range, no remembered identifier)."""
         return PairInput(fingerprint=self.row.fingerprint if self.intact else None,
                          refresh_from=None if force else self.refresh_from(now), job=self.job,
-                         located=None if force else self.located, refresh_caches_before=caches_before)
+                         located=None if force else self.located, refresh_caches_before=caches_before,
+                         recorded=self.row is not None)
 
     def refresh_from(self, now):
         """The MJD an incremental refresh asks from (the last stored point minus the overlap), or None: the whole

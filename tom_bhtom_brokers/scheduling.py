@@ -30,6 +30,7 @@ class PairQueue:
         self.order = itertools.count()
         self.waiting = defaultdict(deque)  # host -> (order, item), in the run's order
         self.later = []  # (when, order, item): pairs to hand to the pool again, soonest first
+        self.ready = defaultdict(deque)  # host -> (order, item): pairs put off whose time has come
         self.busy = Counter()  # host -> pairs of this run in the pool
         self.started = {}  # id(item) -> when the pool took it
         self.spent = Counter()  # host -> seconds its finished pairs took
@@ -42,11 +43,11 @@ class PairQueue:
             self.waiting[archive_host(item)].append((next(self.order), item))
 
     def __bool__(self):
-        return bool(self.later) or any(self.waiting.values())
+        return bool(self.later) or any(self.ready.values()) or any(self.waiting.values())
 
     def __len__(self):
         """Pairs not yet handed to the pool (waiting, or put off)."""
-        return len(self.later) + sum(len(queue) for queue in self.waiting.values())
+        return len(self.later) + sum(len(queue) for queues in (self.ready, self.waiting) for queue in queues.values())
 
     def again(self, item, seconds):
         """Hand ``item`` to the pool again in ``seconds``."""
@@ -58,11 +59,16 @@ class PairQueue:
 
     def take(self):
         """The next pair for a free thread, or None when every host with work is at its limit (or no work is
-        ready). A pair put off whose time has come goes first; then the busiest free host's earliest pair."""
-        if self.later and self.later[0][0] <= time.monotonic():
-            host = archive_host(self.later[0][2])
-            if self.busy[host] < self.per_host:
-                return self._start(heapq.heappop(self.later)[2], host)
+        ready). A pair put off whose time has come goes first (the earliest of those whose host is free: one
+        archive's pairs waiting for its slots hold back no other's); then the busiest free host's earliest pair."""
+        now = time.monotonic()
+        while self.later and self.later[0][0] <= now:
+            _, order, item = heapq.heappop(self.later)
+            self.ready[archive_host(item)].append((order, item))
+        due = [(queue[0][0], host) for host, queue in self.ready.items() if queue and self.busy[host] < self.per_host]
+        if due:
+            host = min(due)[1]
+            return self._start(self.ready[host].popleft()[1], host)
         free = [(-self.work(host), -len(queue), queue[0][0], host) for host, queue in self.waiting.items()
                 if queue and self.busy[host] < self.per_host]
         if not free:

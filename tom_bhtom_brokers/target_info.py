@@ -28,6 +28,8 @@ class PairInput:
     #: a forced run's start (UNIX time): an archive's cached list or file (OGLE's seasons, LINEAR's sample) fetched
     #: before it is fetched again; None: a cache is used as long as it is valid
     refresh_caches_before: float | None = None
+    #: the pair had a status row when it was planned (the writing thread creates only the rows of pairs without)
+    recorded: bool = False
 
 
 @dataclass(frozen=True)

@@ -294,7 +294,7 @@ def record_many(results):
     pairs = [(result.item.target.id, result.item.broker.name) for result in results]
     for attempt in range(1, LOCKED_RETRIES + 1):
         try:
-            create_missing_rows(pairs)
+            create_missing_rows([pair for pair, result in zip(pairs, results) if not result.item.target.pair.recorded])
             with transaction.atomic():
                 # the targets in one query (a missing one was deleted while its update ran)
                 targets = Target.objects.in_bulk([result.item.target.id for result in results])
