@@ -385,6 +385,28 @@ def test_a_votable_whose_data_is_a_stream_elsewhere_is_refused_unread(archive, m
     survived(f"VOTable STREAM href {href.split(':')[0]}")
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("href", ["http://127.0.0.2:{port}/secret", "file:///dev/zero"])
+def test_a_dasch_answer_that_is_a_votable_streaming_from_elsewhere_is_refused_unread(archive, make_target, href):
+    """DASCH reads a light curve saved from its legacy service (a VOTable) as well as DR7's: such an answer from the
+    archive gets the same check as a TAP answer, so a STREAM in it cannot make astropy fetch another address."""
+    from tom_bhtom_brokers.brokers.dasch import API_PATH, DaschBroker
+
+    port = archive.url.rsplit(":", 1)[1]
+    target = make_target("APASS J200349.5+441051", 300.95625, 44.18083)
+    assert updating.run(updating.plan([target], [DaschBroker()]))[0].status == "ok"
+    stored = PhotometryReducedDatum.objects.filter(target=target).count()
+    archive.reset()
+    archive.add_fault(path=f"{API_PATH}/lightcurve", kind="replace", body=votable_with_stream(href.format(port=port)))
+    started = time.monotonic()
+    outcome = updating.run(updating.plan([target], [DaschBroker()], force=True))[0]
+    assert outcome.status == "error" and "STREAM href" in outcome.message and "refused unread" in outcome.message
+    assert time.monotonic() - started < 5
+    assert all(r["path"].startswith(API_PATH) for r in archive.requests), archive.requests  # nothing else asked
+    assert PhotometryReducedDatum.objects.filter(target=target).count() == stored
+    survived(f"DASCH VOTable STREAM href {href.split(':')[0]}")
+
+
 PLAIN_VOTABLE = ('<?xml version="1.0" encoding="utf-8"?><VOTABLE version="1.4"><RESOURCE><TABLE>'
                  '<FIELD name="mjd" datatype="double"/><DATA><TABLEDATA><TR><TD>1</TD></TR></TABLEDATA></DATA>'
                  '</TABLE></RESOURCE></VOTABLE>')

@@ -38,6 +38,7 @@ from astropy.io.votable import parse_single_table
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request
 from tom_bhtom_brokers.brokers.reading import nearest_row, number, read_csv, read_json
+from tom_bhtom_brokers.transports.tap import check_votable
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve, geocentric_utc_mjd
 from tom_bhtom_brokers.sources import DataSource
@@ -76,7 +77,9 @@ def read_csv_lines(payload, required, what):
 
 
 def read_legacy_votable(payload):
-    """A light curve saved from the legacy DASCH service (a VOTable), under DR7's column names."""
+    """A light curve saved from the legacy DASCH service (a VOTable), under DR7's column names. The archive's bytes
+    get a TAP answer's check first: a STREAM in them would make astropy open another address itself."""
+    check_votable(payload, "DASCH light curve")
     try:
         table = parse_single_table(io.BytesIO(payload)).to_table()
     except Exception as exc:  # astropy raises many kinds on a broken VOTable
