@@ -27,18 +27,16 @@ time's accuracy, -1 unknown) in the extras. A plate archive does not grow: read 
 A DASCH light curve saved from the legacy (pre-DR7) service, a VOTable with the same quantities under older column
 names, is read by the same ``parse``.
 """
-import io
 import warnings
 
 import astropy.units as u
 import numpy as np
 import pandas as pd
 from erfa import ErfaWarning
-from astropy.io.votable import parse_single_table
 
 from tom_bhtom_brokers.brokers.base import BHTOMBroker, Located, Request
 from tom_bhtom_brokers.brokers.reading import nearest_row, number, read_csv, read_json
-from tom_bhtom_brokers.transports.tap import check_votable
+from tom_bhtom_brokers.transports.tap import read_votable
 from tom_bhtom_brokers.exceptions import BrokerParseError, NoData
 from tom_bhtom_brokers.lightcurve import Lightcurve, geocentric_utc_mjd
 from tom_bhtom_brokers.sources import DataSource
@@ -77,11 +75,13 @@ def read_csv_lines(payload, required, what):
 
 
 def read_legacy_votable(payload):
-    """A light curve saved from the legacy DASCH service (a VOTable), under DR7's column names. The archive's bytes
-    get a TAP answer's check first: a STREAM in them would make astropy open another address itself."""
-    check_votable(payload, "DASCH light curve")
+    """A light curve saved from the legacy DASCH service (a VOTable), under DR7's column names. Read as a TAP answer
+    is (``tap.read_votable``), checked first: a STREAM in the archive's bytes would make astropy open another
+    address itself."""
     try:
-        table = parse_single_table(io.BytesIO(payload)).to_table()
+        table = read_votable(payload, what="DASCH light curve")
+    except BrokerParseError:
+        raise
     except Exception as exc:  # astropy raises many kinds on a broken VOTable
         raise BrokerParseError(f"the DASCH light curve is neither DR7's JSON nor a VOTable ({exc})") from None
     frame = pd.DataFrame({LEGACY_NAMES.get(name, name): np.ma.filled(table[name], np.nan if table[name].dtype.kind
